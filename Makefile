@@ -1,0 +1,61 @@
+# Sirkel — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEV := scripts/dev.sh
+
+# DATABASE_URL wins; otherwise the project-local cluster in .data/ is started and used.
+define with_db
+	if [ -n "$${DATABASE_URL:-}" ]; then url="$$DATABASE_URL"; else $(DEV) db-start; url="$$($(DEV) db-url)"; fi; \
+	export SIRKEL_DATABASE__URL="$$url";
+endef
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
+
+.PHONY: venv
+venv: ## create .venv and install the locked dependencies
+	@$(DEV) venv
+
+.PHONY: db
+db: venv ## start the project-local PostGIS (if DATABASE_URL is unset), migrate, load reference data
+	@$(with_db) \
+	$(PY) -m alembic upgrade head; \
+	$(PY) -m app.cli load-reference
+
+.PHONY: run
+run: db ## bring up the API on http://$(HOST):$(PORT) with a local PostGIS
+	@$(with_db) \
+	echo "==> Sirkel on http://$(HOST):$(PORT)  (docs: http://$(HOST):$(PORT)/docs, schema: /openapi.json)"; \
+	exec $(PY) -m uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT) --no-access-log --proxy-headers
+
+.PHONY: demo-data
+demo-data: db ## fill the database with a realistic demo set
+	@$(with_db) $(PY) -m app.cli demo-data
+
+.PHONY: stop
+stop: ## stop the project-local PostgreSQL cluster
+	@$(DEV) db-stop
+
+.PHONY: lint
+lint: venv ## ruff (lint + format check) and mypy --strict
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy app tests migrations bench
+
+.PHONY: test
+test: venv ## the whole check: lint, types, and the test suite on a PostGIS the tests start
+	@$(DEV) packages
+	$(MAKE) --no-print-directory lint
+	$(VENV)/bin/pytest
+
+.PHONY: format
+format: venv ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .

@@ -1,0 +1,74 @@
+"""/v1/kommuner — the 357 kommuner of 2024."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from app.api.geography import REFERENCE_CACHE_CONTROL, FylkeQuery, KommunenummerPath
+from app.api.media import GEOJSON, JSON, negotiate
+from app.db import SessionDep
+from app.errors import (
+    FylkeNotFoundError,
+    InvalidCursorError,
+    KommuneNotFoundError,
+    NotAcceptableError,
+    problem_responses,
+)
+from app.schemas.common import Page
+from app.schemas.geography import KommuneRead, KommuneSummary
+from app.services import geography as service
+
+router = APIRouter(prefix="/v1/kommuner", tags=["geography"])
+
+_FEATURE_EXAMPLE: dict[str, Any] = {
+    "type": "Feature",
+    "id": "0301",
+    "geometry": {"type": "MultiPolygon", "coordinates": [[[[10.58, 60.07], "…"]]]},
+    "properties": {"kommunenummer": "0301", "name": "Oslo", "fylkesnummer": "03"},
+}
+
+
+@router.get(
+    "",
+    summary="List kommuner",
+    description="The kommuner of the 2024 structure, ordered by number, with their fylke and "
+    "population (1 January 2024, SSB). Keyset-paginated.",
+    responses=problem_responses(FylkeNotFoundError, InvalidCursorError, 422),
+)
+async def list_kommuner(
+    session: SessionDep,
+    response: Response,
+    fylke: FylkeQuery = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="Page size")] = 100,
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="`next_cursor` of the previous page")
+    ] = None,
+) -> Page[KommuneSummary]:
+    response.headers["Cache-Control"] = REFERENCE_CACHE_CONTROL
+    return await service.list_kommuner(session, fylkesnummer=fylke, cursor=cursor, limit=limit)
+
+
+@router.get(
+    "/{kommunenummer}",
+    summary="Get one kommune",
+    response_model=KommuneRead,
+    description="The kommune as JSON, or with `Accept: application/geo+json` its boundary as "
+    "an RFC 7946 Feature (WGS 84, `[lon, lat]`, generalised: good for maps, not for cadastre).",
+    responses={
+        200: {
+            "content": {GEOJSON: {"schema": {"type": "object"}, "example": _FEATURE_EXAMPLE}},
+        },
+        **problem_responses(KommuneNotFoundError, NotAcceptableError, 422),
+    },
+)
+async def get_kommune(
+    request: Request, session: SessionDep, kommunenummer: KommunenummerPath
+) -> Any:
+    headers = {"Cache-Control": REFERENCE_CACHE_CONTROL, "Vary": "Accept"}
+    if negotiate(request, [JSON, GEOJSON]) == GEOJSON:
+        body = await service.get_kommune_feature(session, kommunenummer=kommunenummer)
+        return Response(content=body, media_type=GEOJSON, headers=headers)
+    kommune = await service.get_kommune(session, kommunenummer=kommunenummer)
+    return Response(content=kommune.model_dump_json(), media_type=JSON, headers=headers)

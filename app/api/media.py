@@ -1,0 +1,70 @@
+"""Content negotiation on the ``Accept`` header (RFC 9110 §12.5.1)."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from app.errors import NotAcceptableError
+
+JSON = "application/json"
+GEOJSON = "application/geo+json"
+CSV = "text/csv"
+
+
+def _parse_accept(header: str) -> list[tuple[str, float]]:
+    ranges: list[tuple[str, float]] = []
+    for part in header.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        if not media:
+            continue
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = max(0.0, min(1.0, float(value)))
+                except ValueError:
+                    q = 0.0
+        ranges.append((media.lower(), q))
+    return ranges
+
+
+def _matches(media_range: str, offered: str) -> int:
+    """Specificity of the match: 3 exact, 2 type/*, 1 */*, 0 none."""
+    if media_range == offered:
+        return 3
+    main, _, _ = offered.partition("/")
+    if media_range == f"{main}/*":
+        return 2
+    if media_range == "*/*":
+        return 1
+    return 0
+
+
+def negotiate(request: Request, offered: list[str]) -> str:
+    """The offered media type the client prefers; the first offered when it does not say.
+
+    Raises ``NotAcceptableError`` (406) when the client accepts none of them.
+    """
+    header = request.headers.get("accept")
+    if not header or not header.strip():
+        return offered[0]
+    ranges = _parse_accept(header)
+    best: tuple[float, int, int] | None = None
+    choice: str | None = None
+    for index, media in enumerate(offered):
+        # The q of the most specific range that matches this type decides (RFC 9110).
+        matches = [(spec, q) for r, q in ranges if (spec := _matches(r, media))]
+        if not matches:
+            continue
+        spec, q = max(matches)
+        if q <= 0:
+            continue
+        # Higher q first; then an explicitly named type over one reached by a wildcard;
+        # then the server's order.
+        key = (q, spec, -index)
+        if best is None or key > best:
+            best, choice = key, media
+    if choice is None:
+        raise NotAcceptableError(f"This resource is available as {', '.join(offered)}.")
+    return choice

@@ -1,0 +1,73 @@
+"""Administrative commands: ``python -m app.cli COMMAND``.
+
+load-reference [--force]   load data/ (kommuner, fylker, population) idempotently
+demo-data                  fill the database with the demo set (reference data included)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import get_settings
+from app.db import create_engine, create_sessionmaker
+from app.services.reference_data import LoadReport, ReferenceDataError, load_reference_data
+
+
+async def _in_transaction(work: Callable[[AsyncSession], Awaitable[None]]) -> None:
+    settings = get_settings()
+    engine = create_engine(settings.database)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            await work(session)
+    finally:
+        await engine.dispose()
+
+
+def _print_report(report: LoadReport) -> None:
+    for name, count in report.loaded.items():
+        print(f"loaded {name}: {count}")
+    for name in report.skipped:
+        print(f"unchanged {name}: skipped")
+
+
+async def _load_reference(force: bool) -> None:
+    settings = get_settings()
+
+    async def work(session: AsyncSession) -> None:
+        _print_report(await load_reference_data(session, data_dir=settings.data_dir, force=force))
+
+    await _in_transaction(work)
+
+
+async def _demo_data() -> None:
+    # Today the demo set is the reference geography every endpoint serves; each resource that
+    # is added registers its demo rows here.
+    await _load_reference(force=False)
+    print("demo data ready")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app.cli", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    load = sub.add_parser("load-reference", help="load the shipped reference data")
+    load.add_argument("--force", action="store_true", help="reload even if unchanged")
+    sub.add_parser("demo-data", help="fill the database with a realistic demo set")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "load-reference":
+            asyncio.run(_load_reference(args.force))
+        elif args.command == "demo-data":
+            asyncio.run(_demo_data())
+    except ReferenceDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Settings, read from the environment (prefix ``SIRKEL_``) and an optional ``.env`` file.
+
+Nested groups use ``__`` as the delimiter: ``SIRKEL_DATABASE__URL``,
+``SIRKEL_HTTP__MAX_BODY_BYTES``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Values that ship in examples and defaults. Outside development and test they are refused.
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-secret-change-me"})
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    STAGING = "staging"
+    PRODUCTION = "production"
+
+
+class DatabaseSettings(BaseModel):
+    url: SecretStr = SecretStr("postgresql+asyncpg://postgres@127.0.0.1:54329/sirkel")
+    pool_size: int = Field(default=10, ge=1, le=200)
+    max_overflow: int = Field(default=5, ge=0, le=200)
+    pool_timeout_s: float = Field(default=10.0, gt=0)
+    connect_timeout_s: float = Field(default=5.0, gt=0)
+    # Per-statement limit set on every connection; a runaway query becomes an error, not a hang.
+    statement_timeout_ms: int = Field(default=15_000, ge=0)
+    echo: bool = False
+
+
+class HttpSettings(BaseModel):
+    # Request bodies above this size get a 413 problem before any route sees them.
+    max_body_bytes: int = Field(default=1_048_576, ge=1)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cors_allow_credentials: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_origins(cls, data: object) -> object:
+        # Accept "https://a.no,https://b.no" from the environment as well as a JSON list.
+        if isinstance(data, dict) and isinstance(data.get("cors_origins"), str):
+            raw = data["cors_origins"].strip()
+            data["cors_origins"] = [o.strip() for o in raw.split(",") if o.strip()]
+        return data
+
+
+class AuthSettings(BaseModel):
+    jwt_secret: SecretStr = SecretStr("dev-secret-change-me")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SIRKEL_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
+    log_json: bool = True
+    data_dir: Path = PROJECT_ROOT / "data"
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.environment in (Environment.DEVELOPMENT, Environment.TEST):
+            return self
+        if self.auth.jwt_secret.get_secret_value() in PLACEHOLDER_SECRETS:
+            raise ValueError(
+                f"SIRKEL_AUTH__JWT_SECRET is a placeholder; set a real secret in {self.environment}"
+            )
+        if len(self.auth.jwt_secret.get_secret_value()) < 32:
+            raise ValueError("SIRKEL_AUTH__JWT_SECRET must be at least 32 characters")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,58 @@
+"""Engine and session factories, and the per-request session dependency.
+
+One database transaction per request: ``get_session`` opens it, the route and its service
+work inside it (services ``flush``, never ``commit``), and the dependency commits when the
+route returns — *before* the response is sent (``scope="function"``), so a failed commit
+becomes an error response rather than a 2xx for data that was not stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.config import DatabaseSettings
+
+
+def create_engine(settings: DatabaseSettings) -> AsyncEngine:
+    return create_async_engine(
+        settings.url.get_secret_value(),
+        pool_size=settings.pool_size,
+        max_overflow=settings.max_overflow,
+        pool_timeout=settings.pool_timeout_s,
+        pool_pre_ping=False,
+        echo=settings.echo,
+        connect_args={
+            "timeout": settings.connect_timeout_s,
+            "server_settings": {
+                "application_name": "sirkel",
+                "statement_timeout": str(settings.statement_timeout_ms),
+            },
+        },
+    )
+
+
+def create_sessionmaker(bind: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

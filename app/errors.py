@@ -1,0 +1,389 @@
+"""Every error Sirkel returns is an RFC 9457 problem (``application/problem+json``).
+
+The exception tree::
+
+    AppError                          500 internal_error (base; never raised bare)
+    ├── InvalidInputError             422 invalid_input
+    │   └── InvalidCursorError        422 invalid_cursor
+    ├── UnauthorizedError             401 unauthorized
+    ├── ForbiddenError                403 forbidden
+    ├── NotFoundError                 404 not_found
+    │   ├── KommuneNotFoundError      404 kommune_not_found
+    │   ├── FylkeNotFoundError        404 fylke_not_found
+    │   └── OutsideNorwayError        404 outside_norway
+    ├── NotAcceptableError            406 not_acceptable
+    ├── ConflictError                 409 conflict
+    ├── PayloadTooLargeError          413 payload_too_large
+    └── ServiceUnavailableError       503 service_unavailable
+        └── NotReadyError             503 not_ready
+
+Services and repositories raise these; one handler renders them. Framework errors (request
+validation, Starlette's ``HTTPException`` for unknown paths and wrong methods, anything
+unhandled) are rendered in the same shape by the handlers below, each with a stable ``code``.
+The body always has ``type``, ``title``, ``status``, ``code``, ``request_id`` and
+``instance``; ``detail`` when there is something to say; ``errors`` for 422 validation.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from app.observability import request_id_var
+
+logger = logging.getLogger("sirkel.errors")
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_PREFIX = "/problems/"
+
+
+class FieldError(BaseModel):
+    """One failed field of a 422 response."""
+
+    location: str = Field(description="Where the field was: body, query, path, header or cookie")
+    field: str = Field(description="Dotted path of the field inside that location ('' = all)")
+    message: str
+    type: str = Field(description="Machine-readable error type, e.g. missing, float_parsing")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with Sirkel's stable ``code`` extension member."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "type": "/problems/kommune_not_found",
+                "title": "Kommune not found",
+                "status": 404,
+                "detail": "No kommune has the number 9999.",
+                "instance": "/v1/kommuner/9999",
+                "code": "kommune_not_found",
+                "request_id": "4f1c0d2a9b7e4a0c8d6f1e2b3a4c5d6e",
+            }
+        }
+    )
+
+    type: str = Field(description="URI reference identifying the problem type")
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = Field(default=None, description="The request path")
+    code: str = Field(description="Stable snake_case identifier to branch on")
+    request_id: str | None = Field(default=None, description="Echoes the X-Request-ID header")
+    errors: list[FieldError] | None = Field(default=None, description="Field errors (422 only)")
+
+
+class AppError(Exception):
+    status_code: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+    title: ClassVar[str] = "Internal server error"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+
+class InvalidInputError(AppError):
+    status_code = 422
+    code = "invalid_input"
+    title = "Invalid input"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail, headers=headers)
+        self.errors = errors
+
+
+class InvalidCursorError(InvalidInputError):
+    code = "invalid_cursor"
+    title = "Invalid cursor"
+
+
+class UnauthorizedError(AppError):
+    status_code = 401
+    code = "unauthorized"
+    title = "Authentication required"
+
+    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None):
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer", **(headers or {})})
+
+
+class ForbiddenError(AppError):
+    status_code = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class NotFoundError(AppError):
+    status_code = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class KommuneNotFoundError(NotFoundError):
+    code = "kommune_not_found"
+    title = "Kommune not found"
+
+
+class FylkeNotFoundError(NotFoundError):
+    code = "fylke_not_found"
+    title = "Fylke not found"
+
+
+class OutsideNorwayError(NotFoundError):
+    code = "outside_norway"
+    title = "Point is outside Norway"
+
+
+class NotAcceptableError(AppError):
+    status_code = 406
+    code = "not_acceptable"
+    title = "Not acceptable"
+
+
+class ConflictError(AppError):
+    status_code = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class PayloadTooLargeError(AppError):
+    status_code = 413
+    code = "payload_too_large"
+    title = "Request body too large"
+
+
+class ServiceUnavailableError(AppError):
+    status_code = 503
+    code = "service_unavailable"
+    title = "Service unavailable"
+
+
+class NotReadyError(ServiceUnavailableError):
+    code = "not_ready"
+    title = "Not ready"
+
+
+# Codes for errors raised by the framework rather than by Sirkel's code.
+_HTTP_CODES: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "Bad request"),
+    401: ("unauthorized", "Authentication required"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    406: ("not_acceptable", "Not acceptable"),
+    409: ("conflict", "Conflict"),
+    413: ("payload_too_large", "Request body too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+    422: ("validation_failed", "Validation failed"),
+    429: ("too_many_requests", "Too many requests"),
+    500: ("internal_error", "Internal server error"),
+    503: ("service_unavailable", "Service unavailable"),
+}
+
+
+def problem_body(
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    instance: str | None = None,
+    errors: list[FieldError] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> bytes:
+    body: dict[str, Any] = {
+        "type": f"{PROBLEM_TYPE_PREFIX}{code}",
+        "title": title,
+        "status": status,
+        "code": code,
+        "request_id": request_id_var.get(),
+    }
+    if detail is not None:
+        body["detail"] = detail
+    if instance is not None:
+        body["instance"] = instance
+    if errors is not None:
+        body["errors"] = [e.model_dump() for e in errors]
+    if extra:
+        body.update({k: v for k, v in extra.items() if k not in body})
+    return orjson.dumps(body)
+
+
+def problem_response(
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    instance: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    return Response(
+        content=problem_body(
+            status=status,
+            code=code,
+            title=title,
+            detail=detail,
+            instance=instance,
+            errors=errors,
+            extra=extra,
+        ),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _field_errors(exc: RequestValidationError) -> list[FieldError]:
+    out: list[FieldError] = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ())]
+        location = loc[0] if loc else "body"
+        # The submitted input is never echoed: it may hold passwords or personal data.
+        out.append(
+            FieldError(
+                location=location,
+                field=".".join(loc[1:]),
+                message=str(err.get("msg", "Invalid value")),
+                type=str(err.get("type", "value_error")),
+            )
+        )
+    return out
+
+
+async def _app_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    errors = exc.errors if isinstance(exc, InvalidInputError) else None
+    return problem_response(
+        status=exc.status_code,
+        code=exc.code,
+        title=exc.title,
+        detail=exc.detail,
+        instance=request.url.path,
+        errors=errors,
+        headers=exc.headers,
+        extra=exc.extra,
+    )
+
+
+async def _validation_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = _field_errors(exc)
+    if any(e.type == "json_invalid" for e in errors):
+        code, title, detail = "malformed_json", "Malformed JSON", "The request body is not JSON."
+    else:
+        code, title = "validation_failed", "Validation failed"
+        detail = "; ".join(
+            f"{e.location}{'.' + e.field if e.field else ''}: {e.message}" for e in errors[:5]
+        )
+    return problem_response(
+        status=422,
+        code=code,
+        title=title,
+        detail=detail,
+        instance=request.url.path,
+        errors=errors,
+    )
+
+
+async def _http_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code, title = _HTTP_CODES.get(
+        exc.status_code, (f"http_{exc.status_code}", HTTPStatus(exc.status_code).phrase)
+    )
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"No resource at {request.url.path}."
+    if exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}."
+    return problem_response(
+        status=exc.status_code,
+        code=code,
+        title=title,
+        detail=detail,
+        instance=request.url.path,
+        headers=dict(exc.headers) if exc.headers else None,
+    )
+
+
+def internal_error_response(path: str | None) -> Response:
+    """The 500 body: the same for every failure, so that nothing internal leaks."""
+    return problem_response(
+        status=500,
+        code="internal_error",
+        title="Internal server error",
+        detail="Something went wrong on our side. Quote the request_id when reporting it.",
+        instance=path,
+    )
+
+
+async def _unhandled_error_handler(request: Request, exc: Exception) -> Response:
+    logger.error("unhandled exception", exc_info=exc)
+    return internal_error_response(request.url.path)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error_handler)
+    app.add_exception_handler(RequestValidationError, _validation_error_handler)
+    app.add_exception_handler(StarletteHTTPException, _http_error_handler)
+    app.add_exception_handler(Exception, _unhandled_error_handler)
+
+
+def problem_responses(*errors: type[AppError] | int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` for the problems a route can return.
+
+    Pass ``AppError`` subclasses (their status, code and title become the documented example)
+    or bare status codes for framework errors (422 validation, 413 …).
+    """
+    by_status: dict[int, list[tuple[str, str]]] = {}
+    for err in errors:
+        if isinstance(err, int):
+            code, title = _HTTP_CODES[err]
+            by_status.setdefault(err, []).append((code, title))
+        else:
+            by_status.setdefault(err.status_code, []).append((err.code, err.title))
+    out: dict[int | str, dict[str, Any]] = {}
+    for status, entries in sorted(by_status.items()):
+        examples = {
+            code: {
+                "summary": title,
+                "value": {
+                    "type": f"{PROBLEM_TYPE_PREFIX}{code}",
+                    "title": title,
+                    "status": status,
+                    "code": code,
+                    "request_id": "4f1c0d2a9b7e4a0c8d6f1e2b3a4c5d6e",
+                },
+            }
+            for code, title in entries
+        }
+        out[status] = {
+            "model": Problem,
+            "description": ", ".join(f"`{code}`" for code, _ in entries),
+            "content": {PROBLEM_MEDIA_TYPE: {"examples": examples}},
+        }
+    return out

@@ -1,0 +1,92 @@
+"""The application factory: ``uvicorn app.main:create_app --factory``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app import __version__
+from app.api import fylker, geo, health, kommuner
+from app.config import Settings, get_settings
+from app.db import create_engine, create_sessionmaker
+from app.errors import install_error_handlers
+from app.middleware import REQUEST_ID_HEADER, BodySizeLimitMiddleware, RequestContextMiddleware
+from app.observability import configure_logging
+from app.services.health import migration_heads
+
+DESCRIPTION = """
+Sirkel is the backend of a sharing, reuse and repair marketplace for Norway. Every completed
+reuse, repair or sharing transaction becomes evidence toward Norway's 2035 mission for the
+circular economy.
+
+**Conventions.** JSON everywhere; coordinates are WGS 84 — `[lon, lat]` in GeoJSON bodies,
+explicit `lat` and `lon` in query parameters. Lists are keyset-paginated with `limit` and an
+opaque `cursor`; responses carry `next_cursor` (null on the last page).
+
+**Errors** are RFC 9457 problem details (`application/problem+json`) with a stable snake_case
+`code` to branch on, the `request_id` (also in the `X-Request-ID` header) and, for 422, the
+field `errors`.
+
+**Reference data.** Kommune and fylke boundaries © Kartverket (CC BY 4.0), simplified via
+robhop/fylker-og-kommuner. Population: Statistisk sentralbyrå, table 07459 (CC BY 4.0).
+"""
+
+OPENAPI_TAGS = [
+    {"name": "geography", "description": "The kommuner and fylker of 2024, and point lookup."},
+    {"name": "health", "description": "Liveness and readiness probes."},
+]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, json_logs=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Sirkel API",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=OPENAPI_TAGS,
+        lifespan=lifespan,
+        license_info={"name": "Proprietary; reference data under its own licences"},
+    )
+    app.state.settings = settings
+    app.state.migration_heads = migration_heads()
+
+    install_error_handlers(app)
+    for module in (health, kommuner, fylker, geo):
+        app.include_router(module.router)
+
+    # Starlette runs the last-added middleware first: request context wraps everything, so
+    # even a 413 or a 500 carries X-Request-ID and an access-log line.
+    if settings.http.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.http.cors_origins,
+            allow_credentials=settings.http.cors_allow_credentials,
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "X-API-Key",
+                "Idempotency-Key",
+                REQUEST_ID_HEADER,
+            ],
+            expose_headers=[REQUEST_ID_HEADER, "Retry-After", "Location"],
+            max_age=600,
+        )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.http.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,134 @@
+"""Pure ASGI middleware: request ids, access logs, the last-resort 500 and the body-size limit.
+
+Pure ASGI rather than ``BaseHTTPMiddleware`` so that streaming responses, background tasks
+and context variables behave as without middleware.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import internal_error_response, problem_response
+from app.observability import new_request_id, request_id_var
+
+access_logger = logging.getLogger("sirkel.access")
+error_logger = logging.getLogger("sirkel.errors")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (a valid incoming ``X-Request-ID`` is kept), returns it as a
+    header on every response, writes one structured access-log line per request, and turns
+    any exception that escaped the app into the generic 500 problem, with the traceback in
+    the log only."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_request_id(Headers(scope=scope).get(REQUEST_ID_HEADER))
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            error_logger.exception("unhandled exception")
+            status = 500
+            if not response_started:
+                await internal_error_response(scope.get("path"))(scope, receive, send_with_id)
+        finally:
+            duration_ms = round((time.perf_counter() - started) * 1000, 2)
+            client = scope.get("client")
+            access_logger.info(
+                "request",
+                extra={
+                    "request_id": request_id,
+                    "method": scope.get("method"),
+                    "path": scope.get("path"),
+                    "query": scope.get("query_string", b"").decode("latin-1") or None,
+                    "status": status,
+                    "duration_ms": duration_ms,
+                    "client": client[0] if client else None,
+                },
+            )
+            request_id_var.reset(token)
+
+
+class BodySizeLimitMiddleware:
+    """Answers 413 ``payload_too_large`` for request bodies above ``max_bytes``.
+
+    A declared ``Content-Length`` above the limit is refused before the app runs. A body
+    without a length (chunked) is read up to the limit first and then replayed to the app,
+    so the app never starts on a body that will turn out too large.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _too_large(self, scope: Scope) -> ASGIApp:
+        return problem_response(
+            status=413,
+            code="payload_too_large",
+            title="Request body too large",
+            detail=f"Request bodies are limited to {self.max_bytes} bytes.",
+            instance=scope.get("path"),
+            headers={"Connection": "close"},
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        length = headers.get("content-length")
+        if length is not None:
+            try:
+                declared = int(length)
+            except ValueError:
+                declared = self.max_bytes + 1
+            if declared > self.max_bytes:
+                await self._too_large(scope)(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+
+        buffered: list[Message] = []
+        total = 0
+        while True:
+            message = await receive()
+            buffered.append(message)
+            if message["type"] != "http.request":
+                break
+            total += len(message.get("body", b""))
+            if total > self.max_bytes:
+                await self._too_large(scope)(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            if buffered:
+                return buffered.pop(0)
+            return await receive()
+
+        await self.app(scope, replay, send)

@@ -1,0 +1,43 @@
+"""Opaque keyset cursors.
+
+A cursor is the sort key of the last row a client has seen, as base64url-encoded JSON. The
+next page starts strictly after that key, so rows inserted meanwhile neither shift the page
+nor appear twice. Clients must treat cursors as opaque strings.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import orjson
+
+from app.errors import FieldError, InvalidCursorError
+
+MAX_CURSOR_LENGTH = 512
+
+
+def encode_cursor(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(key)).rstrip(b"=").decode("ascii")
+
+
+def decode_cursor(cursor: str, *, required: tuple[str, ...]) -> dict[str, Any]:
+    """Decode a cursor and check that it carries the keys the endpoint sorts by."""
+    try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError("too long")
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = orjson.loads(raw)
+    except (ValueError, binascii.Error, orjson.JSONDecodeError):
+        key = None
+    if not isinstance(key, dict) or any(k not in key for k in required):
+        raise InvalidCursorError(
+            "The cursor is not one this endpoint issued; start again without a cursor.",
+            errors=[
+                FieldError(
+                    location="query", field="cursor", message="Invalid cursor", type="invalid"
+                )
+            ],
+        )
+    return key

@@ -1,0 +1,301 @@
+"""Every SQL statement about fylker and kommuner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Numeric, RowMapping, bindparam, cast, delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.geo import SRID
+from app.models import Fylke, Kommune, KommunePart
+
+# Vertices per piece when kommune polygons are cut for point lookups (see KommunePart).
+SUBDIVIDE_MAX_VERTICES = 255
+# Nearest pieces (by planar distance in degrees) re-ranked by true distance in metres.
+_LOOKUP_CANDIDATES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class LookupHit:
+    kommunenummer: str
+    kommune_name: str
+    kommune_short_name: str
+    fylkesnummer: str
+    fylke_name: str
+    fylke_short_name: str
+    distance_m: float
+
+
+class GeographyRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- reads -------------------------------------------------------------------------
+
+    async def list_kommuner(
+        self, *, fylkesnummer: str | None, after: str | None, limit: int
+    ) -> list[RowMapping]:
+        stmt = (
+            select(
+                Kommune.kommunenummer,
+                Kommune.name,
+                Kommune.short_name,
+                Kommune.fylkesnummer,
+                Fylke.name.label("fylke_name"),
+                Kommune.population,
+                Kommune.population_year,
+                Kommune.area_km2,
+            )
+            .join(Fylke, Fylke.fylkesnummer == Kommune.fylkesnummer)
+            .order_by(Kommune.kommunenummer)
+            .limit(limit)
+        )
+        if fylkesnummer is not None:
+            stmt = stmt.where(Kommune.fylkesnummer == fylkesnummer)
+        if after is not None:
+            stmt = stmt.where(Kommune.kommunenummer > after)
+        return list((await self.session.execute(stmt)).mappings().all())
+
+    async def get_kommune(self, kommunenummer: str) -> RowMapping | None:
+        stmt = (
+            select(
+                Kommune.kommunenummer,
+                Kommune.name,
+                Kommune.short_name,
+                Kommune.fylkesnummer,
+                Fylke.name.label("fylke_name"),
+                Kommune.population,
+                Kommune.population_year,
+                Kommune.area_km2,
+                func.ST_XMin(Kommune.geom).label("min_lon"),
+                func.ST_YMin(Kommune.geom).label("min_lat"),
+                func.ST_XMax(Kommune.geom).label("max_lon"),
+                func.ST_YMax(Kommune.geom).label("max_lat"),
+                func.round(cast(func.ST_X(func.ST_PointOnSurface(Kommune.geom)), Numeric), 6).label(
+                    "label_lon"
+                ),
+                func.round(cast(func.ST_Y(func.ST_PointOnSurface(Kommune.geom)), Numeric), 6).label(
+                    "label_lat"
+                ),
+            )
+            .join(Fylke, Fylke.fylkesnummer == Kommune.fylkesnummer)
+            .where(Kommune.kommunenummer == kommunenummer)
+        )
+        return (await self.session.execute(stmt)).mappings().one_or_none()
+
+    async def kommune_feature_json(self, kommunenummer: str) -> bytes | None:
+        """The kommune as an RFC 7946 Feature, built by PostGIS (6 decimals ≈ 0.1 m)."""
+        stmt = text(
+            """
+            SELECT json_build_object(
+                'type', 'Feature',
+                'id', k.kommunenummer,
+                'geometry', ST_AsGeoJSON(k.geom, 6)::json,
+                'properties', json_build_object(
+                    'kommunenummer', k.kommunenummer,
+                    'name', k.name,
+                    'short_name', k.short_name,
+                    'fylkesnummer', k.fylkesnummer,
+                    'fylke_name', f.name,
+                    'population', k.population,
+                    'population_year', k.population_year,
+                    'area_km2', round(k.area_km2::numeric, 2)
+                )
+            )::text
+            FROM kommuner k JOIN fylker f USING (fylkesnummer)
+            WHERE k.kommunenummer = :kommunenummer
+            """
+        )
+        value = (await self.session.execute(stmt, {"kommunenummer": kommunenummer})).scalar()
+        return value.encode() if value is not None else None
+
+    async def list_fylker(self, *, fylkesnummer: str | None = None) -> list[RowMapping]:
+        kommune_stats = (
+            select(
+                Kommune.fylkesnummer,
+                func.count().label("kommune_count"),
+                # NULL when any kommune lacks a population, rather than a silent undercount.
+                func.sum(Kommune.population).label("population"),
+                func.count(Kommune.population).label("with_population"),
+                func.max(Kommune.population_year).label("population_year"),
+            )
+            .group_by(Kommune.fylkesnummer)
+            .subquery()
+        )
+        stmt = (
+            select(
+                Fylke.fylkesnummer,
+                Fylke.name,
+                Fylke.short_name,
+                Fylke.area_km2,
+                func.coalesce(kommune_stats.c.kommune_count, 0).label("kommune_count"),
+                kommune_stats.c.population,
+                kommune_stats.c.with_population,
+                kommune_stats.c.population_year,
+            )
+            .outerjoin(kommune_stats, kommune_stats.c.fylkesnummer == Fylke.fylkesnummer)
+            .order_by(Fylke.fylkesnummer)
+        )
+        if fylkesnummer is not None:
+            stmt = stmt.where(Fylke.fylkesnummer == fylkesnummer)
+        return list((await self.session.execute(stmt)).mappings().all())
+
+    async def fylke_feature_json(self, fylkesnummer: str) -> bytes | None:
+        stmt = text(
+            """
+            SELECT json_build_object(
+                'type', 'Feature',
+                'id', f.fylkesnummer,
+                'geometry', ST_AsGeoJSON(f.geom, 6)::json,
+                'properties', json_build_object(
+                    'fylkesnummer', f.fylkesnummer,
+                    'name', f.name,
+                    'short_name', f.short_name,
+                    'area_km2', round(f.area_km2::numeric, 2)
+                )
+            )::text
+            FROM fylker f
+            WHERE f.fylkesnummer = :fylkesnummer
+            """
+        )
+        value = (await self.session.execute(stmt, {"fylkesnummer": fylkesnummer})).scalar()
+        return value.encode() if value is not None else None
+
+    async def fylke_exists(self, fylkesnummer: str) -> bool:
+        stmt = select(Fylke.fylkesnummer).where(Fylke.fylkesnummer == fylkesnummer)
+        return (await self.session.execute(stmt)).first() is not None
+
+    async def locate(self, *, lon: float, lat: float, max_distance_m: float) -> LookupHit | None:
+        """The kommune containing the point, or the nearest one within ``max_distance_m``.
+
+        One statement over the subdivided pieces (``kommune_parts``). ``inside`` is an
+        index probe (``&&`` then ``ST_Intersects`` on one small polygon); only when it finds
+        nothing does the fallback run (a one-time filter on ``NOT EXISTS (inside)``): the GiST
+        index yields the nearest pieces by planar distance, which are re-ranked by the true
+        distance in metres on the spheroid. Ties (a point exactly on a border) are broken by
+        kommunenummer, so the answer is deterministic.
+        """
+        stmt = text(
+            f"""
+            WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), {SRID}) AS g),
+            inside AS MATERIALIZED (
+                SELECT kp.kommunenummer, 0.0::float8 AS distance_m
+                FROM kommune_parts kp, p
+                WHERE ST_Intersects(kp.geom, p.g)
+                ORDER BY kp.kommunenummer
+                LIMIT 1
+            ),
+            hit AS (
+                SELECT * FROM inside
+                UNION ALL
+                SELECT * FROM (
+                    SELECT c.kommunenummer,
+                           ST_Distance(c.geom::geography, p.g::geography) AS distance_m
+                    FROM p, LATERAL (
+                        SELECT kommunenummer, geom FROM kommune_parts
+                        ORDER BY geom <-> p.g
+                        LIMIT {_LOOKUP_CANDIDATES}
+                    ) c
+                    WHERE NOT EXISTS (SELECT 1 FROM inside)
+                      AND ST_DWithin(c.geom::geography, p.g::geography, :max_distance_m)
+                    ORDER BY 2, 1
+                    LIMIT 1
+                ) nearest
+            )
+            SELECT h.kommunenummer, k.name AS kommune_name, k.short_name AS kommune_short_name,
+                   k.fylkesnummer, f.name AS fylke_name, f.short_name AS fylke_short_name,
+                   h.distance_m
+            FROM hit h
+            JOIN kommuner k ON k.kommunenummer = h.kommunenummer
+            JOIN fylker f ON f.fylkesnummer = k.fylkesnummer
+            """
+        )
+        row = (
+            (
+                await self.session.execute(
+                    stmt, {"lon": lon, "lat": lat, "max_distance_m": max_distance_m}
+                )
+            )
+            .mappings()
+            .one_or_none()
+        )
+        if row is None:
+            return None
+        return LookupHit(**row)
+
+    # --- writes (reference data loading) ----------------------------------------------
+
+    async def upsert_fylker(self, rows: list[dict[str, str]]) -> None:
+        """rows: fylkesnummer, name, geojson (a GeoJSON geometry as text)."""
+        geom = func.ST_Multi(func.ST_SetSRID(func.ST_GeomFromGeoJSON(bindparam("geojson")), SRID))
+        stmt = insert(Fylke).values(
+            fylkesnummer=bindparam("fylkesnummer"),
+            name=bindparam("name"),
+            geom=geom,
+            area_km2=func.round(cast(func.ST_Area(func.geography(geom)) / 1e6, Numeric), 2),
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[Fylke.fylkesnummer],
+            set_={
+                "name": stmt.excluded.name,
+                "geom": stmt.excluded.geom,
+                "area_km2": stmt.excluded.area_km2,
+            },
+        )
+        await self.session.execute(stmt, rows)
+
+    async def upsert_kommuner(self, rows: list[dict[str, str]]) -> None:
+        """rows: kommunenummer, name, fylkesnummer, geojson."""
+        geom = func.ST_Multi(func.ST_SetSRID(func.ST_GeomFromGeoJSON(bindparam("geojson")), SRID))
+        stmt = insert(Kommune).values(
+            kommunenummer=bindparam("kommunenummer"),
+            name=bindparam("name"),
+            fylkesnummer=bindparam("fylkesnummer"),
+            geom=geom,
+            area_km2=func.round(cast(func.ST_Area(func.geography(geom)) / 1e6, Numeric), 2),
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[Kommune.kommunenummer],
+            set_={
+                "name": stmt.excluded.name,
+                "fylkesnummer": stmt.excluded.fylkesnummer,
+                "geom": stmt.excluded.geom,
+                "area_km2": stmt.excluded.area_km2,
+            },
+        )
+        await self.session.execute(stmt, rows)
+
+    async def rebuild_kommune_parts(self) -> int:
+        await self.session.execute(delete(KommunePart))
+        result = await self.session.execute(
+            text(
+                """
+                INSERT INTO kommune_parts (kommunenummer, geom)
+                SELECT kommunenummer, ST_Subdivide(geom, :max_vertices)
+                FROM kommuner
+                """
+            ),
+            {"max_vertices": SUBDIVIDE_MAX_VERTICES},
+        )
+        # Fresh statistics, so the planner knows these tables are small and indexed.
+        await self.session.execute(text("ANALYZE fylker, kommuner, kommune_parts"))
+        return int(getattr(result, "rowcount", 0))
+
+    async def set_population(self, rows: list[dict[str, Any]]) -> None:
+        """rows: kommunenummer, population, year."""
+        # ORM bulk UPDATE by primary key: one executemany.
+        params = [
+            {
+                "kommunenummer": r["kommunenummer"],
+                "population": r["population"],
+                "population_year": r["year"],
+            }
+            for r in rows
+        ]
+        await self.session.execute(update(Kommune), params)
+
+    async def kommunenummer_set(self) -> set[str]:
+        return set((await self.session.execute(select(Kommune.kommunenummer))).scalars())
