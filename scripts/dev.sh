@@ -127,7 +127,6 @@ cmd_db_start() {
     cat >> "$PGDATA_DIR/postgresql.conf" <<CONF
 # Sirkel's project-local cluster (scripts/dev.sh)
 listen_addresses = '127.0.0.1'
-port = $PORT
 unix_socket_directories = '$SOCKET_DIR'
 shared_buffers = 256MB
 max_connections = 100
@@ -138,8 +137,13 @@ CONF
   if as_pg "$bin/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; then
     say "PostgreSQL already running on 127.0.0.1:$PORT"
   else
+    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+      die "port $PORT is taken by another server; choose another: SIRKEL_PG_PORT=54330 make run"
+    fi
     say "starting PostgreSQL on 127.0.0.1:$PORT"
-    as_pg "$bin/pg_ctl" -D "$PGDATA_DIR" -l "$PGDATA_DIR/server.log" -w -t 60 start >/dev/null \
+    # The port is given at every start (not written into postgresql.conf), so SIRKEL_PG_PORT
+    # can change between runs.
+    as_pg "$bin/pg_ctl" -D "$PGDATA_DIR" -l "$PGDATA_DIR/server.log" -o "-p $PORT" -w -t 60 start >/dev/null \
       || { tail -n 20 "$PGDATA_DIR/server.log" >&2; die "PostgreSQL did not start (log: .data/pg/server.log)"; }
   fi
   # Database and extensions (idempotent). The app role is the cluster's superuser: this is a
