@@ -59,3 +59,10 @@ test: venv ## the whole check: lint, types, and the test suite on a PostGIS the 
 format: venv ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+.PHONY: lock
+lock: ## regenerate constraints.txt from the current .venv (after changing pyproject.toml)
+	@{ echo "# Exact versions every machine installs: pip install -c constraints.txt -e '.[dev]'"; \
+	   echo "# Regenerate after changing pyproject.toml: make lock"; \
+	   $(VENV)/bin/pip freeze --exclude-editable | grep -v '^sirkel'; } > constraints.txt
+	@echo "constraints.txt updated"

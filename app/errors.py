@@ -382,7 +382,6 @@ def problem_responses(*errors: type[AppError] | int) -> dict[int | str, dict[str
             for code, title in entries
         }
         out[status] = {
-            "model": Problem,
             "description": ", ".join(f"`{code}`" for code, _ in entries),
             "content": {PROBLEM_MEDIA_TYPE: {"examples": examples}},
         }

@@ -15,6 +15,7 @@ from app.db import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
 from app.middleware import REQUEST_ID_HEADER, BodySizeLimitMiddleware, RequestContextMiddleware
 from app.observability import configure_logging
+from app.openapi import install_openapi
 from app.services.health import migration_heads
 
 DESCRIPTION = """
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.migration_heads = migration_heads()
 
     install_error_handlers(app)
+    install_openapi(app)
     for module in (health, kommuner, fylker, geo):
         app.include_router(module.router)
 

@@ -25,7 +25,19 @@ router = APIRouter(prefix="/v1/kommuner", tags=["geography"])
 _FEATURE_EXAMPLE: dict[str, Any] = {
     "type": "Feature",
     "id": "0301",
-    "geometry": {"type": "MultiPolygon", "coordinates": [[[[10.58, 60.07], "…"]]]},
+    "geometry": {
+        "type": "MultiPolygon",
+        "coordinates": [
+            [
+                [
+                    [10.58075, 60.07624],
+                    [10.48915, 60.01726],
+                    [10.62534, 59.9235],
+                    [10.58075, 60.07624],
+                ]
+            ]
+        ],
+    },
     "properties": {"kommunenummer": "0301", "name": "Oslo", "fylkesnummer": "03"},
 }
 

@@ -100,8 +100,42 @@ async def test_openapi_documents_every_route(client: httpx.AsyncClient) -> None:
         for method, operation in operations.items():
             assert operation.get("summary"), f"{method.upper()} {path} has no summary"
             assert operation.get("description"), f"{method.upper()} {path} has no description"
+            for status, documented in operation["responses"].items():
+                if int(status) >= 400:
+                    # Errors are documented as problems, and only as problems.
+                    assert list(documented["content"]) == ["application/problem+json"]
+                    problem = documented["content"]["application/problem+json"]
+                    assert problem["schema"] == {"$ref": "#/components/schemas/Problem"}
+            assert "500" in operation["responses"]
     lookup = schema["paths"]["/v1/geo/lookup"]["get"]
-    assert "application/problem+json" in lookup["responses"]["404"]["content"]
+    assert (
+        "outside_norway"
+        in lookup["responses"]["404"]["content"]["application/problem+json"]["examples"]
+    )
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
     docs = await client.get("/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
+
+
+async def test_cors_from_settings(settings: Settings) -> None:
+    with_cors = settings.model_copy(
+        update={
+            "http": settings.http.model_copy(update={"cors_origins": ["https://kart.kommune.no"]})
+        }
+    )
+    async for c in _client_for(with_cors):
+        allowed = await c.options(
+            "/v1/kommuner",
+            headers={
+                "Origin": "https://kart.kommune.no",
+                "Access-Control-Request-Method": "GET",
+            },
+        )
+        simple = await c.get("/healthz", headers={"Origin": "https://kart.kommune.no"})
+        other = await c.get("/healthz", headers={"Origin": "https://evil.example"})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://kart.kommune.no"
+    assert simple.headers["access-control-allow-origin"] == "https://kart.kommune.no"
+    assert "x-request-id" in simple.headers["access-control-expose-headers"].lower()
+    assert "access-control-allow-origin" not in other.headers
