@@ -56,6 +56,16 @@ class HttpSettings(BaseModel):
 
 class AuthSettings(BaseModel):
     jwt_secret: SecretStr = SecretStr("dev-secret-change-me")
+    access_token_ttl_s: int = Field(default=900, ge=60, le=3600)
+    refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=3600)
+    # Argon2id cost (OWASP's second recommended profile: 19 MiB, t=2, p=1 is the floor).
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65_536, ge=8)
+    argon2_parallelism: int = Field(default=2, ge=1)
+    # Failed logins allowed in the window, per account and per client address.
+    login_window_s: int = Field(default=900, ge=1)
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
 
 
 class Settings(BaseSettings):

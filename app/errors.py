@@ -4,16 +4,38 @@ The exception tree::
 
     AppError                          500 internal_error (base; never raised bare)
     ├── InvalidInputError             422 invalid_input
-    │   └── InvalidCursorError        422 invalid_cursor
+    │   ├── InvalidCursorError        422 invalid_cursor
+    │   └── UnknownKommuneError       422 unknown_kommune
     ├── UnauthorizedError             401 unauthorized
+    │   ├── InvalidCredentialsError   401 invalid_credentials
+    │   ├── InvalidTokenError         401 invalid_token
+    │   ├── InvalidRefreshTokenError  401 invalid_refresh_token
+    │   ├── InvalidApiKeyError        401 invalid_api_key
+    │   └── AmbiguousCredentialsError 401 ambiguous_credentials
     ├── ForbiddenError                403 forbidden
+    │   ├── PersonRequiredError       403 person_required
+    │   ├── RoleRequiredError         403 role_required
+    │   ├── NotAMemberError           403 not_a_member
+    │   ├── InsufficientRoleError     403 insufficient_role
+    │   ├── InsufficientScopeError    403 insufficient_scope
+    │   └── WrongOrganizationError    403 wrong_organization
     ├── NotFoundError                 404 not_found
     │   ├── KommuneNotFoundError      404 kommune_not_found
     │   ├── FylkeNotFoundError        404 fylke_not_found
-    │   └── OutsideNorwayError        404 outside_norway
+    │   ├── OutsideNorwayError        404 outside_norway
+    │   ├── OrganizationNotFoundError 404 organization_not_found
+    │   ├── PersonNotFoundError       404 person_not_found
+    │   ├── MemberNotFoundError       404 member_not_found
+    │   └── ApiKeyNotFoundError       404 api_key_not_found
     ├── NotAcceptableError            406 not_acceptable
     ├── ConflictError                 409 conflict
+    │   ├── EmailTakenError           409 email_taken
+    │   ├── OrgnrTakenError           409 organisasjonsnummer_taken
+    │   ├── AlreadyMemberError        409 already_member
+    │   ├── LastOwnerError            409 last_owner
+    │   └── MunicipalityTakenError    409 municipality_taken
     ├── PayloadTooLargeError          413 payload_too_large
+    ├── TooManyAttemptsError          429 too_many_attempts
     └── ServiceUnavailableError       503 service_unavailable
         └── NotReadyError             503 not_ready
 
@@ -172,6 +194,130 @@ class PayloadTooLargeError(AppError):
     status_code = 413
     code = "payload_too_large"
     title = "Request body too large"
+
+
+class UnknownKommuneError(InvalidInputError):
+    code = "unknown_kommune"
+    title = "Unknown kommune"
+
+
+class InvalidCredentialsError(UnauthorizedError):
+    code = "invalid_credentials"
+    title = "Wrong e-mail or password"
+
+
+class InvalidTokenError(UnauthorizedError):
+    code = "invalid_token"
+    title = "Invalid or expired access token"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+class InvalidRefreshTokenError(UnauthorizedError):
+    code = "invalid_refresh_token"
+    title = "Invalid, expired or revoked refresh token"
+
+
+class InvalidApiKeyError(UnauthorizedError):
+    code = "invalid_api_key"
+    title = "Unknown or revoked API key"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "ApiKey"})
+
+
+class AmbiguousCredentialsError(UnauthorizedError):
+    code = "ambiguous_credentials"
+    title = "Send either a bearer token or an API key, not both"
+
+
+class PersonRequiredError(ForbiddenError):
+    code = "person_required"
+    title = "Only a signed-in person can do this"
+
+
+class RoleRequiredError(ForbiddenError):
+    code = "role_required"
+    title = "A platform role is required"
+
+
+class NotAMemberError(ForbiddenError):
+    code = "not_a_member"
+    title = "Not a member of this organization"
+
+
+class InsufficientRoleError(ForbiddenError):
+    code = "insufficient_role"
+    title = "Your role in this organization does not allow this"
+
+
+class InsufficientScopeError(ForbiddenError):
+    code = "insufficient_scope"
+    title = "The API key lacks the scope for this"
+
+
+class WrongOrganizationError(ForbiddenError):
+    code = "wrong_organization"
+    title = "The API key belongs to another organization"
+
+
+class OrganizationNotFoundError(NotFoundError):
+    code = "organization_not_found"
+    title = "Organization not found"
+
+
+class PersonNotFoundError(NotFoundError):
+    code = "person_not_found"
+    title = "No person with that e-mail"
+
+
+class MemberNotFoundError(NotFoundError):
+    code = "member_not_found"
+    title = "Not a member of this organization"
+
+
+class ApiKeyNotFoundError(NotFoundError):
+    code = "api_key_not_found"
+    title = "API key not found"
+
+
+class EmailTakenError(ConflictError):
+    code = "email_taken"
+    title = "E-mail address already registered"
+
+
+class OrgnrTakenError(ConflictError):
+    code = "organisasjonsnummer_taken"
+    title = "Organisasjonsnummer already registered"
+
+
+class AlreadyMemberError(ConflictError):
+    code = "already_member"
+    title = "Already a member"
+
+
+class LastOwnerError(ConflictError):
+    code = "last_owner"
+    title = "An organization must keep an owner"
+
+
+class MunicipalityTakenError(ConflictError):
+    code = "municipality_taken"
+    title = "The kommune already has a verified municipality organization"
+
+
+class TooManyAttemptsError(AppError):
+    status_code = 429
+    code = "too_many_attempts"
+    title = "Too many failed attempts"
+
+    def __init__(self, detail: str | None = None, *, retry_after_s: int) -> None:
+        super().__init__(
+            detail,
+            headers={"Retry-After": str(retry_after_s)},
+            extra={"retry_after": retry_after_s},
+        )
 
 
 class ServiceUnavailableError(AppError):

@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.config import DatabaseSettings, Environment, Settings
+from app.config import AuthSettings, DatabaseSettings, Environment, Settings
 from app.db import create_engine
 from app.main import create_app
 from tests.pg_cluster import Cluster, cluster_from_url, start_cluster
@@ -78,6 +78,13 @@ def settings(database_url: str) -> Settings:
     return Settings(
         environment=Environment.TEST,
         database=DatabaseSettings(url=database_url, pool_size=5),  # type: ignore[arg-type]
+        # Argon2id stays Argon2id, at a cost that keeps the suite fast.
+        auth=AuthSettings(
+            jwt_secret=TEST_JWT_SECRET,  # type: ignore[arg-type]
+            argon2_time_cost=1,
+            argon2_memory_kib=1024,
+            argon2_parallelism=1,
+        ),
         log_json=True,
     )
 

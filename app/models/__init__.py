@@ -2,6 +2,21 @@
 
 from app.models.base import Base
 from app.models.geography import Fylke, Kommune, KommunePart
+from app.models.organization import ApiKey, Membership, Organization
+from app.models.person import AuthSession, LoginFailure, Person, RefreshToken
 from app.models.reference import ReferenceDataset
 
-__all__ = ["Base", "Fylke", "Kommune", "KommunePart", "ReferenceDataset"]
+__all__ = [
+    "ApiKey",
+    "AuthSession",
+    "Base",
+    "Fylke",
+    "Kommune",
+    "KommunePart",
+    "LoginFailure",
+    "Membership",
+    "Organization",
+    "Person",
+    "ReferenceDataset",
+    "RefreshToken",
+]

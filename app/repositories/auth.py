@@ -1,0 +1,181 @@
+"""SQL for authentication: resolving credentials, login sessions, refresh tokens and the
+failed-login throttle."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import ApiKey, AuthSession, LoginFailure, Person, RefreshToken
+
+# last_used_at of an API key is written at most once a minute, not on every request.
+API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class ActivePerson:
+    id: uuid.UUID
+    roles: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveApiKey:
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    scopes: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshTokenState:
+    token_id: uuid.UUID
+    session_id: uuid.UUID
+    person_id: uuid.UUID
+    expires_at: datetime
+    used_at: datetime | None
+    session_revoked_at: datetime | None
+    person_erased: bool
+
+
+class AuthRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def active_person_in_session(
+        self, *, person_id: uuid.UUID, session_id: uuid.UUID
+    ) -> ActivePerson | None:
+        stmt = (
+            select(Person.id, Person.roles)
+            .join(AuthSession, AuthSession.person_id == Person.id)
+            .where(
+                Person.id == person_id,
+                Person.erased_at.is_(None),
+                AuthSession.id == session_id,
+                AuthSession.revoked_at.is_(None),
+            )
+        )
+        row = (await self.session.execute(stmt)).one_or_none()
+        return ActivePerson(id=row.id, roles=list(row.roles)) if row else None
+
+    async def active_api_key(self, *, key_hash: str, now: datetime) -> ActiveApiKey | None:
+        stmt = select(ApiKey.id, ApiKey.organization_id, ApiKey.scopes, ApiKey.last_used_at).where(
+            ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None)
+        )
+        row = (await self.session.execute(stmt)).one_or_none()
+        if row is None:
+            return None
+        if row.last_used_at is None or row.last_used_at < now - API_KEY_TOUCH_INTERVAL:
+            await self.session.execute(
+                update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now)
+            )
+        return ActiveApiKey(id=row.id, organization_id=row.organization_id, scopes=list(row.scopes))
+
+    # --- login sessions and refresh tokens ---------------------------------------------
+
+    async def create_session(self, *, person_id: uuid.UUID) -> uuid.UUID:
+        auth_session = AuthSession(person_id=person_id)
+        self.session.add(auth_session)
+        await self.session.flush()
+        return auth_session.id
+
+    async def add_refresh_token(
+        self, *, session_id: uuid.UUID, token_hash: str, expires_at: datetime
+    ) -> None:
+        self.session.add(
+            RefreshToken(session_id=session_id, token_hash=token_hash, expires_at=expires_at)
+        )
+        await self.session.flush()
+
+    async def refresh_token_for_update(self, token_hash: str) -> RefreshTokenState | None:
+        """The token and its session, locked so that two concurrent refreshes with the same
+        token are serialised (the second one sees it used)."""
+        stmt = (
+            select(
+                RefreshToken.id,
+                RefreshToken.session_id,
+                RefreshToken.expires_at,
+                RefreshToken.used_at,
+                AuthSession.person_id,
+                AuthSession.revoked_at,
+                Person.erased_at,
+            )
+            .join(AuthSession, AuthSession.id == RefreshToken.session_id)
+            .join(Person, Person.id == AuthSession.person_id)
+            .where(RefreshToken.token_hash == token_hash)
+            .with_for_update(of=[RefreshToken, AuthSession])
+        )
+        row = (await self.session.execute(stmt)).one_or_none()
+        if row is None:
+            return None
+        return RefreshTokenState(
+            token_id=row.id,
+            session_id=row.session_id,
+            person_id=row.person_id,
+            expires_at=row.expires_at,
+            used_at=row.used_at,
+            session_revoked_at=row.revoked_at,
+            person_erased=row.erased_at is not None,
+        )
+
+    async def mark_refresh_token_used(self, token_id: uuid.UUID, *, now: datetime) -> None:
+        await self.session.execute(
+            update(RefreshToken).where(RefreshToken.id == token_id).values(used_at=now)
+        )
+
+    async def touch_session(self, session_id: uuid.UUID, *, now: datetime) -> None:
+        await self.session.execute(
+            update(AuthSession).where(AuthSession.id == session_id).values(last_refreshed_at=now)
+        )
+
+    async def revoke_session(self, session_id: uuid.UUID, *, now: datetime, reason: str) -> None:
+        await self.session.execute(
+            update(AuthSession)
+            .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_reason=reason)
+        )
+
+    async def revoke_all_sessions(
+        self, person_id: uuid.UUID, *, now: datetime, reason: str
+    ) -> None:
+        await self.session.execute(
+            update(AuthSession)
+            .where(AuthSession.person_id == person_id, AuthSession.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_reason=reason)
+        )
+
+    # --- failed-login throttle ---------------------------------------------------------
+
+    async def failures_since(
+        self, *, account_hash: str, client_address: str | None, since: datetime
+    ) -> tuple[int, datetime | None, int, datetime | None]:
+        """(failures for the account, oldest of them, failures from the address, oldest)."""
+        by_account = select(func.count(), func.min(LoginFailure.at)).where(
+            LoginFailure.account_hash == account_hash, LoginFailure.at > since
+        )
+        account_count, account_oldest = (await self.session.execute(by_account)).one()
+        address_count, address_oldest = 0, None
+        if client_address is not None:
+            by_address = select(func.count(), func.min(LoginFailure.at)).where(
+                and_(LoginFailure.client_address == client_address, LoginFailure.at > since)
+            )
+            address_count, address_oldest = (await self.session.execute(by_address)).one()
+        return int(account_count), account_oldest, int(address_count), address_oldest
+
+    async def record_failure(
+        self, *, account_hash: str, client_address: str | None, now: datetime
+    ) -> None:
+        self.session.add(
+            LoginFailure(account_hash=account_hash, client_address=client_address, at=now)
+        )
+        await self.session.flush()
+
+    async def forget_failures_before(self, cutoff: datetime) -> None:
+        await self.session.execute(delete(LoginFailure).where(LoginFailure.at < cutoff))
+
+    async def forget_account_failures(self, account_hash: str) -> None:
+        await self.session.execute(
+            delete(LoginFailure).where(LoginFailure.account_hash == account_hash)
+        )

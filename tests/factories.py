@@ -1,0 +1,116 @@
+"""Plain typed async factories for test data, writing through the ORM in the test's
+transaction, and helpers to act as a person or an API key."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.models import ApiKey, AuthSession, Membership, Organization, Person
+from app.models.organization import ApiKeyScope, MemberRole, OrganizationKind
+from app.security import hash_password, issue_access_token, new_api_key, sha256_hex
+
+DEFAULT_PASSWORD = "correct horse battery"
+_counter = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Actor:
+    person_id: uuid.UUID
+    email: str
+    display_name: str
+    headers: dict[str, str]
+
+
+async def create_person(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    email: str | None = None,
+    display_name: str | None = None,
+    password: str = DEFAULT_PASSWORD,
+    roles: list[str] | None = None,
+    home_kommune: str | None = None,
+) -> Actor:
+    """A person with a login session and a valid access token (``Actor.headers``)."""
+    n = next(_counter)
+    person = Person(
+        email=email or f"person{n}-{uuid.uuid4().hex[:6]}@example.no",
+        display_name=display_name or f"Person {n}",
+        password_hash=await hash_password(password, settings.auth),
+        roles=roles or [],
+        home_kommune=home_kommune,
+    )
+    session.add(person)
+    await session.flush()
+    auth_session = AuthSession(person_id=person.id)
+    session.add(auth_session)
+    await session.flush()
+    token, _ = issue_access_token(
+        person_id=person.id,
+        session_id=auth_session.id,
+        settings=settings.auth,
+        now=datetime.now(UTC),
+    )
+    assert person.email is not None
+    assert person.display_name is not None
+    return Actor(
+        person_id=person.id,
+        email=person.email,
+        display_name=person.display_name,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+
+async def create_organization(
+    session: AsyncSession,
+    *,
+    owner: Actor,
+    name: str | None = None,
+    kind: OrganizationKind = OrganizationKind.REPAIR_SHOP,
+    kommunenummer: str | None = "0301",
+    organisasjonsnummer: str | None = None,
+    members: dict[uuid.UUID, MemberRole] | None = None,
+) -> Organization:
+    org = Organization(
+        name=name or f"Organisasjon {next(_counter)}",
+        kind=kind.value,
+        kommunenummer=kommunenummer,
+        organisasjonsnummer=organisasjonsnummer,
+    )
+    session.add(org)
+    await session.flush()
+    session.add(Membership(organization_id=org.id, person_id=owner.person_id, role="owner"))
+    for person_id, role in (members or {}).items():
+        session.add(Membership(organization_id=org.id, person_id=person_id, role=role.value))
+    await session.flush()
+    return org
+
+
+async def create_api_key(
+    session: AsyncSession,
+    *,
+    organization_id: uuid.UUID,
+    scopes: list[ApiKeyScope],
+    created_by: uuid.UUID | None = None,
+    name: str = "test key",
+) -> dict[str, str]:
+    """An API key for the organization; returns the headers that use it."""
+    key, prefix = new_api_key()
+    session.add(
+        ApiKey(
+            organization_id=organization_id,
+            name=name,
+            prefix=prefix,
+            key_hash=sha256_hex(key),
+            scopes=[s.value for s in scopes],
+            created_by=created_by,
+        )
+    )
+    await session.flush()
+    return {"X-API-Key": key}
