@@ -15,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import get_settings
 from app.db import create_engine, create_sessionmaker
+from app.errors import PersonNotFoundError
+from app.models.person import PlatformRole
+from app.services.platform_roles import set_platform_role
 from app.services.reference_data import LoadReport, ReferenceDataError, load_reference_data
 
 
@@ -51,20 +54,38 @@ async def _demo_data() -> None:
     print("demo data ready")
 
 
+async def _set_role(email: str, role: PlatformRole, *, granted: bool) -> None:
+    async def work(session: AsyncSession) -> None:
+        roles = await set_platform_role(session, email=email, role=role, granted=granted)
+        print(f"{email}: roles now {', '.join(roles) or '(none)'}")
+
+    await _in_transaction(work)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.cli", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     load = sub.add_parser("load-reference", help="load the shipped reference data")
     load.add_argument("--force", action="store_true", help="reload even if unchanged")
     sub.add_parser("demo-data", help="fill the database with a realistic demo set")
+    for name, text in (("grant-role", "give"), ("revoke-role", "take away")):
+        cmd = sub.add_parser(name, help=f"{text} a platform role")
+        cmd.add_argument("email")
+        cmd.add_argument("role", choices=[r.value for r in PlatformRole])
     args = parser.parse_args(argv)
     try:
         if args.command == "load-reference":
             asyncio.run(_load_reference(args.force))
         elif args.command == "demo-data":
             asyncio.run(_demo_data())
+        elif args.command in ("grant-role", "revoke-role"):
+            granted = args.command == "grant-role"
+            asyncio.run(_set_role(args.email, PlatformRole(args.role), granted=granted))
     except ReferenceDataError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except PersonNotFoundError:
+        print(f"error: no active person has the e-mail {args.email}", file=sys.stderr)
         return 1
     return 0
 

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.config import DatabaseSettings
+from app.errors import AppError
 
 
 def create_engine(settings: DatabaseSettings) -> AsyncEngine:
@@ -50,6 +51,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         try:
             yield session
             await session.commit()
+        except AppError as exc:
+            if exc.persist_changes:
+                await session.commit()
+            else:
+                await session.rollback()
+            raise
         except BaseException:
             await session.rollback()
             raise

@@ -107,6 +107,10 @@ class AppError(Exception):
     status_code: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
     title: ClassVar[str] = "Internal server error"
+    # Most errors undo the request's writes. A few are the outcome of a write that must stay:
+    # a failed login is counted, a reused refresh token revokes its session. For those the
+    # request transaction is committed before the problem is sent (see app.db.get_session).
+    persist_changes: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -204,6 +208,7 @@ class UnknownKommuneError(InvalidInputError):
 class InvalidCredentialsError(UnauthorizedError):
     code = "invalid_credentials"
     title = "Wrong e-mail or password"
+    persist_changes = True
 
 
 class InvalidTokenError(UnauthorizedError):
@@ -217,6 +222,7 @@ class InvalidTokenError(UnauthorizedError):
 class InvalidRefreshTokenError(UnauthorizedError):
     code = "invalid_refresh_token"
     title = "Invalid, expired or revoked refresh token"
+    persist_changes = True
 
 
 class InvalidApiKeyError(UnauthorizedError):

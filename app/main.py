@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
-from app.api import fylker, geo, health, kommuner
+from app.api import auth, fylker, geo, health, kommuner, me, organizations
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
@@ -36,6 +36,12 @@ robhop/fylker-og-kommuner. Population: Statistisk sentralbyrå, table 07459 (CC 
 """
 
 OPENAPI_TAGS = [
+    {"name": "auth", "description": "Registration, tokens and sessions for persons."},
+    {"name": "me", "description": "The caller's own account and personal data."},
+    {
+        "name": "organizations",
+        "description": "The public directory of organizations, their members and API keys.",
+    },
     {"name": "geography", "description": "The kommuner and fylker of 2024, and point lookup."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
@@ -68,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app)
     install_openapi(app)
-    for module in (health, kommuner, fylker, geo):
+    for module in (health, auth, me, organizations, kommuner, fylker, geo):
         app.include_router(module.router)
 
     # Starlette runs the last-added middleware first: request context wraps everything, so

@@ -131,3 +131,40 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def committed_database_url(pg_cluster: Cluster) -> str:
+    """A second migrated database whose data is really committed, for tests that race
+    parallel requests over separate connections. Tests here use unique data of their own."""
+    name = f"sirkel_race_{_worker_suffix()}"
+    pg_cluster.create_database(name)
+    url = pg_cluster.url(name)
+    for step in (
+        alembic(url, "upgrade", "head"),
+        run_project_command(["app.cli", "load-reference"], url),
+    ):
+        if step.returncode != 0:
+            pytest.fail(f"preparing the race database failed:\n{step.stdout}\n{step.stderr}")
+    return url
+
+
+@pytest.fixture
+async def committed_client(
+    settings: Settings, committed_database_url: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app with its real engine and pool (40 connections): every request is
+    its own transaction, committed before the response, as in production."""
+    database = DatabaseSettings(url=committed_database_url, pool_size=40)  # type: ignore[arg-type]
+    application = create_app(settings.model_copy(update={"database": database}))
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c
+
+
+@pytest.fixture
+async def committed_engine(committed_database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(DatabaseSettings(url=committed_database_url, pool_size=5))  # type: ignore[arg-type]
+    yield engine
+    await engine.dispose()

@@ -100,3 +100,34 @@ async def get_principal(
 
 OptionalPrincipalDep = Annotated[Principal | None, Depends(get_optional_principal)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+ERASED = "erased"
+
+
+async def get_principal_or_erased(
+    session: SessionDep,
+    settings: SettingsDep,
+    now: ClockDep,
+    token: Annotated[str | None, Depends(bearer_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> Principal | str:
+    """Like ``get_principal``, but a valid token whose session ended because its person erased
+    their account resolves to ``ERASED`` — so that ``DELETE /v1/me`` can be retried."""
+    try:
+        principal = await get_optional_principal(session, settings, now, token, api_key)
+    except InvalidTokenError:
+        if token:
+            try:
+                claims = decode_access_token(token, settings.auth)
+            except InvalidAccessTokenError:
+                raise InvalidTokenError() from None
+            if await AuthRepository(session).session_ended_by_erasure(claims.session_id):
+                return ERASED
+        raise
+    if principal is None:
+        raise UnauthorizedError("Send a bearer token or an X-API-Key.")
+    return principal
+
+
+PrincipalOrErasedDep = Annotated[Principal | str, Depends(get_principal_or_erased)]

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import ApiKey, AuthSession, LoginFailure, Person, RefreshToken
+from app.models import ApiKey, AuthSession, LoginFailure, Organization, Person, RefreshToken
 
 # last_used_at of an API key is written at most once a minute, not on every request.
 API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
@@ -72,6 +72,10 @@ class AuthRepository:
                 update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now)
             )
         return ActiveApiKey(id=row.id, organization_id=row.organization_id, scopes=list(row.scopes))
+
+    async def organization_name(self, organization_id: uuid.UUID) -> str | None:
+        stmt = select(Organization.name).where(Organization.id == organization_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     # --- login sessions and refresh tokens ---------------------------------------------
 
@@ -145,6 +149,12 @@ class AuthRepository:
             .where(AuthSession.person_id == person_id, AuthSession.revoked_at.is_(None))
             .values(revoked_at=now, revoked_reason=reason)
         )
+
+    async def session_ended_by_erasure(self, session_id: uuid.UUID) -> bool:
+        stmt = select(AuthSession.id).where(
+            AuthSession.id == session_id, AuthSession.revoked_reason == "erasure"
+        )
+        return (await self.session.execute(stmt)).first() is not None
 
     # --- failed-login throttle ---------------------------------------------------------
 

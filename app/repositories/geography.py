@@ -299,3 +299,7 @@ class GeographyRepository:
 
     async def kommunenummer_set(self) -> set[str]:
         return set((await self.session.execute(select(Kommune.kommunenummer))).scalars())
+
+    async def kommune_exists(self, kommunenummer: str) -> bool:
+        stmt = select(Kommune.kommunenummer).where(Kommune.kommunenummer == kommunenummer)
+        return (await self.session.execute(stmt)).first() is not None

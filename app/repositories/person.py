@@ -1,0 +1,142 @@
+"""Every SQL statement about persons and their personal data."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.errors import EmailTakenError
+from app.models import ApiKey, AuthSession, Membership, Organization, Person, RefreshToken
+from app.repositories.db_errors import constraint_name
+
+
+class PersonRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def create(
+        self,
+        *,
+        email: str,
+        password_hash: str,
+        display_name: str,
+        language: str,
+        home_kommune: str | None,
+    ) -> Person:
+        person = Person(
+            email=email,
+            password_hash=password_hash,
+            display_name=display_name,
+            language=language,
+            home_kommune=home_kommune,
+        )
+        try:
+            async with self.session.begin_nested():
+                self.session.add(person)
+                await self.session.flush()
+        except IntegrityError as exc:
+            if constraint_name(exc) == "uq_persons_email":
+                raise EmailTakenError("An account with this e-mail address exists.") from exc
+            raise
+        await self.session.refresh(person)
+        return person
+
+    async def get(self, person_id: uuid.UUID) -> Person | None:
+        return await self.session.get(Person, person_id)
+
+    async def get_by_email(self, email: str) -> Person | None:
+        stmt = select(Person).where(Person.email == email, Person.erased_at.is_(None))
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def update(self, person_id: uuid.UUID, values: dict[str, Any]) -> None:
+        if values:
+            await self.session.execute(
+                update(Person).where(Person.id == person_id).values(**values)
+            )
+
+    async def memberships(self, person_id: uuid.UUID) -> list[RowMapping]:
+        stmt = (
+            select(
+                Membership.organization_id,
+                Organization.name.label("organization_name"),
+                Organization.kind,
+                Membership.role,
+            )
+            .join(Organization, Organization.id == Membership.organization_id)
+            .where(Membership.person_id == person_id)
+            .order_by(Organization.name, Organization.id)
+        )
+        return list((await self.session.execute(stmt)).mappings().all())
+
+    async def sessions(self, person_id: uuid.UUID) -> list[RowMapping]:
+        stmt = (
+            select(
+                AuthSession.id,
+                AuthSession.created_at,
+                AuthSession.last_refreshed_at,
+                AuthSession.revoked_at,
+            )
+            .where(AuthSession.person_id == person_id)
+            .order_by(AuthSession.created_at)
+        )
+        return list((await self.session.execute(stmt)).mappings().all())
+
+    async def api_keys_created(self, person_id: uuid.UUID) -> list[RowMapping]:
+        stmt = (
+            select(
+                ApiKey.id,
+                ApiKey.organization_id,
+                ApiKey.name,
+                ApiKey.prefix,
+                ApiKey.scopes,
+                ApiKey.created_at,
+                ApiKey.revoked_at,
+            )
+            .where(ApiKey.created_by == person_id)
+            .order_by(ApiKey.created_at)
+        )
+        return list((await self.session.execute(stmt)).mappings().all())
+
+    async def organizations_solely_owned(self, person_id: uuid.UUID) -> list[uuid.UUID]:
+        """Organizations where this person is the only owner."""
+        other = aliased(Membership)
+        others = (
+            select(func.count())
+            .where(
+                other.organization_id == Membership.organization_id,
+                other.role == "owner",
+                other.person_id != person_id,
+            )
+            .scalar_subquery()
+        )
+        stmt = select(Membership.organization_id).where(
+            Membership.person_id == person_id, Membership.role == "owner", others == 0
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def lock(self, person_id: uuid.UUID) -> Person | None:
+        stmt = select(Person).where(Person.id == person_id).with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def erase(self, person_id: uuid.UUID, *, now: datetime) -> None:
+        """Remove what identifies the person; keep the row (id, pseudonym, kommune) for the
+        evidence that refers to it."""
+        await self.session.execute(
+            delete(RefreshToken).where(
+                RefreshToken.session_id.in_(
+                    select(AuthSession.id).where(AuthSession.person_id == person_id)
+                )
+            )
+        )
+        await self.session.execute(delete(Membership).where(Membership.person_id == person_id))
+        await self.session.execute(
+            update(Person)
+            .where(Person.id == person_id)
+            .values(email=None, display_name=None, password_hash=None, erased_at=now)
+        )

@@ -1,0 +1,69 @@
+"""Request and response shapes of /v1/auth."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from app.models.person import Language
+
+Password = Annotated[str, Field(min_length=10, max_length=256, description="10 to 256 characters")]
+DisplayName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+]
+KommunenummerField = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
+
+
+class RegisterRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {
+                "email": "kari.nordmann@example.no",
+                "password": "lang-og-hemmelig-passord",
+                "display_name": "Kari",
+                "language": "nb",
+                "home_kommune": "5001",
+            }
+        },
+    )
+
+    email: EmailStr = Field(max_length=254)
+    password: Password
+    display_name: DisplayName
+    language: Language = Language.NB
+    home_kommune: KommunenummerField | None = None
+
+
+class TokenRead(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9…",
+                "token_type": "bearer",
+                "expires_in": 900,
+                "refresh_token": "srt_Zx3…",
+                "refresh_expires_in": 2592000,
+            }
+        }
+    )
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int = Field(description="Seconds until the access token expires")
+    refresh_token: str = Field(description="Opaque; single use — each refresh returns a new one")
+    refresh_expires_in: int
+
+
+class RefreshRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str = Field(min_length=1, max_length=512)
+
+
+class LogoutRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str | None = Field(default=None, min_length=1, max_length=512)

@@ -1,0 +1,296 @@
+"""Request and response shapes for organizations, their members and their API keys."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    TypeAdapter,
+    field_validator,
+)
+
+from app.models.organization import ApiKeyScope, MemberRole, OrganizationKind, Sector
+from app.orgnr import is_valid_orgnr
+
+KOMMUNENUMMER_PATTERN = r"^[0-9]{4}$"
+
+_HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
+
+
+def _check_orgnr(value: str) -> str:
+    if not is_valid_orgnr(value):
+        raise ValueError("not a valid organisasjonsnummer (nine digits, MOD11 check digit)")
+    return value
+
+
+def _check_website(value: str) -> str:
+    try:
+        _HTTP_URL.validate_python(value)
+    except ValueError:
+        raise ValueError("not an http or https URL") from None
+    return value
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Organisasjonsnummer = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=9, max_length=9, pattern=r"^[0-9]{9}$"),
+    AfterValidator(_check_orgnr),
+    Field(
+        description="Nine digits from Brønnøysundregistrene with a valid MOD11 check digit",
+        examples=["974760673"],
+    ),
+]
+Kommunenummer = Annotated[
+    str,
+    StringConstraints(min_length=4, max_length=4, pattern=KOMMUNENUMMER_PATTERN),
+    Field(description="Four-digit kommune number (2024 structure)", examples=["0301"]),
+]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+# EmailStr refuses addresses longer than email-validator's 254 characters.
+ContactEmail = Annotated[EmailStr, Field(examples=["post@example.no"])]
+ContactPhone = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=40, pattern=r"^\+?[0-9][0-9 ]*$"
+    ),
+    Field(
+        description="Digits and spaces, optionally after a leading +", examples=["+47 22 33 44 55"]
+    ),
+]
+Website = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+    AfterValidator(_check_website),
+    Field(description="An http or https URL", examples=["https://example.no"]),
+]
+# Persons' e-mail addresses are stored normalised (trimmed, lower case).
+PersonEmail = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_lower=True,
+        min_length=3,
+        max_length=320,
+        pattern=r"^[^@\s]+@[^@\s]+$",
+    ),
+    Field(description="The e-mail address the person signed up with", examples=["kari@example.no"]),
+]
+ApiKeyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+# --- organizations ---------------------------------------------------------------------
+
+
+class OrganizationCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {
+                "name": "Fiksehuset Grünerløkka",
+                "kind": "repair_shop",
+                "organisasjonsnummer": "974760673",
+                "kommunenummer": "0301",
+                "description": "Vi reparerer sykler, klær og småelektronikk.",
+                "contact_email": "post@fiksehuset.no",
+                "contact_phone": "+47 22 33 44 55",
+                "website": "https://fiksehuset.no",
+            }
+        },
+    )
+
+    name: Name
+    kind: OrganizationKind
+    organisasjonsnummer: Organisasjonsnummer | None = None
+    kommunenummer: Kommunenummer | None = Field(
+        default=None, description="The main kommune; required for a municipality"
+    )
+    description: Description | None = None
+    contact_email: ContactEmail | None = None
+    contact_phone: ContactPhone | None = None
+    website: Website | None = None
+
+
+class OrganizationUpdate(BaseModel):
+    """Only the fields sent are changed; ``null`` clears an optional field."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {"description": "Åpent tirsdag til lørdag.", "website": None}
+        },
+    )
+
+    name: Name | None = None
+    kommunenummer: Kommunenummer | None = None
+    description: Description | None = None
+    contact_email: ContactEmail | None = None
+    contact_phone: ContactPhone | None = None
+    website: Website | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_null(cls, value: str | None) -> str | None:
+        # Defaults are not validated, so this runs only for an explicit null.
+        if value is None:
+            raise ValueError("name cannot be removed")
+        return value
+
+
+class OrganizationRead(BaseModel):
+    """An organization as the public directory shows it: nothing about its people."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "example": {
+                "id": "1b0c8f0e-5a7d-4a5e-9a43-2f1d6a0b9c11",
+                "name": "Fiksehuset Grünerløkka",
+                "kind": "repair_shop",
+                "sector": "business",
+                "organisasjonsnummer": "974760673",
+                "kommunenummer": "0301",
+                "description": "Vi reparerer sykler, klær og småelektronikk.",
+                "contact_email": "post@fiksehuset.no",
+                "contact_phone": "+47 22 33 44 55",
+                "website": "https://fiksehuset.no",
+                "verified": True,
+                "verified_at": "2026-11-23T09:30:00Z",
+                "created_at": "2026-11-22T14:02:11Z",
+            }
+        },
+    )
+
+    id: uuid.UUID
+    name: str
+    kind: OrganizationKind
+    sector: Sector = Field(description="Derived from kind, for reporting by sector")
+    organisasjonsnummer: str | None
+    kommunenummer: str | None
+    description: str | None
+    contact_email: str | None
+    contact_phone: str | None
+    website: str | None
+    verified: bool = Field(description="A moderator has checked who is behind it")
+    verified_at: datetime | None
+    created_at: datetime
+
+
+# --- members ---------------------------------------------------------------------------
+
+
+class MemberCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"example": {"email": "kari@example.no", "role": "admin"}}
+    )
+
+    email: PersonEmail
+    role: MemberRole = MemberRole.MEMBER
+
+
+class MemberUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"role": "admin"}})
+
+    role: MemberRole
+
+
+class MemberRead(BaseModel):
+    """A member as other members see them: never the e-mail address."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "person_id": "6f8e2b1a-3c4d-4e5f-8a9b-0c1d2e3f4a5b",
+                "display_name": "Kari Nordmann",
+                "role": "admin",
+                "joined_at": "2026-11-22T14:02:11Z",
+            }
+        }
+    )
+
+    person_id: uuid.UUID
+    display_name: str | None = Field(description="null once the person's data has been erased")
+    role: MemberRole
+    joined_at: datetime
+
+
+# --- API keys --------------------------------------------------------------------------
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {"name": "Kassasystem", "scopes": ["listings:write", "transactions:write"]}
+        },
+    )
+
+    name: ApiKeyName
+    scopes: list[ApiKeyScope] = Field(min_length=1, max_length=len(ApiKeyScope))
+
+    @field_validator("scopes")
+    @classmethod
+    def _no_duplicates(cls, value: list[ApiKeyScope]) -> list[ApiKeyScope]:
+        if len(set(value)) != len(value):
+            raise ValueError("each scope may appear only once")
+        return value
+
+
+class ApiKeyRead(BaseModel):
+    """An API key without its secret: only the prefix, to tell keys apart."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "example": {
+                "id": "0d6c3f1e-2b4a-4c8d-9e7f-1a2b3c4d5e6f",
+                "name": "Kassasystem",
+                "prefix": "sk_Ab3dE9xQ",
+                "scopes": ["listings:write", "transactions:write"],
+                "created_at": "2026-11-22T14:02:11Z",
+                "last_used_at": "2026-11-23T08:15:00Z",
+                "revoked_at": None,
+            }
+        },
+    )
+
+    id: uuid.UUID
+    name: str
+    prefix: str
+    scopes: list[ApiKeyScope]
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(BaseModel):
+    """The new key. ``key`` is shown this once; only its hash is stored."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": "0d6c3f1e-2b4a-4c8d-9e7f-1a2b3c4d5e6f",
+                "name": "Kassasystem",
+                "prefix": "sk_Ab3dE9xQ",
+                "scopes": ["listings:write"],
+                "created_at": "2026-11-22T14:02:11Z",
+                "key": "sk_Ab3dE9xQ…",
+            }
+        }
+    )
+
+    id: uuid.UUID
+    name: str
+    prefix: str
+    scopes: list[ApiKeyScope]
+    created_at: datetime
+    key: str = Field(description="Send as the X-API-Key header. Shown only in this response.")

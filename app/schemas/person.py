@@ -1,0 +1,97 @@
+"""Shapes of /v1/me."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.models.person import Language
+from app.schemas.auth import DisplayName, KommunenummerField
+
+
+class MembershipRef(BaseModel):
+    organization_id: uuid.UUID
+    organization_name: str
+    kind: str
+    role: str
+
+
+class PersonMe(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "type": "person",
+                "id": "0b6f4a0e-5f7e-4d7c-9a55-3a1f1f3c2b10",
+                "email": "kari.nordmann@example.no",
+                "display_name": "Kari",
+                "home_kommune": "5001",
+                "language": "nb",
+                "roles": [],
+                "created_at": "2026-11-22T10:00:00Z",
+                "memberships": [],
+            }
+        }
+    )
+
+    type: Literal["person"] = "person"
+    id: uuid.UUID
+    email: str
+    display_name: str
+    home_kommune: str | None
+    language: Language
+    roles: list[str]
+    created_at: datetime
+    memberships: list[MembershipRef]
+
+
+class ApiKeyMe(BaseModel):
+    type: Literal["api_key"] = "api_key"
+    api_key_id: uuid.UUID
+    organization_id: uuid.UUID
+    organization_name: str
+    scopes: list[str]
+
+
+Me = Annotated[PersonMe | ApiKeyMe, Field(discriminator="type")]
+
+
+class MeUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"example": {"display_name": "Kari N.", "language": "en"}}
+    )
+
+    display_name: DisplayName | None = None
+    home_kommune: KommunenummerField | None = Field(
+        default=None, description="Four-digit kommune number; null clears it"
+    )
+    language: Language | None = None
+
+
+class SessionExport(BaseModel):
+    id: uuid.UUID
+    created_at: datetime
+    last_refreshed_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyExport(BaseModel):
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    name: str
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class PersonalDataExport(BaseModel):
+    """Everything Sirkel holds about a person (GDPR art. 15 and 20)."""
+
+    exported_at: datetime
+    profile: PersonMe
+    pseudonym: str = Field(description="The only handle evidence records keep")
+    sessions: list[SessionExport]
+    api_keys_created: list[ApiKeyExport]

@@ -1,0 +1,114 @@
+"""The caller's own account: profile, personal-data export and erasure."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import LastOwnerError, PersonNotFoundError
+from app.models.person import Language
+from app.repositories.auth import AuthRepository
+from app.repositories.person import PersonRepository
+from app.schemas.person import (
+    ApiKeyExport,
+    ApiKeyMe,
+    MembershipRef,
+    MeUpdate,
+    PersonalDataExport,
+    PersonMe,
+    SessionExport,
+)
+from app.security import sha256_hex
+from app.services.auth import ensure_kommune
+from app.services.policy import Principal
+
+
+async def get_person_me(session: AsyncSession, *, person_id: uuid.UUID) -> PersonMe:
+    repo = PersonRepository(session)
+    person = await repo.get(person_id)
+    if person is None or person.erased_at is not None or person.email is None:
+        raise PersonNotFoundError()
+    assert person.display_name is not None
+    return PersonMe(
+        id=person.id,
+        email=person.email,
+        display_name=person.display_name,
+        home_kommune=person.home_kommune,
+        language=Language(person.language),
+        roles=sorted(person.roles),
+        created_at=person.created_at,
+        memberships=[MembershipRef(**m) for m in await repo.memberships(person_id)],
+    )
+
+
+async def get_me(session: AsyncSession, *, principal: Principal) -> PersonMe | ApiKeyMe:
+    if principal.person_id is not None:
+        return await get_person_me(session, person_id=principal.person_id)
+    assert principal.organization_id is not None
+    assert principal.api_key_id is not None
+    org_name = await AuthRepository(session).organization_name(principal.organization_id)
+    return ApiKeyMe(
+        api_key_id=principal.api_key_id,
+        organization_id=principal.organization_id,
+        organization_name=org_name or "",
+        scopes=sorted(principal.scopes),
+    )
+
+
+async def update_me(session: AsyncSession, *, person_id: uuid.UUID, changes: MeUpdate) -> PersonMe:
+    values: dict[str, Any] = {}
+    fields = changes.model_fields_set
+    if "display_name" in fields and changes.display_name is not None:
+        values["display_name"] = changes.display_name
+    if "language" in fields and changes.language is not None:
+        values["language"] = changes.language.value
+    if "home_kommune" in fields:
+        await ensure_kommune(session, changes.home_kommune)
+        values["home_kommune"] = changes.home_kommune
+    await PersonRepository(session).update(person_id, values)
+    return await get_person_me(session, person_id=person_id)
+
+
+async def export_personal_data(
+    session: AsyncSession, *, person_id: uuid.UUID, now: datetime
+) -> PersonalDataExport:
+    repo = PersonRepository(session)
+    profile = await get_person_me(session, person_id=person_id)
+    person = await repo.get(person_id)
+    assert person is not None
+    return PersonalDataExport(
+        exported_at=now,
+        profile=profile,
+        pseudonym=person.pseudonym,
+        sessions=[SessionExport(**s) for s in await repo.sessions(person_id)],
+        api_keys_created=[ApiKeyExport(**k) for k in await repo.api_keys_created(person_id)],
+    )
+
+
+async def erase_me(session: AsyncSession, *, person_id: uuid.UUID, now: datetime) -> None:
+    """Erase the person's personal data (GDPR art. 17). Idempotent.
+
+    Removed: e-mail, name, password hash, memberships, refresh tokens, failed-login records;
+    every login session is revoked. Kept, for the evidence that refers to it: the row's id,
+    its random pseudonym and the home kommune. Refused with 409 ``last_owner`` while the
+    person is the only owner of an organization: ownership must be handed over first.
+    """
+    repo = PersonRepository(session)
+    person = await repo.lock(person_id)
+    if person is None or person.erased_at is not None:
+        return
+    solely_owned = await repo.organizations_solely_owned(person_id)
+    if solely_owned:
+        raise LastOwnerError(
+            "You are the only owner of "
+            + ", ".join(str(o) for o in solely_owned)
+            + "; make someone else owner (or leave it to them) before erasing your account."
+        )
+    auth = AuthRepository(session)
+    if person.email is not None:
+        await auth.forget_account_failures(sha256_hex(person.email))
+    await auth.revoke_all_sessions(person_id, now=now, reason="erasure")
+    await repo.erase(person_id, now=now)
