@@ -23,7 +23,7 @@ from app.errors import (
     OrgnrTakenError,
     UnknownKommuneError,
 )
-from app.models import ApiKey, Kommune, Membership, Organization, Person
+from app.models import ApiKey, Membership, Organization, Person
 from app.models.organization import MemberRole
 from app.repositories.db_errors import constraint_name
 
@@ -181,10 +181,6 @@ class OrganizationRepository:
         if after is not None:
             stmt = stmt.where(tuple_(Organization.name, Organization.id) > tuple_(*after))
         return list((await self.session.execute(stmt)).scalars().all())
-
-    async def kommune_exists(self, kommunenummer: str) -> bool:
-        stmt = select(Kommune.kommunenummer).where(Kommune.kommunenummer == kommunenummer)
-        return (await self.session.execute(stmt)).first() is not None
 
     # --- memberships -------------------------------------------------------------------
 

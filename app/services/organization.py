@@ -32,6 +32,7 @@ from app.models import ApiKey, Organization
 from app.models.organization import MemberRole, OrganizationKind
 from app.models.person import PlatformRole
 from app.pagination import decode_cursor, encode_cursor
+from app.repositories.geography import GeographyRepository
 from app.repositories.organization import (
     ROLE_ORDER,
     MemberRow,
@@ -162,7 +163,9 @@ async def list_organizations(
         except (TypeError, ValueError):
             raise _invalid_cursor() from None
     repo = OrganizationRepository(session)
-    if kommunenummer is not None and not await repo.kommune_exists(kommunenummer):
+    if kommunenummer is not None and not await GeographyRepository(session).kommune_exists(
+        kommunenummer
+    ):
         raise unknown_kommune(kommunenummer, location="query", field="kommune")
     rows = await repo.search(
         kind=kind.value if kind is not None else None,

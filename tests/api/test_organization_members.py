@@ -576,11 +576,11 @@ async def test_repository_translates_the_trigger_when_the_last_owner_is_removed(
 
 
 async def test_two_owners_leaving_at_once_leave_one_owner(
-    engine: AsyncEngine, settings: Settings
+    committed_engine: AsyncEngine, settings: Settings
 ) -> None:
     """Real parallel transactions: the organization's row lock serialises them, and the
     second sees that it is now the last owner."""
-    sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+    sessionmaker = async_sessionmaker(committed_engine, expire_on_commit=False)
     async with sessionmaker() as setup:
         first = await create_person(setup, settings)
         second = await create_person(setup, settings)
