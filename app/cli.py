@@ -10,13 +10,15 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import get_settings
+from app.config import Environment, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.errors import PersonNotFoundError
 from app.models.person import PlatformRole
+from app.services.demo_data import DEMO_PASSWORD, load_demo_data
 from app.services.platform_roles import set_platform_role
 from app.services.reference_data import LoadReport, ReferenceDataError, load_reference_data
 
@@ -48,10 +50,27 @@ async def _load_reference(force: bool) -> None:
 
 
 async def _demo_data() -> None:
-    # Today the demo set is the reference geography every endpoint serves; each resource that
-    # is added registers its demo rows here.
+    settings = get_settings()
+    if settings.environment not in (Environment.DEVELOPMENT, Environment.TEST):
+        raise DemoRefusedError(
+            f"demo data has published passwords; refusing in {settings.environment}"
+        )
     await _load_reference(force=False)
-    print("demo data ready")
+
+    async def work(session: AsyncSession) -> None:
+        report = await load_demo_data(session, settings=settings.auth, now=datetime.now(UTC))
+        for email in report.created_people:
+            print(f"created person {email}")
+        for name in report.created_organizations:
+            print(f"created organization {name}")
+
+    await _in_transaction(work)
+    print(f"demo data ready; every demo account signs in with the password {DEMO_PASSWORD!r}")
+    print("  e.g. kari@demo.sirkel.no (owner of two organizations), moderator@demo.sirkel.no")
+
+
+class DemoRefusedError(Exception):
+    pass
 
 
 async def _set_role(email: str, role: PlatformRole, *, granted: bool) -> None:
@@ -81,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command in ("grant-role", "revoke-role"):
             granted = args.command == "grant-role"
             asyncio.run(_set_role(args.email, PlatformRole(args.role), granted=granted))
-    except ReferenceDataError as exc:
+    except (ReferenceDataError, DemoRefusedError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except PersonNotFoundError:
