@@ -113,6 +113,19 @@ async def test_openapi_documents_every_route(client: httpx.AsyncClient) -> None:
         in lookup["responses"]["404"]["content"]["application/problem+json"]["examples"]
     )
     assert "HTTPValidationError" not in schema["components"]["schemas"]
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["bearer"]["type"] == "oauth2"
+    assert schemes["bearer"]["flows"]["password"]["tokenUrl"] == "/v1/auth/token"
+    assert schemes["apiKey"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": schemes["apiKey"]["description"],
+    }
+    me = schema["paths"]["/v1/me"]["get"]
+    assert {"bearer": []} in me["security"]
+    assert {"apiKey": []} in me["security"]
+    assert "401" in me["responses"]
     docs = await client.get("/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
