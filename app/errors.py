@@ -56,10 +56,12 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from app.observability import request_id_var
+from app.repositories.db_errors import sqlstate
 
 logger = logging.getLogger("sirkel.errors")
 
@@ -493,6 +495,25 @@ def internal_error_response(path: str | None) -> Response:
     )
 
 
+# PostgreSQL refuses text it cannot store: NUL characters (22021 character_not_in_repertoire)
+# and byte sequences invalid in the encoding (22P05 untranslatable_character). That is the
+# client's input, not our failure, wherever in the request it came from.
+_UNSTORABLE_TEXT = {"22021", "22P05"}
+
+
+async def _database_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DBAPIError)
+    if sqlstate(exc) in _UNSTORABLE_TEXT:
+        return problem_response(
+            status=422,
+            code="invalid_input",
+            title="Invalid input",
+            detail="Text must not contain NUL characters or invalid UTF-8.",
+            instance=request.url.path,
+        )
+    return await _unhandled_error_handler(request, exc)
+
+
 async def _unhandled_error_handler(request: Request, exc: Exception) -> Response:
     logger.error("unhandled exception", exc_info=exc)
     return internal_error_response(request.url.path)
@@ -502,6 +523,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
+    app.add_exception_handler(DBAPIError, _database_error_handler)
     app.add_exception_handler(Exception, _unhandled_error_handler)
 
 

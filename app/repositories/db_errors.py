@@ -15,3 +15,14 @@ def constraint_name(exc: DBAPIError) -> str | None:
             return str(name)
         cause = cause.__cause__
     return None
+
+
+def sqlstate(exc: DBAPIError) -> str | None:
+    """The SQLSTATE of the PostgreSQL error behind ``exc``, e.g. ``23505``."""
+    cause: BaseException | None = exc.orig
+    while cause is not None:
+        state = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+        if state:
+            return str(state)
+        cause = cause.__cause__
+    return None

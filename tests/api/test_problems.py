@@ -217,3 +217,29 @@ async def test_access_log_line_is_structured(
     assert line["request_id"] == "trace-me-0001"
     assert line["status"] == 200
     assert line["logger"] == "sirkel.access"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs"),
+    [
+        ("POST", "/v1/auth/token", {"data": {"username": "a\x00b@example.no", "password": "x"}}),
+        (
+            "POST",
+            "/v1/auth/register",
+            {
+                "json": {
+                    "email": "nul@example.no",
+                    "password": "et langt passord",
+                    "display_name": "Nul\x00byte",
+                }
+            },
+        ),
+        ("GET", "/v1/organizations", {"params": {"q": "a\x00"}}),
+    ],
+)
+async def test_nul_characters_are_422_not_500(
+    test_client: httpx.AsyncClient, method: str, path: str, kwargs: dict[str, Any]
+) -> None:
+    response = await test_client.request(method, path, **kwargs)
+    body = assert_problem(response, 422, "invalid_input")
+    assert "NUL" in body["detail"]
