@@ -13,6 +13,7 @@ from app.api import auth, fylker, geo, health, kommuner, me, organizations
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
+from app.idempotency import IdempotencyMiddleware
 from app.middleware import REQUEST_ID_HEADER, BodySizeLimitMiddleware, RequestContextMiddleware
 from app.observability import configure_logging
 from app.openapi import install_openapi
@@ -26,6 +27,9 @@ circular economy.
 **Conventions.** JSON everywhere; coordinates are WGS 84 — `[lon, lat]` in GeoJSON bodies,
 explicit `lat` and `lon` in query parameters. Lists are keyset-paginated with `limit` and an
 opaque `cursor`; responses carry `next_cursor` (null on the last page).
+
+**Retries.** Every `POST` accepts an `Idempotency-Key`: the same key and request replay the
+first response; see the parameter's description on each operation.
 
 **Errors** are RFC 9457 problem details (`application/problem+json`) with a stable snake_case
 `code` to branch on, the `request_id` (also in the `X-Request-ID` header) and, for 422, the
@@ -95,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=[REQUEST_ID_HEADER, "Retry-After", "Location"],
             max_age=600,
         )
+    app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.http.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.errors import PROBLEM_MEDIA_TYPE, Problem, problem_responses
+from app.idempotency import EXEMPT_PATHS
 
 _REF = "#/components/schemas/Problem"
 
@@ -35,10 +36,12 @@ def install_openapi(app: FastAPI) -> None:
         components["Problem"] = defs
         validation_doc = problem_responses(422)[422]
         internal_doc = problem_responses(500)[500]
-        for operations in schema.get("paths", {}).values():
-            for operation in operations.values():
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
                 responses = operation.setdefault("responses", {})
                 responses.setdefault("500", internal_doc)
+                if method == "post":
+                    _document_idempotency(operation, exempt=path in EXEMPT_PATHS)
                 for status, response in responses.items():
                     if not str(status).isdigit() or int(status) < 400:
                         continue
@@ -57,3 +60,45 @@ def install_openapi(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_idempotency(operation: dict[str, Any], *, exempt: bool) -> None:
+    description = (
+        "Accepted and ignored here: the outcome is a secret or single-use by design."
+        if exempt
+        else "Makes retries safe: the same key and request replay the first response "
+        "(`Idempotency-Replayed: true`); the same key with another request is `422 "
+        "idempotency_key_reused`; while the first still runs, `409 "
+        "idempotency_key_in_progress`. Keys are 1-255 printable ASCII characters, kept 24 h, "
+        "and belong to the caller."
+    )
+    operation.setdefault("parameters", []).append(
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            "description": description,
+        }
+    )
+    if exempt:
+        return
+    responses = operation["responses"]
+    for status, codes in (
+        (409, ("idempotency_key_in_progress", "idempotency_key_consumed")),
+        (422, ("idempotency_key_reused", "invalid_idempotency_key")),
+    ):
+        entry = responses.setdefault(
+            str(status),
+            {"description": "", "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _REF}}}},
+        )
+        media = entry.setdefault("content", {}).setdefault(PROBLEM_MEDIA_TYPE, {})
+        examples = media.setdefault("examples", {})
+        for code in codes:
+            examples[code] = {
+                "summary": code.replace("_", " "),
+                "value": {"type": f"/problems/{code}", "status": status, "code": code},
+            }
+        entry["description"] = ", ".join(
+            filter(None, [entry.get("description", ""), *(f"`{c}`" for c in codes)])
+        )

@@ -55,11 +55,13 @@ async def register_person(
 )
 async def create_token(
     request: Request,
+    response: Response,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
     now: ClockDep,
 ) -> TokenRead:
+    response.headers["Cache-Control"] = "no-store"  # RFC 6749 section 5.1
     return await service.login(
         session,
         email=form.username[:320],
@@ -79,8 +81,13 @@ async def create_token(
     responses=problem_responses(InvalidRefreshTokenError, 422),
 )
 async def refresh_token(
-    body: RefreshRequest, session: SessionDep, settings: SettingsDep, now: ClockDep
+    body: RefreshRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: ClockDep,
+    response: Response,
 ) -> TokenRead:
+    response.headers["Cache-Control"] = "no-store"  # RFC 6749 section 5.1
     return await service.refresh(
         session, refresh_token=body.refresh_token, settings=settings.auth, now=now
     )

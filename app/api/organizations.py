@@ -288,7 +288,10 @@ async def create_api_key(
     session: SessionDep,
     principal: PrincipalDep,
     organization_id: OrganizationIdPath,
+    response: Response,
 ) -> ApiKeyCreated:
+    # The key is a secret: not cached, and never stored for Idempotency-Key replays.
+    response.headers["Cache-Control"] = "no-store"
     return await service.create_api_key(
         session, principal=principal, organization_id=organization_id, data=body
     )

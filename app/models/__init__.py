@@ -2,6 +2,7 @@
 
 from app.models.base import Base
 from app.models.geography import Fylke, Kommune, KommunePart
+from app.models.idempotency import IdempotencyRecord
 from app.models.organization import ApiKey, Membership, Organization
 from app.models.person import AuthSession, LoginFailure, Person, RefreshToken
 from app.models.reference import ReferenceDataset
@@ -11,6 +12,7 @@ __all__ = [
     "AuthSession",
     "Base",
     "Fylke",
+    "IdempotencyRecord",
     "Kommune",
     "KommunePart",
     "LoginFailure",

@@ -1,0 +1,274 @@
+"""``Idempotency-Key`` for every POST (pure ASGI middleware).
+
+A client that sends ``Idempotency-Key: <1-255 printable ASCII characters>`` with a POST may
+retry it safely:
+
+- the same key with the same request (method, path, query, body) replays the first response,
+  with ``Idempotency-Replayed: true``, and runs nothing again;
+- the same key with a different request is ``422 idempotency_key_reused``;
+- the same key while the first request is still running is ``409 idempotency_key_in_progress``;
+- a first attempt that ended in a 5xx is forgotten, so the retry runs for real.
+
+Keys belong to the caller: the person (verified access token), the API key, or for
+unauthenticated requests the client address, so no one can replay someone else's response.
+Records expire after 24 hours. Responses that carry a secret (``Cache-Control: no-store``:
+tokens, a new API key) are never stored; a retry of one is ``409 idempotency_key_consumed``,
+saying the first request succeeded but its secret cannot be shown again. Sign-in, refresh and
+logout accept the header and ignore it: their outcome is a secret or single-use by design.
+
+Each step of the bookkeeping is its own short transaction, committed before the request runs,
+so a concurrent retry sees the claim.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import problem_response
+from app.repositories.idempotency import IdempotencyRepository
+from app.security import InvalidAccessTokenError, decode_access_token, sha256_hex
+
+HEADER = "idempotency-key"
+REPLAYED_HEADER = "Idempotency-Replayed"
+TTL = timedelta(hours=24)
+# An in-progress claim older than this was abandoned (a crashed worker); a retry may take it.
+STALE_AFTER = timedelta(minutes=5)
+EXEMPT_PATHS = frozenset({"/v1/auth/token", "/v1/auth/refresh", "/v1/auth/logout"})
+_NOT_STORED_HEADERS = frozenset(
+    {b"x-request-id", b"content-length", b"date", b"server", b"set-cookie"}
+)
+
+
+def _valid_key(key: str) -> bool:
+    return 1 <= len(key) <= 255 and all(0x20 <= ord(c) <= 0x7E for c in key)
+
+
+class IdempotencyMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    def _owner(self, scope: Scope, headers: Headers) -> str | None:
+        """Whose key this is, or None when the credentials will be refused anyway."""
+        state = scope["app"].state
+        authorization = headers.get("authorization")
+        api_key = headers.get("x-api-key")
+        if authorization and api_key:
+            return None
+        if api_key:
+            return sha256_hex("key:" + sha256_hex(api_key))
+        if authorization:
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                return None
+            try:
+                claims = decode_access_token(token.strip(), state.settings.auth)
+            except InvalidAccessTokenError:
+                return None
+            return sha256_hex(f"person:{claims.person_id}")
+        client = scope.get("client")
+        return sha256_hex(f"anon:{client[0] if client else '-'}")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        key = headers.get(HEADER)
+        if key is None or scope["path"] in EXEMPT_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if not _valid_key(key):
+            await problem_response(
+                status=422,
+                code="invalid_idempotency_key",
+                title="Invalid Idempotency-Key",
+                detail="An Idempotency-Key is 1 to 255 printable ASCII characters.",
+                instance=scope["path"],
+            )(scope, receive, send)
+            return
+        owner = self._owner(scope, headers)
+        if owner is None:
+            await self.app(scope, receive, send)
+            return
+
+        body_parts: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            body_parts.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(body_parts)
+        digest = hashlib.sha256()
+        for part in (scope["path"].encode(), scope.get("query_string", b""), body):
+            digest.update(len(part).to_bytes(8, "big"))
+            digest.update(part)
+        request_hash = digest.hexdigest()
+
+        sessionmaker: async_sessionmaker[AsyncSession] = scope["app"].state.sessionmaker
+        early = await self._claim(sessionmaker, owner=owner, key=key, request_hash=request_hash)
+        if early is not None:
+            early.setdefault("instance", scope["path"])
+            await _send_outcome(early, scope, receive, send)
+            return
+
+        delivered = False
+
+        async def replay_body() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        status = 500
+        stored_headers: list[list[str]] = []
+        response_body: list[bytes] = []
+        secret = False
+
+        async def capture(message: Message) -> None:
+            nonlocal status, secret
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                for name, value in message.get("headers", []):
+                    if name.lower() in _NOT_STORED_HEADERS:
+                        continue
+                    if name.lower() == b"cache-control" and b"no-store" in value.lower():
+                        secret = True
+                    stored_headers.append([name.decode("latin-1"), value.decode("latin-1")])
+            elif message["type"] == "http.response.body":
+                response_body.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, replay_body, capture)
+        except BaseException:
+            await self._finish(sessionmaker, owner=owner, key=key, status=500)
+            raise
+        await self._finish(
+            sessionmaker,
+            owner=owner,
+            key=key,
+            status=status,
+            headers=stored_headers,
+            body=b"".join(response_body),
+            secret=secret,
+        )
+
+    async def _claim(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        owner: str,
+        key: str,
+        request_hash: str,
+    ) -> dict[str, Any] | None:
+        """Claim the key for this request; or the outcome to send instead of running it."""
+        now = datetime.now(UTC)
+        async with sessionmaker() as session, session.begin():
+            repo = IdempotencyRepository(session)
+            await repo.purge_expired(now)
+            if await repo.claim(
+                owner=owner, key=key, request_hash=request_hash, expires_at=now + TTL
+            ):
+                return None
+            existing = await repo.get_for_update(owner=owner, key=key)
+            if existing is None:  # purged between the two statements
+                await repo.claim(
+                    owner=owner, key=key, request_hash=request_hash, expires_at=now + TTL
+                )
+                return None
+            if existing.request_hash != request_hash:
+                return {
+                    "status": 422,
+                    "code": "idempotency_key_reused",
+                    "title": "Idempotency-Key reused for another request",
+                    "detail": "This Idempotency-Key was used for a different request; "
+                    "use a new key for a new request.",
+                }
+            if existing.state == "in_progress":
+                if existing.created_at < now - STALE_AFTER:
+                    await repo.restart(
+                        owner=owner,
+                        key=key,
+                        request_hash=request_hash,
+                        now=now,
+                        expires_at=now + TTL,
+                    )
+                    return None
+                return {
+                    "status": 409,
+                    "code": "idempotency_key_in_progress",
+                    "title": "A request with this Idempotency-Key is still running",
+                    "detail": "Retry when the first request has finished.",
+                    "headers": {"Retry-After": "1"},
+                }
+            if existing.state == "completed_secret":
+                return {
+                    "status": 409,
+                    "code": "idempotency_key_consumed",
+                    "title": "Already done; the response held a secret",
+                    "detail": "The first request with this Idempotency-Key succeeded. Its "
+                    "response contained a secret that is never stored, so it cannot be shown "
+                    "again.",
+                }
+            return {
+                "replay": True,
+                "status": existing.response_status,
+                "headers": existing.response_headers or [],
+                "body": existing.response_body or b"",
+            }
+
+    async def _finish(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        owner: str,
+        key: str,
+        status: int,
+        headers: list[list[str]] | None = None,
+        body: bytes | None = None,
+        secret: bool = False,
+    ) -> None:
+        async with sessionmaker() as session, session.begin():
+            repo = IdempotencyRepository(session)
+            if status >= 500:
+                await repo.release(owner=owner, key=key)
+            else:
+                await repo.complete(
+                    owner=owner,
+                    key=key,
+                    status=status,
+                    headers=None if secret else headers,
+                    body=None if secret else body,
+                    secret=secret,
+                )
+
+
+async def _send_outcome(
+    outcome: dict[str, Any], scope: Scope, receive: Receive, send: Send
+) -> None:
+    if outcome.get("replay"):
+        raw_headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in outcome["headers"]]
+        raw_headers.append((REPLAYED_HEADER.lower().encode(), b"true"))
+        raw_headers.append((b"content-length", str(len(outcome["body"])).encode()))
+        await send(
+            {"type": "http.response.start", "status": outcome["status"], "headers": raw_headers}
+        )
+        await send({"type": "http.response.body", "body": outcome["body"]})
+        return
+    await problem_response(
+        status=outcome["status"],
+        code=outcome["code"],
+        title=outcome["title"],
+        detail=outcome["detail"],
+        instance=outcome["instance"],
+        headers=outcome.get("headers"),
+    )(scope, receive, send)

@@ -1,0 +1,206 @@
+"""Idempotency-Key on POST: replays, conflicts, secrets, failures and real concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from app.config import Settings
+from app.models import ApiKey, IdempotencyRecord, Organization, Person
+from tests.api.test_auth import assert_problem
+from tests.factories import create_organization, create_person
+
+ORG = {"name": "Sykkelverkstedet", "kind": "repair_shop", "kommunenummer": "0301"}
+
+
+async def _count(session: AsyncSession, model: type[object]) -> int:
+    return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+async def test_same_key_same_request_replays_without_running_again(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    actor = await create_person(session, settings)
+    headers = {**actor.headers, "Idempotency-Key": "opprett-1"}
+    first = await client.post("/v1/organizations", json=ORG, headers=headers)
+    assert first.status_code == 201, first.text
+    assert "idempotency-replayed" not in first.headers
+    second = await client.post("/v1/organizations", json=ORG, headers=headers)
+    assert second.status_code == 201
+    assert second.headers["idempotency-replayed"] == "true"
+    assert second.json() == first.json()
+    assert second.headers["content-type"] == first.headers["content-type"]
+    assert await _count(session, Organization) == 1
+
+
+async def test_same_key_other_request_is_422(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    actor = await create_person(session, settings)
+    headers = {**actor.headers, "Idempotency-Key": "opprett-2"}
+    assert (await client.post("/v1/organizations", json=ORG, headers=headers)).status_code == 201
+    other = await client.post(
+        "/v1/organizations", json={**ORG, "name": "Noe annet"}, headers=headers
+    )
+    body = assert_problem(other, 422, "idempotency_key_reused")
+    assert body["instance"] == "/v1/organizations"
+    assert await _count(session, Organization) == 1
+
+
+async def test_key_while_first_request_runs_is_409(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    actor = await create_person(session, settings)
+    headers = {**actor.headers, "Idempotency-Key": "opprett-3"}
+    assert (await client.post("/v1/organizations", json=ORG, headers=headers)).status_code == 201
+    # Put the record back in the state it has while the first request is running.
+    await session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.key == "opprett-3")
+        .values(state="in_progress", response_status=None, response_body=None)
+    )
+    busy = await client.post("/v1/organizations", json=ORG, headers=headers)
+    assert_problem(busy, 409, "idempotency_key_in_progress")
+    assert busy.headers["retry-after"] == "1"
+    # An abandoned claim (a crashed worker) is taken over after a while.
+    await session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.key == "opprett-3")
+        .values(created_at=datetime.now(UTC) - timedelta(minutes=10))
+    )
+    again = await client.post("/v1/organizations", json=ORG, headers=headers)
+    assert again.status_code == 201
+    assert await _count(session, Organization) == 2
+
+
+async def test_keys_belong_to_their_caller(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    alice = await create_person(session, settings)
+    bob = await create_person(session, settings)
+    key = {"Idempotency-Key": "samme-noekkel"}
+    a = await client.post("/v1/organizations", json=ORG, headers={**alice.headers, **key})
+    b = await client.post("/v1/organizations", json=ORG, headers={**bob.headers, **key})
+    assert (a.status_code, b.status_code) == (201, 201)
+    assert "idempotency-replayed" not in b.headers
+    assert a.json()["id"] != b.json()["id"]
+
+
+async def test_new_api_key_is_never_stored_and_retry_says_consumed(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    owner = await create_person(session, settings)
+    org = await create_organization(session, owner=owner)
+    headers = {**owner.headers, "Idempotency-Key": "ny-noekkel"}
+    body = {"name": "kasse", "scopes": ["listings:write"]}
+    first = await client.post(f"/v1/organizations/{org.id}/api-keys", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    assert first.headers["cache-control"] == "no-store"
+    secret = first.json()["key"]
+    retry = await client.post(f"/v1/organizations/{org.id}/api-keys", json=body, headers=headers)
+    assert_problem(retry, 409, "idempotency_key_consumed")
+    assert await _count(session, ApiKey) == 1
+    stored = (await session.execute(select(IdempotencyRecord))).scalar_one()
+    assert stored.response_body is None
+    assert stored.state == "completed_secret"
+    hits = await session.scalar(
+        text("SELECT count(*) FROM idempotency_keys WHERE response_body::text LIKE :s"),
+        {"s": f"%{secret}%"},
+    )
+    assert hits == 0
+
+
+async def test_sign_in_ignores_the_key(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    actor = await create_person(session, settings)
+    form = {"username": actor.email, "password": "correct horse battery"}
+    headers = {"Idempotency-Key": "logg-inn"}
+    one = await client.post("/v1/auth/token", data=form, headers=headers)
+    two = await client.post("/v1/auth/token", data=form, headers=headers)
+    assert (one.status_code, two.status_code) == (200, 200)
+    assert one.json()["refresh_token"] != two.json()["refresh_token"]
+    assert await _count(session, IdempotencyRecord) == 0
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "nøkkel", "tab\tkey"])
+async def test_malformed_key_is_422(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, key: str
+) -> None:
+    actor = await create_person(session, settings)
+    response = await client.post(
+        "/v1/organizations",
+        json=ORG,
+        headers=[
+            *((k.encode(), v.encode()) for k, v in actor.headers.items()),
+            (b"Idempotency-Key", key.encode()),
+        ],
+    )
+    assert_problem(response, 422, "invalid_idempotency_key")
+    assert await _count(session, Organization) == 0
+
+
+@pytest.fixture
+async def flaky_client(app: FastAPI) -> AsyncIterator[tuple[httpx.AsyncClient, list[int]]]:
+    calls: list[int] = []
+
+    async def flaky() -> dict[str, int]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("first attempt fails")
+        return {"attempt": len(calls)}
+
+    app.add_api_route("/_test/flaky", flaky, methods=["POST"])
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c, calls
+
+
+async def test_a_failed_first_attempt_is_forgotten(
+    flaky_client: tuple[httpx.AsyncClient, list[int]],
+) -> None:
+    client, calls = flaky_client
+    headers = {"Idempotency-Key": "proev-igjen"}
+    assert (await client.post("/_test/flaky", headers=headers)).status_code == 500
+    retry = await client.post("/_test/flaky", headers=headers)
+    assert retry.status_code == 200
+    assert retry.json() == {"attempt": 2}
+    replay = await client.post("/_test/flaky", headers=headers)
+    assert replay.headers["idempotency-replayed"] == "true"
+    assert len(calls) == 2
+
+
+async def test_parallel_retries_with_one_key_create_one_account(
+    committed_client: httpx.AsyncClient, committed_engine: AsyncEngine
+) -> None:
+    email = f"idem-{uuid.uuid4().hex[:8]}@example.no"
+    body = {"email": email, "password": "et langt passord", "display_name": "Samtidig"}
+    headers = {"Idempotency-Key": f"registrer-{uuid.uuid4().hex}"}
+    responses = await asyncio.gather(
+        *(committed_client.post("/v1/auth/register", json=body, headers=headers) for _ in range(10))
+    )
+    fresh = [
+        r for r in responses if r.status_code == 201 and "idempotency-replayed" not in r.headers
+    ]
+    assert len(fresh) == 1
+    for r in responses:
+        if r is fresh[0]:
+            continue
+        if r.status_code == 201:
+            assert r.headers["idempotency-replayed"] == "true"
+            assert r.json() == fresh[0].json()
+        else:
+            assert_problem(r, 409, "idempotency_key_in_progress")
+    async with committed_engine.connect() as conn:
+        count = await conn.scalar(
+            select(func.count()).select_from(Person).where(Person.email == email)
+        )
+    assert count == 1
