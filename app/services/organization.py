@@ -320,8 +320,7 @@ async def remove_member(
     repo = OrganizationRepository(session)
     await _get_or_404(repo, organization_id, for_update=True)
     if principal.person_id is not None and principal.person_id == person_id:
-        # Leaving needs nothing more than being a member (the lowest role).
-        await authorize_org(session, principal, organization_id, OrgAction.VIEW_MEMBERS)
+        await authorize_org(session, principal, organization_id, OrgAction.LEAVE)
         target = await _member_or_404(repo, organization_id, person_id)
     else:
         access = await authorize_org(session, principal, organization_id, OrgAction.MANAGE_MEMBERS)

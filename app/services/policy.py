@@ -57,6 +57,7 @@ class Principal:
 
 class OrgAction(StrEnum):
     VIEW_MEMBERS = "view_members"
+    LEAVE = "leave"
     MANAGE_MEMBERS = "manage_members"
     UPDATE = "update"
     VIEW_API_KEYS = "view_api_keys"
@@ -77,6 +78,7 @@ class Rule:
 
 ORG_RULES: dict[OrgAction, Rule] = {
     OrgAction.VIEW_MEMBERS: Rule(MemberRole.MEMBER, None),
+    OrgAction.LEAVE: Rule(MemberRole.MEMBER, None),
     OrgAction.MANAGE_MEMBERS: Rule(MemberRole.ADMIN, None),
     OrgAction.UPDATE: Rule(MemberRole.ADMIN, ApiKeyScope.ORGANIZATION_WRITE),
     OrgAction.VIEW_API_KEYS: Rule(MemberRole.ADMIN, None),
