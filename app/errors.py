@@ -26,7 +26,8 @@ The exception tree::
     │   ├── OrganizationNotFoundError 404 organization_not_found
     │   ├── PersonNotFoundError       404 person_not_found
     │   ├── MemberNotFoundError       404 member_not_found
-    │   └── ApiKeyNotFoundError       404 api_key_not_found
+    │   ├── ApiKeyNotFoundError       404 api_key_not_found
+    │   └── CategoryNotFoundError     404 category_not_found
     ├── NotAcceptableError            406 not_acceptable
     ├── ConflictError                 409 conflict
     │   ├── EmailTakenError           409 email_taken
@@ -288,6 +289,11 @@ class MemberNotFoundError(NotFoundError):
 class ApiKeyNotFoundError(NotFoundError):
     code = "api_key_not_found"
     title = "API key not found"
+
+
+class CategoryNotFoundError(NotFoundError):
+    code = "category_not_found"
+    title = "Category not found"
 
 
 class EmailTakenError(ConflictError):

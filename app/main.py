@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
-from app.api import auth, fylker, geo, health, kommuner, me, organizations
+from app.api import auth, categories, fylker, geo, health, kommuner, me, organizations
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
@@ -37,6 +37,9 @@ field `errors`.
 
 **Reference data.** Kommune and fylke boundaries © Kartverket (CC BY 4.0), simplified via
 robhop/fylker-og-kommuner. Population: Statistisk sentralbyrå, table 07459 (CC BY 4.0).
+Reuse factors per product category: The Restart Project, environmental-impact-data
+(CC BY-SA 4.0). Product categories of the Open Repair Data Standard: Open Repair Alliance
+(CC BY-SA 4.0).
 """
 
 OPENAPI_TAGS = [
@@ -45,6 +48,11 @@ OPENAPI_TAGS = [
     {
         "name": "organizations",
         "description": "The public directory of organizations, their members and API keys.",
+    },
+    {
+        "name": "categories",
+        "description": "The taxonomy of what is offered, in bokmål and English, with each "
+        "category's reuse-factor and Open Repair Data Standard mapping.",
     },
     {"name": "geography", "description": "The kommuner and fylker of 2024, and point lookup."},
     {"name": "health", "description": "Liveness and readiness probes."},
@@ -78,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app)
     install_openapi(app)
-    for module in (health, auth, me, organizations, kommuner, fylker, geo):
+    for module in (health, auth, me, organizations, categories, kommuner, fylker, geo):
         app.include_router(module.router)
 
     # Starlette runs the last-added middleware first: request context wraps everything, so

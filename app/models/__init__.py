@@ -1,6 +1,7 @@
 """All ORM models, imported here so that ``Base.metadata`` knows every table (Alembic)."""
 
 from app.models.base import Base
+from app.models.category import Category, OrdsCategory, ReuseFactor
 from app.models.geography import Fylke, Kommune, KommunePart
 from app.models.idempotency import IdempotencyRecord
 from app.models.organization import ApiKey, Membership, Organization
@@ -11,14 +12,17 @@ __all__ = [
     "ApiKey",
     "AuthSession",
     "Base",
+    "Category",
     "Fylke",
     "IdempotencyRecord",
     "Kommune",
     "KommunePart",
     "LoginFailure",
     "Membership",
+    "OrdsCategory",
     "Organization",
     "Person",
     "ReferenceDataset",
     "RefreshToken",
+    "ReuseFactor",
 ]

@@ -23,10 +23,13 @@ class HealthRepository:
         rows = await self.session.execute(text("SELECT version_num FROM alembic_version"))
         return {str(r) for r in rows.scalars()}
 
-    async def kommune_count(self) -> int:
-        exists = (
-            await self.session.execute(text("SELECT to_regclass('public.kommuner')"))
-        ).scalar()
-        if exists is None:
-            return 0
-        return int((await self.session.execute(text("SELECT count(*) FROM kommuner"))).scalar_one())
+    async def reference_data_loaded(self) -> bool:
+        """Kommuner and categories are present (the tables exist and are not empty)."""
+        for table in ("kommuner", "categories"):
+            regclass = text(f"SELECT to_regclass('public.{table}')")
+            if (await self.session.execute(regclass)).scalar() is None:
+                return False
+            filled = text(f"SELECT EXISTS (SELECT FROM {table})")
+            if not (await self.session.execute(filled)).scalar():
+                return False
+        return True

@@ -1,5 +1,5 @@
 """Readiness: the database answers, its schema is at the migrations' head, and the reference
-geography is loaded."""
+data (geography, categories) is loaded."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ async def check_readiness(session: AsyncSession, *, heads: frozenset[str]) -> Re
             if current == set(heads)
             else f"at {sorted(current) or 'nothing'}, head is {sorted(heads)}"
         )
-        checks["reference_data"] = "ok" if await repo.kommune_count() > 0 else "not loaded"
+        checks["reference_data"] = "ok" if await repo.reference_data_loaded() else "not loaded"
     except (OSError, TimeoutError, DBAPIError, SQLAlchemyError) as exc:
         # The cause goes to the log; the response only says which check failed.
         logger.warning("readiness: database unreachable", extra={"error": type(exc).__name__})

@@ -12,8 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import PROJECT_ROOT
 from app.models import Kommune, KommunePart, ReferenceDataset
 from app.services.reference_data import (
+    CATEGORIES_DATASET,
     GEOGRAPHY_DATASET,
+    ORDS_CATEGORIES_DATASET,
     POPULATION_DATASET,
+    REUSE_FACTORS_DATASET,
     ReferenceDataError,
     load_reference_data,
 )
@@ -25,7 +28,15 @@ async def test_second_load_is_skipped(session: AsyncSession) -> None:
     # The test database was loaded by `python -m app.cli load-reference` at session start.
     report = await load_reference_data(session, data_dir=DATA)
     assert report.loaded == {}
-    assert sorted(report.skipped) == sorted([GEOGRAPHY_DATASET, POPULATION_DATASET])
+    assert sorted(report.skipped) == sorted(
+        [
+            GEOGRAPHY_DATASET,
+            POPULATION_DATASET,
+            REUSE_FACTORS_DATASET,
+            ORDS_CATEGORIES_DATASET,
+            CATEGORIES_DATASET,
+        ]
+    )
 
 
 async def test_forced_reload_keeps_the_same_rows(session: AsyncSession) -> None:
