@@ -280,14 +280,28 @@ def _reuse_factor_rows(raw: bytes) -> list[dict[str, Any]]:
     return rows
 
 
+async def _unchanged(
+    datasets: ReferenceDatasetRepository,
+    name: str,
+    *,
+    sha: str,
+    force: bool,
+    report: LoadReport,
+) -> bool:
+    """True (and noted as skipped) when the dataset was loaded from this very file before."""
+    if not force and await datasets.checksum(name) == sha:
+        report.skipped.append(name)
+        return True
+    return False
+
+
 async def _load_reuse_factors(
     session: AsyncSession, *, data_dir: Path, force: bool, report: LoadReport
 ) -> None:
     datasets = ReferenceDatasetRepository(session)
     raw = _read(data_dir / REUSE_FACTORS_FILE)
     sha = _sha256(raw)
-    if not force and await datasets.checksum(REUSE_FACTORS_DATASET) == sha:
-        report.skipped.append(REUSE_FACTORS_DATASET)
+    if await _unchanged(datasets, REUSE_FACTORS_DATASET, sha=sha, force=force, report=report):
         return
     rows = _reuse_factor_rows(raw)
     repo = CategoryRepository(session)
@@ -327,8 +341,7 @@ async def _load_ords_categories(
     datasets = ReferenceDatasetRepository(session)
     raw = _read(data_dir / ORDS_CATEGORIES_FILE)
     sha = _sha256(raw)
-    if not force and await datasets.checksum(ORDS_CATEGORIES_DATASET) == sha:
-        report.skipped.append(ORDS_CATEGORIES_DATASET)
+    if await _unchanged(datasets, ORDS_CATEGORIES_DATASET, sha=sha, force=force, report=report):
         return
     rows = _ords_category_rows(raw)
     repo = CategoryRepository(session)
@@ -456,8 +469,7 @@ async def _load_categories(
     datasets = ReferenceDatasetRepository(session)
     raw = _read(data_dir / CATEGORIES_FILE)
     sha = _sha256(raw)
-    if not force and await datasets.checksum(CATEGORIES_DATASET) == sha:
-        report.skipped.append(CATEGORIES_DATASET)
+    if await _unchanged(datasets, CATEGORIES_DATASET, sha=sha, force=force, report=report):
         return
     repo = CategoryRepository(session)
     rows = _category_rows(

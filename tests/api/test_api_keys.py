@@ -18,8 +18,9 @@ from app.config import Settings
 from app.models import ApiKey
 from app.models.organization import ApiKeyScope
 from app.security import sha256_hex
-from tests.api.test_organizations import NOW, Team, assert_problem, create_team, snapshot
+from tests.api.test_organizations import NOW, Team, create_team, snapshot
 from tests.factories import Actor, create_api_key, create_person
+from tests.problems import assert_problem
 
 
 def _headers(team: Team, caller: str) -> dict[str, str]:

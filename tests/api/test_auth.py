@@ -20,17 +20,9 @@ from app.config import Settings
 from app.models import AuthSession, LoginFailure, Person
 from app.security import issue_access_token
 from tests.factories import DEFAULT_PASSWORD, create_person
+from tests.problems import assert_problem
 
 PASSWORD = "et langt passord"
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, object]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, object] = response.json()
-    assert body["code"] == code
-    assert body["status"] == status
-    return body
 
 
 async def register(client: httpx.AsyncClient, email: str, **extra: object) -> httpx.Response:
@@ -98,7 +90,7 @@ async def test_register_rejects_bad_input(
     body = {"email": "bad@example.no", "password": PASSWORD, "display_name": "Ola", **changes}
     response = await client.post("/v1/auth/register", json=body)
     problem = assert_problem(response, 422, "validation_failed")
-    assert field in [e["field"] for e in problem["errors"]]  # type: ignore[attr-defined]
+    assert field in [e["field"] for e in problem["errors"]]
     assert await session.scalar(select(func.count()).select_from(Person)) == 0
 
 
@@ -167,7 +159,7 @@ async def test_address_throttle_spans_accounts(
 async def test_sign_in_without_form_fields_is_422(client: httpx.AsyncClient) -> None:
     response = await client.post("/v1/auth/token", data={"username": "a@example.no"})
     problem = assert_problem(response, 422, "validation_failed")
-    assert problem["errors"][0]["field"] == "password"  # type: ignore[index]
+    assert problem["errors"][0]["field"] == "password"
 
 
 # --- refresh and logout -------------------------------------------------------------------

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.config import Settings
 from app.models import ApiKey, IdempotencyRecord, Organization, Person
-from tests.api.test_auth import assert_problem
 from tests.factories import create_organization, create_person
+from tests.problems import assert_problem
 
 ORG = {"name": "Sykkelverkstedet", "kind": "repair_shop", "kommunenummer": "0301"}
 

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.models import AuthSession, Membership, Person
 from app.models.organization import ApiKeyScope, MemberRole
-from tests.api.test_auth import assert_problem
 from tests.dbscan import tables_containing
 from tests.factories import DEFAULT_PASSWORD, create_api_key, create_organization, create_person
+from tests.problems import assert_problem
 
 
 async def test_me_for_a_person_lists_memberships(

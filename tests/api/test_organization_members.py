@@ -20,8 +20,9 @@ from app.models.organization import MemberRole
 from app.repositories.organization import OrganizationRepository
 from app.services import organization as service
 from app.services.policy import Principal
-from tests.api.test_organizations import Team, assert_problem, create_team, snapshot
+from tests.api.test_organizations import Team, create_team, snapshot
 from tests.factories import Actor, create_organization, create_person
+from tests.problems import assert_problem
 
 
 def _headers(team: Team, caller: str) -> dict[str, str]:

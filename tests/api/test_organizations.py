@@ -28,19 +28,10 @@ from app.models.organization import SECTOR_OF_KIND, ApiKeyScope, MemberRole, Org
 from app.models.person import PlatformRole
 from app.pagination import encode_cursor
 from tests.factories import Actor, create_api_key, create_organization, create_person
+from tests.problems import assert_problem
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 ALL_SCOPES = list(ApiKeyScope)
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["type"] == f"/problems/{code}"
-    return body
 
 
 def error_fields(response: httpx.Response) -> list[str]:

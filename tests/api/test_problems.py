@@ -15,8 +15,7 @@ from pydantic import BaseModel
 
 from app.errors import ConflictError, ForbiddenError, UnauthorizedError
 from app.observability import JsonFormatter
-
-PROBLEM_KEYS = {"type", "title", "status", "code", "request_id", "instance"}
+from tests.problems import assert_problem
 
 
 class Echo(BaseModel):
@@ -54,18 +53,6 @@ async def test_client(app_with_test_routes: FastAPI) -> AsyncIterator[httpx.Asyn
     transport = httpx.ASGITransport(app=app_with_test_routes)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
-
-
-def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body.keys() >= PROBLEM_KEYS
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["type"] == f"/problems/{code}"
-    assert body["request_id"] == response.headers["x-request-id"]
-    return body
 
 
 async def test_401_problem_with_www_authenticate(test_client: httpx.AsyncClient) -> None:
