@@ -4,24 +4,30 @@ from app.models.base import Base
 from app.models.category import Category, OrdsCategory, ReuseFactor
 from app.models.geography import Fylke, Kommune, KommunePart
 from app.models.idempotency import IdempotencyRecord
+from app.models.listing import Listing, PrivacyKey
 from app.models.organization import ApiKey, Membership, Organization
 from app.models.person import AuthSession, LoginFailure, Person, RefreshToken
 from app.models.reference import ReferenceDataset
+from app.models.waste import EwcChapter, EwcCode
 
 __all__ = [
     "ApiKey",
     "AuthSession",
     "Base",
     "Category",
+    "EwcChapter",
+    "EwcCode",
     "Fylke",
     "IdempotencyRecord",
     "Kommune",
     "KommunePart",
+    "Listing",
     "LoginFailure",
     "Membership",
     "OrdsCategory",
     "Organization",
     "Person",
+    "PrivacyKey",
     "ReferenceDataset",
     "RefreshToken",
     "ReuseFactor",

@@ -24,8 +24,8 @@ class HealthRepository:
         return {str(r) for r in rows.scalars()}
 
     async def reference_data_loaded(self) -> bool:
-        """Kommuner and categories are present (the tables exist and are not empty)."""
-        for table in ("kommuner", "categories"):
+        """Kommuner, categories and waste codes are present (the tables exist, not empty)."""
+        for table in ("kommuner", "categories", "ewc_codes"):
             regclass = text(f"SELECT to_regclass('public.{table}')")
             if (await self.session.execute(regclass)).scalar() is None:
                 return False

@@ -5,7 +5,8 @@ skipped, so ``make run`` costs nothing on the second start. Loading is an upsert
 caller's transaction: a failure half-way leaves the previous data in place.
 
 Order: geography, population, then the reuse factors and ORDS product categories, then the
-category taxonomy that maps to both. Rows of those three lists are never deleted: categories
+category taxonomy that maps to both, then the European List of Waste (chapters and codes, one
+dataset). Rows of those three lists are never deleted: categories
 and, later, listings and evidence refer to them, so a row missing from an edited file is an
 error (edit names and values freely; keep the keys).
 """
@@ -35,6 +36,7 @@ from app.models.category import (
 from app.repositories.category import CategoryRepository
 from app.repositories.geography import GeographyRepository
 from app.repositories.reference import ReferenceDatasetRepository
+from app.repositories.waste import WasteCodeRepository
 
 FYLKER_FILE = "fylker_2024.geojson"
 KOMMUNER_FILE = "kommuner_2024.geojson"
@@ -43,12 +45,15 @@ POPULATION_FILE = "kommune_population.csv"
 REUSE_FACTORS_FILE = "reuse_factors.csv"
 ORDS_CATEGORIES_FILE = "ords_product_categories.csv"
 CATEGORIES_FILE = "categories.csv"
+EWC_CHAPTERS_FILE = "ewc_chapters.csv"
+EWC_CODES_FILE = "ewc_codes.csv"
 
 GEOGRAPHY_DATASET = "geography_2024"
 POPULATION_DATASET = "kommune_population"
 REUSE_FACTORS_DATASET = "reuse_factors"
 ORDS_CATEGORIES_DATASET = "ords_categories"
 CATEGORIES_DATASET = "categories"
+EWC_DATASET = "ewc_codes"
 
 _SLUG_RE = re.compile(SLUG_PATTERN)
 
@@ -161,6 +166,7 @@ async def load_reference_data(
     await _load_reuse_factors(session, data_dir=data_dir, force=force, report=report)
     await _load_ords_categories(session, data_dir=data_dir, force=force, report=report)
     await _load_categories(session, data_dir=data_dir, force=force, report=report)
+    await _load_ewc(session, data_dir=data_dir, force=force, report=report)
     await session.flush()
     return report
 
@@ -486,3 +492,71 @@ async def _load_categories(
     await repo.upsert_categories(rows)
     await datasets.record(name=CATEGORIES_DATASET, sha256=sha, row_count=len(rows))
     report.loaded["categories"] = len(rows)
+
+
+# --- the European List of Waste --------------------------------------------------------------
+
+_BOOLEANS = {"true": True, "false": False}
+
+
+def _ewc_rows(
+    chapters_raw: bytes, codes_raw: bytes
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    chapters: dict[str, dict[str, Any]] = {}
+    for rec in _csv_records(
+        chapters_raw, name=EWC_CHAPTERS_FILE, columns=("code", "level", "description")
+    ):
+        where = f"{EWC_CHAPTERS_FILE}:{rec['_line']}"
+        digits = {"chapter": 2, "subchapter": 4}.get(rec["level"])
+        if digits is None or not (rec["code"].isdigit() and len(rec["code"]) == digits):
+            raise ReferenceDataError(f"{where}: {rec['level']!r} {rec['code']!r} is malformed")
+        if rec["code"] in chapters or not rec["description"]:
+            raise ReferenceDataError(f"{where}: {rec['code']} repeated or without description")
+        chapters[rec["code"]] = {k: rec[k] for k in ("code", "level", "description")}
+    codes: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    columns = ("code", "chapter", "subchapter", "description", "hazardous", "entry_type")
+    for rec in _csv_records(codes_raw, name=EWC_CODES_FILE, columns=columns):
+        where = f"{EWC_CODES_FILE}:{rec['_line']}"
+        code = rec["code"]
+        if not (code.isdigit() and len(code) == 6) or code in seen:
+            raise ReferenceDataError(f"{where}: code {code!r} is malformed or repeated")
+        if rec["subchapter"] != code[:4] or rec["chapter"] != code[:2]:
+            raise ReferenceDataError(f"{where}: {code} is not in {rec['subchapter']}")
+        if rec["chapter"] not in chapters or rec["subchapter"] not in chapters:
+            raise ReferenceDataError(f"{where}: the heading of {code} is not in the chapters")
+        if rec["hazardous"] not in _BOOLEANS or rec["entry_type"] not in ("absolute", "mirror"):
+            raise ReferenceDataError(f"{where}: hazardous or entry_type of {code} is unknown")
+        seen.add(code)
+        codes.append({**{k: rec[k] for k in columns}, "hazardous": _BOOLEANS[rec["hazardous"]]})
+    return list(chapters.values()), codes
+
+
+async def _load_ewc(
+    session: AsyncSession, *, data_dir: Path, force: bool, report: LoadReport
+) -> None:
+    datasets = ReferenceDatasetRepository(session)
+    chapters_raw = _read(data_dir / EWC_CHAPTERS_FILE)
+    codes_raw = _read(data_dir / EWC_CODES_FILE)
+    sha = _sha256(chapters_raw + b"\0" + codes_raw)
+    if await _unchanged(datasets, EWC_DATASET, sha=sha, force=force, report=report):
+        return
+    chapters, codes = _ewc_rows(chapters_raw, codes_raw)
+    repo = WasteCodeRepository(session)
+    _refuse_removed(
+        name=EWC_CHAPTERS_FILE,
+        what="EWC headings",
+        loaded=await repo.chapter_codes(),
+        in_file={c["code"] for c in chapters},
+    )
+    _refuse_removed(
+        name=EWC_CODES_FILE,
+        what="EWC codes",
+        loaded=await repo.codes(),
+        in_file={c["code"] for c in codes},
+    )
+    await repo.upsert_chapters(chapters)
+    await repo.upsert_codes(codes)
+    await datasets.record(name=EWC_DATASET, sha256=sha, row_count=len(codes))
+    report.loaded["ewc_chapters"] = len(chapters)
+    report.loaded["ewc_codes"] = len(codes)
