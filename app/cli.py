@@ -2,6 +2,10 @@
 
 load-reference [--force]   load data/ (kommuner, fylker, population) idempotently
 demo-data                  fill the database with the demo set (reference data included)
+tick                       periodic work: expire item listings past their expiry (run it from
+                           cron or a systemd timer every few minutes; search already hides them)
+maintain                   CLUSTER listings on the spatial index and ANALYZE (after bulk loads)
+grant-role / revoke-role   give or take a platform role (moderator, analyst)
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from app.config import Environment, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.errors import PersonNotFoundError
 from app.models.person import PlatformRole
+from app.services import listing as listing_service
 from app.services.demo_data import DEMO_PASSWORD, load_demo_data
 from app.services.platform_roles import set_platform_role
 from app.services.reference_data import LoadReport, ReferenceDataError, load_reference_data
@@ -81,12 +86,34 @@ async def _set_role(email: str, role: PlatformRole, *, granted: bool) -> None:
     await _in_transaction(work)
 
 
+async def _tick() -> None:
+    async def work(session: AsyncSession) -> None:
+        expired = await listing_service.expire_listings(session, now=datetime.now(UTC))
+        print(f"listings expired: {expired}")
+
+    await _in_transaction(work)
+
+
+async def _maintain() -> None:
+    async def work(session: AsyncSession) -> None:
+        await listing_service.recluster(session)
+        print("listings clustered on their spatial index and analysed")
+
+    await _in_transaction(work)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.cli", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     load = sub.add_parser("load-reference", help="load the shipped reference data")
     load.add_argument("--force", action="store_true", help="reload even if unchanged")
     sub.add_parser("demo-data", help="fill the database with a realistic demo set")
+    sub.add_parser(
+        "tick", help="the periodic work: mark item listings past their expiry as expired"
+    )
+    sub.add_parser(
+        "maintain", help="re-cluster listings on their spatial index and refresh statistics"
+    )
     for name, text in (("grant-role", "give"), ("revoke-role", "take away")):
         cmd = sub.add_parser(name, help=f"{text} a platform role")
         cmd.add_argument("email")
@@ -97,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_load_reference(args.force))
         elif args.command == "demo-data":
             asyncio.run(_demo_data())
+        elif args.command == "tick":
+            asyncio.run(_tick())
+        elif args.command == "maintain":
+            asyncio.run(_maintain())
         elif args.command in ("grant-role", "revoke-role"):
             granted = args.command == "grant-role"
             asyncio.run(_set_role(args.email, PlatformRole(args.role), granted=granted))

@@ -68,6 +68,11 @@ class AuthSettings(BaseModel):
     login_max_failures_per_address: int = Field(default=20, ge=1)
 
 
+class ListingSettings(BaseModel):
+    # An active item listing expires this long after it was published or last renewed.
+    item_ttl_days: int = Field(default=60, ge=1, le=365)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SIRKEL_",
@@ -84,6 +89,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    listings: ListingSettings = Field(default_factory=ListingSettings)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

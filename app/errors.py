@@ -5,7 +5,12 @@ The exception tree::
     AppError                          500 internal_error (base; never raised bare)
     ├── InvalidInputError             422 invalid_input
     │   ├── InvalidCursorError        422 invalid_cursor
-    │   └── UnknownKommuneError       422 unknown_kommune
+    │   ├── UnknownKommuneError       422 unknown_kommune
+    │   ├── UnknownFylkeError         422 unknown_fylke
+    │   ├── UnknownCategoryError      422 unknown_category
+    │   ├── UnknownEwcCodeError       422 unknown_ewc_code
+    │   ├── PointOutsideNorwayError   422 outside_norway (a listing's point)
+    │   └── InvalidTileError          422 invalid_tile
     ├── UnauthorizedError             401 unauthorized
     │   ├── InvalidCredentialsError   401 invalid_credentials
     │   ├── InvalidTokenError         401 invalid_token
@@ -18,7 +23,8 @@ The exception tree::
     │   ├── NotAMemberError           403 not_a_member
     │   ├── InsufficientRoleError     403 insufficient_role
     │   ├── InsufficientScopeError    403 insufficient_scope
-    │   └── WrongOrganizationError    403 wrong_organization
+    │   ├── WrongOrganizationError    403 wrong_organization
+    │   └── NotListingOwnerError      403 not_listing_owner
     ├── NotFoundError                 404 not_found
     │   ├── KommuneNotFoundError      404 kommune_not_found
     │   ├── FylkeNotFoundError        404 fylke_not_found
@@ -27,14 +33,17 @@ The exception tree::
     │   ├── PersonNotFoundError       404 person_not_found
     │   ├── MemberNotFoundError       404 member_not_found
     │   ├── ApiKeyNotFoundError       404 api_key_not_found
-    │   └── CategoryNotFoundError     404 category_not_found
+    │   ├── CategoryNotFoundError     404 category_not_found
+    │   └── ListingNotFoundError      404 listing_not_found
     ├── NotAcceptableError            406 not_acceptable
     ├── ConflictError                 409 conflict
     │   ├── EmailTakenError           409 email_taken
     │   ├── OrgnrTakenError           409 organisasjonsnummer_taken
     │   ├── AlreadyMemberError        409 already_member
     │   ├── LastOwnerError            409 last_owner
-    │   └── MunicipalityTakenError    409 municipality_taken
+    │   ├── MunicipalityTakenError    409 municipality_taken
+    │   ├── InvalidTransitionError    409 invalid_transition
+    │   └── ListingClosedError        409 listing_closed
     ├── PayloadTooLargeError          413 payload_too_large
     ├── TooManyAttemptsError          429 too_many_attempts
     └── ServiceUnavailableError       503 service_unavailable
@@ -206,6 +215,54 @@ class PayloadTooLargeError(AppError):
 class UnknownKommuneError(InvalidInputError):
     code = "unknown_kommune"
     title = "Unknown kommune"
+
+
+class UnknownFylkeError(InvalidInputError):
+    code = "unknown_fylke"
+    title = "Unknown fylke"
+
+
+class UnknownCategoryError(InvalidInputError):
+    code = "unknown_category"
+    title = "Unknown category"
+
+
+class UnknownEwcCodeError(InvalidInputError):
+    code = "unknown_ewc_code"
+    title = "Not a code of the European List of Waste"
+
+
+class PointOutsideNorwayError(InvalidInputError):
+    """A point in a request body (a listing's location) that no kommune holds: unlike the
+    lookup's 404, the request itself is wrong."""
+
+    code = "outside_norway"
+    title = "Point is outside Norway"
+
+
+class InvalidTileError(InvalidInputError):
+    code = "invalid_tile"
+    title = "No such tile"
+
+
+class NotListingOwnerError(ForbiddenError):
+    code = "not_listing_owner"
+    title = "Only the listing's owner can do this"
+
+
+class ListingNotFoundError(NotFoundError):
+    code = "listing_not_found"
+    title = "Listing not found"
+
+
+class InvalidTransitionError(ConflictError):
+    code = "invalid_transition"
+    title = "Not allowed in the current status"
+
+
+class ListingClosedError(ConflictError):
+    code = "listing_closed"
+    title = "The listing is completed or withdrawn and can no longer change"
 
 
 class InvalidCredentialsError(UnauthorizedError):

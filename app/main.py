@@ -9,7 +9,18 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
-from app.api import auth, categories, fylker, geo, health, kommuner, me, organizations
+from app.api import (
+    auth,
+    categories,
+    fylker,
+    geo,
+    health,
+    kommuner,
+    listings,
+    me,
+    organizations,
+    tiles,
+)
 from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
@@ -39,7 +50,8 @@ field `errors`.
 robhop/fylker-og-kommuner. Population: Statistisk sentralbyrå, table 07459 (CC BY 4.0).
 Reuse factors per product category: The Restart Project, environmental-impact-data
 (CC BY-SA 4.0). Product categories of the Open Repair Data Standard: Open Repair Alliance
-(CC BY-SA 4.0).
+(CC BY-SA 4.0). List of waste: Commission Decision 2000/532/EC as amended by Decision
+2014/955/EU, © European Union; data via Defra (Open Government Licence v3.0).
 """
 
 OPENAPI_TAGS = [
@@ -53,6 +65,16 @@ OPENAPI_TAGS = [
         "name": "categories",
         "description": "The taxonomy of what is offered, in bokmål and English, with each "
         "category's reuse-factor and Open Repair Data Standard mapping.",
+    },
+    {
+        "name": "listings",
+        "description": "Items, repair services, materials, energy and space offered or wanted: "
+        "publish, change, the lifecycle, and search by place, kind, category and free text as "
+        "JSON or GeoJSON.",
+    },
+    {
+        "name": "tiles",
+        "description": "Mapbox Vector Tiles of active listings for embedded maps, and TileJSON.",
     },
     {"name": "geography", "description": "The kommuner and fylker of 2024, and point lookup."},
     {"name": "health", "description": "Liveness and readiness probes."},
@@ -86,7 +108,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app)
     install_openapi(app)
-    for module in (health, auth, me, organizations, categories, kommuner, fylker, geo):
+    for module in (
+        health,
+        auth,
+        me,
+        organizations,
+        categories,
+        listings,
+        tiles,
+        kommuner,
+        fylker,
+        geo,
+    ):
         app.include_router(module.router)
 
     # Starlette runs the last-added middleware first: request context wraps everything, so

@@ -22,6 +22,15 @@ def encode_cursor(key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(key)).rstrip(b"=").decode("ascii")
 
 
+def invalid_cursor() -> InvalidCursorError:
+    return InvalidCursorError(
+        "The cursor is not one this endpoint issued; start again without a cursor.",
+        errors=[
+            FieldError(location="query", field="cursor", message="Invalid cursor", type="invalid")
+        ],
+    )
+
+
 def decode_cursor(cursor: str, *, required: tuple[str, ...]) -> dict[str, Any]:
     """Decode a cursor and check that it carries the keys the endpoint sorts by."""
     try:
@@ -32,12 +41,5 @@ def decode_cursor(cursor: str, *, required: tuple[str, ...]) -> dict[str, Any]:
     except (ValueError, binascii.Error, orjson.JSONDecodeError):
         key = None
     if not isinstance(key, dict) or any(k not in key for k in required):
-        raise InvalidCursorError(
-            "The cursor is not one this endpoint issued; start again without a cursor.",
-            errors=[
-                FieldError(
-                    location="query", field="cursor", message="Invalid cursor", type="invalid"
-                )
-            ],
-        )
+        raise invalid_cursor()
     return key

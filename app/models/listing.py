@@ -148,7 +148,9 @@ class Listing(Base):
         CheckConstraint(_in("kind", list(ListingKind)), name="kind_known"),
         CheckConstraint(_in("status", list(ListingStatus)), name="status_known"),
         CheckConstraint(_MODE_SQL, name="mode_fits_kind"),
-        CheckConstraint("num_nonnulls(owner_person_id, owner_organization_id) = 1", name="one_owner"),
+        CheckConstraint(
+            "num_nonnulls(owner_person_id, owner_organization_id) = 1", name="one_owner"
+        ),
         CheckConstraint(
             f"char_length(title) BETWEEN {TITLE_MIN_LENGTH} AND {TITLE_MAX_LENGTH}",
             name="title_length",
@@ -160,7 +162,9 @@ class Listing(Base):
             "kind NOT IN ('item', 'repair_service') OR category_slug IS NOT NULL",
             name="category_required",
         ),
-        CheckConstraint("(kind = 'material') = (ewc_code IS NOT NULL)", name="ewc_only_for_material"),
+        CheckConstraint(
+            "(kind = 'material') = (ewc_code IS NOT NULL)", name="ewc_only_for_material"
+        ),
         CheckConstraint("(quantity IS NULL) = (unit IS NULL)", name="quantity_has_unit"),
         CheckConstraint(
             f"quantity IS NULL OR (quantity > 0 AND quantity <= {MAX_QUANTITY})",
@@ -193,9 +197,7 @@ class Listing(Base):
             "status IN ('draft', 'pending_review') OR published_at IS NOT NULL",
             name="published_has_time",
         ),
-        CheckConstraint(
-            "(hidden_at IS NULL) = (hidden_reason IS NULL)", name="hidden_has_reason"
-        ),
+        CheckConstraint("(hidden_at IS NULL) = (hidden_reason IS NULL)", name="hidden_has_reason"),
         CheckConstraint(
             f"char_length(hidden_reason) BETWEEN 1 AND {HIDDEN_REASON_MAX_LENGTH}",
             name="hidden_reason_length",

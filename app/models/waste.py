@@ -43,9 +43,7 @@ class EwcCode(Base):
     )
 
     code: Mapped[str] = mapped_column(Text, primary_key=True)
-    chapter: Mapped[str] = mapped_column(
-        Text, ForeignKey("ewc_chapters.code", ondelete="RESTRICT")
-    )
+    chapter: Mapped[str] = mapped_column(Text, ForeignKey("ewc_chapters.code", ondelete="RESTRICT"))
     subchapter: Mapped[str] = mapped_column(
         Text, ForeignKey("ewc_chapters.code", ondelete="RESTRICT")
     )

@@ -13,6 +13,7 @@ from app.config import PROJECT_ROOT
 from app.models import Kommune, KommunePart, ReferenceDataset
 from app.services.reference_data import (
     CATEGORIES_DATASET,
+    EWC_DATASET,
     GEOGRAPHY_DATASET,
     ORDS_CATEGORIES_DATASET,
     POPULATION_DATASET,
@@ -35,6 +36,7 @@ async def test_second_load_is_skipped(session: AsyncSession) -> None:
             REUSE_FACTORS_DATASET,
             ORDS_CATEGORIES_DATASET,
             CATEGORIES_DATASET,
+            EWC_DATASET,
         ]
     )
 

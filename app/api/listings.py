@@ -1,0 +1,381 @@
+"""/v1/listings — publish, change, move through the lifecycle, and find listings near you."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Body, Path, Query, Request, Response, status
+
+from app.api.deps import ClockDep, OptionalPrincipalDep, PrincipalDep, SettingsDep
+from app.api.media import GEOJSON, JSON, negotiate
+from app.db import SessionDep
+from app.errors import (
+    FieldError,
+    InsufficientRoleError,
+    InsufficientScopeError,
+    InvalidApiKeyError,
+    InvalidCursorError,
+    InvalidInputError,
+    InvalidTokenError,
+    InvalidTransitionError,
+    ListingClosedError,
+    ListingNotFoundError,
+    NotAcceptableError,
+    NotAMemberError,
+    NotListingOwnerError,
+    OrganizationNotFoundError,
+    PersonRequiredError,
+    PointOutsideNorwayError,
+    RoleRequiredError,
+    UnauthorizedError,
+    UnknownCategoryError,
+    UnknownEwcCodeError,
+    UnknownFylkeError,
+    UnknownKommuneError,
+    WrongOrganizationError,
+    problem_responses,
+)
+from app.models.category import SLUG_MAX_LENGTH, SLUG_PATTERN
+from app.models.listing import ListingKind, ListingMode
+from app.schemas.listing import (
+    LISTING_CREATE_EXAMPLES,
+    HideRequest,
+    ListingAction,
+    ListingCreate,
+    ListingFeatureCollection,
+    ListingPage,
+    ListingRead,
+    ListingUpdate,
+    SortOrder,
+)
+from app.services import listing as service
+
+router = APIRouter(prefix="/v1/listings", tags=["listings"])
+
+# The largest search circle: 100 km covers a city region; wider searches use bbox or fylke.
+MAX_RADIUS_M = 100_000
+
+ListingIdPath = Annotated[uuid.UUID, Path(description="The listing's id")]
+
+_AUTH = (UnauthorizedError, InvalidTokenError, InvalidApiKeyError)
+_OWNER_ONLY = (
+    *_AUTH,
+    NotListingOwnerError,
+    NotAMemberError,
+    InsufficientRoleError,
+    InsufficientScopeError,
+    WrongOrganizationError,
+    ListingNotFoundError,
+)
+
+
+def _json(body: bytes, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(content=body, status_code=status_code, media_type=JSON, headers=headers)
+
+
+def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
+    if raw is None:
+        return None
+
+    def fail(message: str) -> InvalidInputError:
+        return InvalidInputError(
+            f"bbox: {message}",
+            errors=[
+                FieldError(location="query", field="bbox", message=message, type="value_error")
+            ],
+        )
+
+    parts = raw.split(",")
+    if len(parts) != 4:
+        raise fail("four numbers: minLon,minLat,maxLon,maxLat")
+    try:
+        min_lon, min_lat, max_lon, max_lat = (float(p) for p in parts)
+    except ValueError:
+        raise fail("four numbers: minLon,minLat,maxLon,maxLat") from None
+    if not all(math.isfinite(v) for v in (min_lon, min_lat, max_lon, max_lat)):
+        raise fail("numbers must be finite")
+    if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
+        raise fail("longitudes must be between -180 and 180")
+    if not (-90 <= min_lat <= 90 and -90 <= max_lat <= 90):
+        raise fail("latitudes must be between -90 and 90")
+    if min_lon >= max_lon or min_lat >= max_lat:
+        raise fail("the minimum must be below the maximum (the box is inverted or empty)")
+    return (min_lon, min_lat, max_lon, max_lat)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ListingRead,
+    summary="Publish a listing",
+    description="Offer or ask for an item, a repair service, material, energy or space. The "
+    "body depends on `kind`; fields of another kind are refused. The point is placed in its "
+    "kommune and fylke (a point outside Norway is `422 outside_norway`). A person's listing is "
+    "shown to everyone else about 400 m from the point given; organizations' listings are "
+    "exact. Set `organization_id` to list for an organization you are a member of; an API key "
+    "(scope `listings:write`) lists for its own organization. `publish: false` keeps a draft. "
+    "A material with a hazardous EWC code waits in `pending_review` for a moderator. Items "
+    "expire after a period unless renewed.",
+    responses=problem_responses(
+        *_AUTH,
+        NotAMemberError,
+        InsufficientScopeError,
+        WrongOrganizationError,
+        OrganizationNotFoundError,
+        UnknownCategoryError,
+        UnknownEwcCodeError,
+        PointOutsideNorwayError,
+        422,
+    ),
+)
+async def create_listing(
+    body: Annotated[ListingCreate, Body(openapi_examples=LISTING_CREATE_EXAMPLES)],
+    session: SessionDep,
+    principal: PrincipalDep,
+    now: ClockDep,
+    settings: SettingsDep,
+) -> Response:
+    doc = await service.create_listing(
+        session, principal=principal, data=body, now=now, settings=settings
+    )
+    listing_id = orjson.loads(doc)["id"]
+    return _json(doc, status.HTTP_201_CREATED, headers={"Location": f"/v1/listings/{listing_id}"})
+
+
+@router.get(
+    "",
+    response_model=ListingPage,
+    summary="Search listings",
+    description="Active listings, filtered by any combination of place (a circle of `radius_m` "
+    "metres around `lat`/`lon`, a `bbox`, a `kommune` or `fylke`), `kind`, `mode`, `category` "
+    "(with its sub-categories), an `organization_id` and Norwegian free text `q` (plural and "
+    "definite forms, compounds and a word being typed all match; see docs/search.md). With "
+    "`lat`/`lon` every result has `distance_m` and the default order is nearest first; "
+    "otherwise newest first. Persons' listings are found, measured and sorted by their blurred "
+    "point, never their exact one.\n\n"
+    "Paging is by an opaque `cursor` (`next_cursor` of the previous page): rows published "
+    "meanwhile never shift a page, and no row appears twice.\n\n"
+    "`Accept: application/geo+json` returns the same page as an RFC 7946 FeatureCollection "
+    "with a `next` link.",
+    responses={
+        200: {
+            "content": {
+                GEOJSON: {"schema": ListingFeatureCollection.model_json_schema()},
+            },
+            "headers": {"Vary": {"description": "`Accept`", "schema": {"type": "string"}}},
+        },
+        **problem_responses(
+            UnknownKommuneError,
+            UnknownFylkeError,
+            UnknownCategoryError,
+            InvalidCursorError,
+            InvalidInputError,
+            NotAcceptableError,
+            422,
+        ),
+    },
+)
+async def search_listings(
+    request: Request,
+    session: SessionDep,
+    now: ClockDep,
+    lat: Annotated[
+        float | None, Query(ge=-90, le=90, description="Latitude (WGS 84)", examples=[59.9139])
+    ] = None,
+    lon: Annotated[
+        float | None, Query(ge=-180, le=180, description="Longitude (WGS 84)", examples=[10.7522])
+    ] = None,
+    radius_m: Annotated[
+        float | None,
+        Query(gt=0, le=MAX_RADIUS_M, description="Only within this many metres of lat/lon"),
+    ] = None,
+    bbox: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="minLon,minLat,maxLon,maxLat (WGS 84); points on an edge are inside",
+            examples=["10.6,59.85,10.9,59.97"],
+        ),
+    ] = None,
+    kommune: Annotated[
+        str | None, Query(pattern=r"^[0-9]{4}$", description="Kommunenummer", examples=["0301"])
+    ] = None,
+    fylke: Annotated[
+        str | None, Query(pattern=r"^[0-9]{2}$", description="Fylkesnummer", examples=["03"])
+    ] = None,
+    kind: Annotated[ListingKind | None, Query(description="Only this kind")] = None,
+    mode: Annotated[ListingMode | None, Query(description="Only this mode")] = None,
+    category: Annotated[
+        str | None,
+        Query(
+            pattern=SLUG_PATTERN,
+            max_length=SLUG_MAX_LENGTH,
+            description="A category slug; its sub-categories are included",
+            examples=["bikes"],
+        ),
+    ] = None,
+    organization_id: Annotated[
+        uuid.UUID | None, Query(description="Only this organization's listings")
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=200, description="Norwegian free text", examples=["sykler"]),
+    ] = None,
+    sort: Annotated[
+        SortOrder | None,
+        Query(description="`distance` (needs lat/lon; the default with them) or `newest`"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 20,
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="`next_cursor` of the previous page")
+    ] = None,
+) -> Response:
+    media = negotiate(request, [JSON, GEOJSON])
+    search = service.SearchRequest(
+        lat=lat,
+        lon=lon,
+        radius_m=radius_m,
+        bbox=_bbox(bbox),
+        kommune=kommune,
+        fylke=fylke,
+        kind=kind.value if kind else None,
+        mode=mode.value if mode else None,
+        category=category,
+        organization_id=organization_id,
+        q=q,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+    )
+    result = await service.search_listings(
+        session, request=search, now=now, geojson=media == GEOJSON
+    )
+    rows = b",".join(result.rows)
+    next_cursor = orjson.dumps(result.next_cursor)
+    headers = {"Vary": "Accept"}
+    if media == GEOJSON:
+        links: list[dict[str, Any]] = [
+            {"rel": "self", "href": str(request.url), "type": GEOJSON},
+        ]
+        if result.next_cursor is not None:
+            href = str(request.url.include_query_params(cursor=result.next_cursor))
+            links.append({"rel": "next", "href": href, "type": GEOJSON})
+        body = (
+            b'{"type":"FeatureCollection","features":['
+            + rows
+            + b'],"links":'
+            + orjson.dumps(links)
+            + b',"next_cursor":'
+            + next_cursor
+            + b"}"
+        )
+        return Response(content=body, media_type=GEOJSON, headers=headers)
+    return _json(b'{"items":[' + rows + b'],"next_cursor":' + next_cursor + b"}", headers=headers)
+
+
+@router.get(
+    "/{listing_id}",
+    response_model=ListingRead,
+    summary="Get one listing",
+    description="Anyone may read an active, reserved, completed or expired listing that is not "
+    "hidden; drafts, listings in review, withdrawn and hidden ones only their owner (and "
+    "moderators) — for everyone else they do not exist (404). The owner sees the exact "
+    "point and the moderation state.",
+    responses=problem_responses(*_AUTH, ListingNotFoundError, 422),
+)
+async def get_listing(
+    session: SessionDep, principal: OptionalPrincipalDep, listing_id: ListingIdPath
+) -> Response:
+    return _json(await service.get_listing(session, principal=principal, listing_id=listing_id))
+
+
+@router.patch(
+    "/{listing_id}",
+    response_model=ListingRead,
+    summary="Change a listing",
+    description="The owner (or, for an organization's listing, its members and API keys with "
+    "`listings:write`) changes the fields sent; `null` clears an optional one and `details` "
+    "is replaced whole. The result must be a valid listing of its kind. A new point is placed "
+    "again; a new hazardous EWC code sends an active listing back to review. Completed and "
+    "withdrawn listings cannot change (`409 listing_closed`).",
+    responses=problem_responses(
+        *_OWNER_ONLY,
+        ListingClosedError,
+        UnknownCategoryError,
+        UnknownEwcCodeError,
+        PointOutsideNorwayError,
+        InvalidInputError,
+        422,
+    ),
+)
+async def update_listing(
+    body: ListingUpdate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    now: ClockDep,
+    listing_id: ListingIdPath,
+) -> Response:
+    return _json(
+        await service.update_listing(
+            session, principal=principal, listing_id=listing_id, changes=body, now=now
+        )
+    )
+
+
+@router.post(
+    "/{listing_id}/hide",
+    response_model=ListingRead,
+    summary="Hide a listing (moderators)",
+    description="Moderators only: take a listing out of search, tiles and public reads, with a "
+    "reason its owner sees. `unhide` reverses it.",
+    responses=problem_responses(
+        *_AUTH, PersonRequiredError, RoleRequiredError, ListingNotFoundError, 422
+    ),
+)
+async def hide_listing(
+    body: HideRequest,
+    session: SessionDep,
+    principal: PrincipalDep,
+    now: ClockDep,
+    listing_id: ListingIdPath,
+) -> Response:
+    return _json(
+        await service.hide_listing(
+            session, principal=principal, listing_id=listing_id, reason=body.reason, now=now
+        )
+    )
+
+
+@router.post(
+    "/{listing_id}/{action}",
+    response_model=ListingRead,
+    summary="Move a listing through its lifecycle",
+    description="The owner: `publish` a draft, `reserve` and `unreserve` an active listing, "
+    "`complete` it (handed over, filled), `withdraw` it, or `renew` an item listing before or "
+    "after it expired. Moderators: `approve` a listing in review (a hazardous material), "
+    "`unhide` a hidden one. Any other move is `409 invalid_transition`.",
+    responses=problem_responses(
+        *_OWNER_ONLY, PersonRequiredError, RoleRequiredError, InvalidTransitionError, 422
+    ),
+)
+async def act_on_listing(
+    session: SessionDep,
+    principal: PrincipalDep,
+    now: ClockDep,
+    settings: SettingsDep,
+    listing_id: ListingIdPath,
+    action: Annotated[ListingAction, Path(description="What to do")],
+) -> Response:
+    return _json(
+        await service.act_on_listing(
+            session,
+            principal=principal,
+            listing_id=listing_id,
+            action=action,
+            now=now,
+            settings=settings,
+        )
+    )

@@ -1,0 +1,140 @@
+"""/v1/tiles — Mapbox Vector Tiles of active listings, and their TileJSON, for embedded maps."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+
+from app.api.deps import ClockDep
+from app.db import SessionDep
+from app.errors import (
+    InvalidTileError,
+    UnknownCategoryError,
+    UnknownFylkeError,
+    UnknownKommuneError,
+    problem_responses,
+)
+from app.models.category import SLUG_MAX_LENGTH, SLUG_PATTERN
+from app.models.listing import ListingKind, ListingMode
+from app.schemas.tile import TileJson
+from app.services import tile as service
+from app.services.tile import MAX_ZOOM, TileFilters
+
+router = APIRouter(prefix="/v1/tiles", tags=["tiles"])
+
+MVT = "application/vnd.mapbox-vector-tile"
+# Listings change by the minute; a minute of caching absorbs a map's burst of requests.
+TILE_CACHE_CONTROL = "public, max-age=60"
+# Maps are embedded on any municipality's site; tiles and TileJSON are public data.
+_CORS = {"Access-Control-Allow-Origin": "*"}
+_TILE_HEADERS: dict[str, Any] = {
+    "ETag": {"description": "Strong validator of the tile's bytes", "schema": {"type": "string"}},
+    "Cache-Control": {"description": TILE_CACHE_CONTROL, "schema": {"type": "string"}},
+    "Access-Control-Allow-Origin": {"description": "`*`", "schema": {"type": "string"}},
+}
+
+
+def _filters(
+    kind: Annotated[ListingKind | None, Query(description="Only this kind")] = None,
+    mode: Annotated[ListingMode | None, Query(description="Only this mode")] = None,
+    category: Annotated[
+        str | None,
+        Query(
+            pattern=SLUG_PATTERN,
+            max_length=SLUG_MAX_LENGTH,
+            description="A category slug; its sub-categories are included",
+        ),
+    ] = None,
+    kommune: Annotated[
+        str | None, Query(pattern=r"^[0-9]{4}$", description="Kommunenummer", examples=["0301"])
+    ] = None,
+    fylke: Annotated[
+        str | None, Query(pattern=r"^[0-9]{2}$", description="Fylkesnummer", examples=["03"])
+    ] = None,
+    organization_id: Annotated[
+        uuid.UUID | None, Query(description="Only this organization's listings")
+    ] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="Norwegian free text")
+    ] = None,
+) -> TileFilters:
+    return TileFilters(
+        kind=kind.value if kind else None,
+        mode=mode.value if mode else None,
+        category=category,
+        kommune=kommune,
+        fylke=fylke,
+        organization_id=organization_id,
+        q=q,
+    )
+
+
+FiltersDep = Annotated[TileFilters, Depends(_filters)]
+_FILTER_PROBLEMS = (UnknownKommuneError, UnknownFylkeError, UnknownCategoryError, 422)
+
+
+@router.get(
+    "/listings.json",
+    response_model=TileJson,
+    summary="TileJSON of the listings tiles",
+    description="TileJSON 3.0.0 for `/v1/tiles/listings/{z}/{x}/{y}.mvt`: the tile URL (with "
+    "the filters given here carried over), Norway's bounds, the zoom range and the fields of "
+    "the `listings` layer. Give it to MapLibre GL or OpenLayers as a vector source.",
+    responses={200: {"headers": _TILE_HEADERS}, **problem_responses(*_FILTER_PROBLEMS)},
+)
+async def get_tilejson(request: Request, session: SessionDep, filters: FiltersDep) -> Response:
+    await service.check_filters(session, filters)
+    base = str(request.url_for("get_listings_tile", z="{z}", x="{x}", y="{y}"))
+    base = base.replace("%7B", "{").replace("%7D", "}")
+    query = request.url.query
+    doc = service.tilejson(tile_url=f"{base}?{query}" if query else base)
+    return Response(
+        content=doc.model_dump_json(exclude_none=True),
+        media_type="application/json",
+        headers={"Cache-Control": TILE_CACHE_CONTROL, **_CORS},
+    )
+
+
+@router.get(
+    "/listings/{z}/{x}/{y}.mvt",
+    summary="A vector tile of listings",
+    description="One Mapbox Vector Tile (layer `listings`) of the active listings matching the "
+    "filters, which are the search's. From zoom "
+    f"{service.POINTS_MIN_ZOOM} every listing is a point with `id`, `kind`, `mode`, "
+    "`category` and `title`; below it, listings are counted in a grid of cells and each cell "
+    "is one point at its listings' mean position with `count`, so a tile stays small however "
+    "many listings there are. Persons' listings are at their blurred points. A tile with "
+    "nothing in it is `204 No Content`. Tiles carry an `ETag` (send `If-None-Match` for a "
+    "`304`) and may be cached for a minute.",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {MVT: {"schema": {"type": "string", "format": "binary"}}},
+            "headers": _TILE_HEADERS,
+        },
+        204: {"description": "No listings in this tile"},
+        304: {"description": "The tile has not changed since the ETag sent"},
+        **problem_responses(InvalidTileError, *_FILTER_PROBLEMS),
+    },
+)
+async def get_listings_tile(
+    session: SessionDep,
+    now: ClockDep,
+    z: Annotated[int, Path(ge=0, le=MAX_ZOOM, description="Zoom level")],
+    x: Annotated[int, Path(ge=0, description="Column, 0 to 2^z - 1")],
+    y: Annotated[int, Path(ge=0, description="Row, 0 to 2^z - 1, from the north")],
+    filters: FiltersDep,
+    if_none_match: Annotated[str | None, Header(description="An ETag seen before")] = None,
+) -> Response:
+    if x >= 2**z or y >= 2**z:
+        raise InvalidTileError(f"Zoom {z} has columns and rows 0 to {2**z - 1}.")
+    tile = await service.listings_tile(session, z=z, x=x, y=y, filters=filters, now=now)
+    if not tile:
+        return Response(status_code=204, headers={"Cache-Control": TILE_CACHE_CONTROL, **_CORS})
+    etag = service.etag(tile)
+    headers = {"ETag": etag, "Cache-Control": TILE_CACHE_CONTROL, **_CORS}
+    if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(content=tile, media_type=MVT, headers=headers)

@@ -1,0 +1,499 @@
+"""Every SQL statement about listings.
+
+**Reads are built in SQL.** A listing's JSON (and its GeoJSON Feature) is assembled by
+PostgreSQL with ``json_build_object`` from one list of ``(key, expression)`` pairs
+(``_PROPERTIES``), so the JSON, the GeoJSON and the single-listing read cannot drift apart, and
+a page of 100 results never passes through Python objects.
+
+**Privacy.** Every public read takes the point from ``public_geom`` (blurred for persons by a
+trigger, see ``app.models.listing``): search filters, distances, sort order, cursors, GeoJSON
+and tiles alike. ``geom`` is read only when the viewer owns the listing (``_POINT``).
+
+**Search predicates** (``search_clauses``) are shared by the list endpoint and the vector
+tiles, and each can use an index (migration 0005):
+
+* radius: ``ST_DWithin(public_geom::geography, point, r, false)`` — metres on the sphere,
+  served by the GiST index on the geography expression; distances and the nearest-first order
+  use ``<->`` on the same expression (also the sphere), so a cursor and a radius agree;
+* bbox: ``public_geom && envelope`` on the geometry GiST index — inclusive at every edge;
+* kommune, fylke, category (``path @>`` sub-tree), newest first: partial B-tree indexes on the
+  searchable rows;
+* free text: ``search_text LIKE`` patterns, served by the partial trigram GIN index. Each term
+  (Snowball stem, then folded: ``sirkel_search_terms``) must be a whole word or the end of a
+  compound (``barnesykkel`` is found by ``sykkel``); the last term also matches as a prefix
+  (type-ahead: ``symask`` finds ``symaskin``). docs/search.md reports recall and precision.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import TextClause, bindparam, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import Text
+
+from app.models import Listing
+
+SEARCHABLE = (
+    "l.status = 'active' AND l.hidden_at IS NULL AND (l.expires_at IS NULL OR l.expires_at > :now)"
+)
+
+# The point a viewer may see: exact for the owner (or an organization's listing, where both
+# columns hold the same point), blurred for everyone else.
+_POINT = "CASE WHEN l.owner_person_id = :viewer THEN l.geom ELSE l.public_geom END"
+_PUBLIC_POINT = "l.public_geom"
+
+
+def _geometry(point: str) -> str:
+    # 6 decimals is 0.1 m; the blurred point is on a 0.001 degree grid anyway.
+    return (
+        "json_build_object('type', 'Point', 'coordinates', json_build_array("
+        f"round(ST_X({point})::numeric, 6), round(ST_Y({point})::numeric, 6)))"
+    )
+
+
+_PROPERTIES: tuple[tuple[str, str], ...] = (
+    ("kind", "l.kind"),
+    ("mode", "l.mode"),
+    ("status", "l.status"),
+    ("title", "l.title"),
+    ("description", "l.description"),
+    ("category", "l.category_slug"),
+    (
+        "ewc",
+        "CASE WHEN l.ewc_code IS NOT NULL THEN json_build_object('code', e.code, "
+        "'description', e.description, 'hazardous', e.hazardous) END",
+    ),
+    ("quantity", "trim_scale(l.quantity)"),
+    ("unit", "l.unit"),
+    ("price_nok", "trim_scale(l.price_nok)"),
+    ("weight_kg", "trim_scale(l.weight_kg)"),
+    ("details", "l.details"),
+    ("kommune", "json_build_object('number', l.kommunenummer, 'name', k.name)"),
+    ("fylke", "json_build_object('number', l.fylkesnummer, 'name', f.name)"),
+    (
+        "owner",
+        "json_build_object('type', CASE WHEN l.owner_person_id IS NULL THEN 'organization' "
+        "ELSE 'person' END, 'organization_id', l.owner_organization_id, 'name', o.name)",
+    ),
+    ("created_at", "l.created_at"),
+    ("updated_at", "l.updated_at"),
+    ("published_at", "l.published_at"),
+    ("expires_at", "l.expires_at"),
+)
+
+_MODERATION = (
+    "json_build_object('hidden_at', l.hidden_at, 'hidden_reason', l.hidden_reason, "
+    "'review_approved_at', l.review_approved_at)"
+)
+
+_FROM = (
+    "listings AS l "
+    "JOIN kommuner AS k ON k.kommunenummer = l.kommunenummer "
+    "JOIN fylker AS f ON f.fylkesnummer = l.fylkesnummer "
+    "LEFT JOIN organizations AS o ON o.id = l.owner_organization_id "
+    "LEFT JOIN ewc_codes AS e ON e.code = l.ewc_code"
+)
+
+
+def _pairs(pairs: tuple[tuple[str, str], ...]) -> str:
+    return ", ".join(f"'{key}', {expr}" for key, expr in pairs)
+
+
+def _listing_json(point: str, *, extra: tuple[tuple[str, str], ...] = ()) -> str:
+    location = (
+        ("location", _geometry(point)),
+        (
+            "location_precision",
+            f"CASE WHEN {point} = l.public_geom AND l.owner_person_id IS NOT NULL "
+            "THEN 'approximate' ELSE 'exact' END",
+        ),
+    )
+    return f"json_build_object('id', l.id, {_pairs(_PROPERTIES + location + extra)})"
+
+
+def _feature_json(point: str, *, extra: tuple[tuple[str, str], ...] = ()) -> str:
+    return (
+        f"json_build_object('type', 'Feature', 'id', l.id, 'geometry', {_geometry(point)}, "
+        f"'properties', json_build_object({_pairs(_PROPERTIES + extra)}))"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """Validated search parameters (``app.services.listing`` checks them)."""
+
+    lat: float | None = None
+    lon: float | None = None
+    radius_m: float | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    kommunenummer: str | None = None
+    fylkesnummer: str | None = None
+    kind: str | None = None
+    mode: str | None = None
+    category: str | None = None
+    organization_id: uuid.UUID | None = None
+    # Normalised terms of ``q`` (``search_terms``), and whether the last may be a prefix.
+    terms: tuple[str, ...] = ()
+    last_is_prefix: bool = False
+
+
+def _like_escape(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_clauses(filters: SearchFilters, *, now: datetime) -> tuple[list[str], dict[str, Any]]:
+    """The WHERE clauses (ANDed) and their parameters for searchable listings."""
+    clauses = [SEARCHABLE]
+    params: dict[str, Any] = {"now": now}
+    if filters.radius_m is not None:
+        clauses.append(
+            "ST_DWithin(l.public_geom::geography, "
+            "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :radius_m, false)"
+        )
+        params["radius_m"] = filters.radius_m
+    if filters.lat is not None and filters.lon is not None:
+        params.update(lat=filters.lat, lon=filters.lon)
+    if filters.bbox is not None:
+        clauses.append(
+            "l.public_geom && ST_MakeEnvelope(:min_lon, :min_lat, :max_lon, :max_lat, 4326)"
+        )
+        params.update(zip(("min_lon", "min_lat", "max_lon", "max_lat"), filters.bbox, strict=True))
+    for column, name, value in (
+        ("l.kommunenummer", "kommunenummer", filters.kommunenummer),
+        ("l.fylkesnummer", "fylkesnummer", filters.fylkesnummer),
+        ("l.kind", "kind", filters.kind),
+        ("l.mode", "mode", filters.mode),
+        ("l.owner_organization_id", "organization_id", filters.organization_id),
+    ):
+        if value is not None:
+            clauses.append(f"{column} = :{name}")
+            params[name] = value
+    if filters.category is not None:
+        clauses.append(
+            "l.category_slug IN (SELECT c.slug FROM categories AS c "
+            "WHERE c.path @> ARRAY[CAST(:category AS text)])"
+        )
+        params["category"] = filters.category
+    last = len(filters.terms) - 1
+    for i, term in enumerate(filters.terms):
+        word = _like_escape(term)
+        # A whole word, or the end of a compound word: "% sykl %" or "%barnesykl %".
+        params[f"term_{i}"] = f"%{word} %"
+        if i == last and filters.last_is_prefix:
+            params[f"prefix_{i}"] = f"% {word}%"
+            clauses.append(f"(l.search_text LIKE :term_{i} OR l.search_text LIKE :prefix_{i})")
+        else:
+            clauses.append(f"l.search_text LIKE :term_{i}")
+    return clauses, params
+
+
+_DISTANCE = "(l.public_geom::geography <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    rows: list[bytes]
+    # Sort key of the last row returned (for the next cursor); None when the page is the last.
+    next_key: dict[str, Any] | None
+
+
+def search_statement(
+    filters: SearchFilters,
+    *,
+    now: datetime,
+    sort: str,
+    after: dict[str, Any] | None,
+    limit: int,
+    geojson: bool,
+) -> TextClause:
+    """The one statement behind ``GET /v1/listings`` (the benchmark's floor runs it too).
+
+    ``sort`` is ``distance`` (needs lat/lon) or ``newest``; ``after`` the decoded cursor. The
+    statement returns ``limit + 1`` rows to tell whether another page follows."""
+    clauses, params = search_clauses(filters, now=now)
+    with_distance = filters.lat is not None and filters.lon is not None
+    extra = (("distance_m", f"round({_DISTANCE}::numeric, 1)"),) if with_distance else ()
+    doc = (_feature_json if geojson else _listing_json)(_PUBLIC_POINT, extra=extra)
+    if sort == "distance":
+        order = f"{_DISTANCE}, l.id"
+        key = f"{_DISTANCE} AS k_distance, l.id AS k_id"
+        if after is not None:
+            clauses.append(f"({_DISTANCE}, l.id) > (:after_distance, :after_id)")
+            params.update(after_distance=after["d"], after_id=after["id"])
+    else:
+        order = "l.published_at DESC, l.id DESC"
+        key = "l.published_at AS k_published_at, l.id AS k_id"
+        if after is not None:
+            clauses.append("(l.published_at, l.id) < (:after_published_at, :after_id)")
+            params.update(after_published_at=after["p"], after_id=after["id"])
+    sql = (
+        f"SELECT {doc}::text AS doc, {key} FROM {_FROM} "
+        f"WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT :limit"
+    )
+    params["limit"] = limit + 1
+    return text(sql).bindparams(**params)
+
+
+# Web Mercator (EPSG:3857) from longitude and latitude by the formula, which is several times
+# cheaper per row than ST_Transform when a low-zoom tile counts hundreds of thousands of rows.
+_MERCATOR_X = "radians(ST_X(l.public_geom)) * 6378137"
+_MERCATOR_Y = "ln(tan(pi() / 4 + radians(ST_Y(l.public_geom)) / 2)) * 6378137"
+
+
+def point_tile_statement(
+    filters: SearchFilters,
+    *,
+    z: int,
+    x: int,
+    y: int,
+    now: datetime,
+    extent: int,
+    buffer: int,
+    max_points: int,
+) -> TextClause:
+    """One MVT of individual listings (the newest ``max_points`` when there are more)."""
+    clauses, params = search_clauses(filters, now=now)
+    clauses.append(
+        "l.public_geom && ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => :margin), 4326)"
+    )
+    sql = (
+        "SELECT ST_AsMVT(t, 'listings', :extent, 'geom') FROM ("
+        "SELECT l.id::text AS id, l.kind, l.mode, l.category_slug AS category, l.title, "
+        "ST_AsMVTGeom(ST_Transform(l.public_geom, 3857), ST_TileEnvelope(:z, :x, :y), "
+        ":extent, :buffer, true) AS geom "
+        f"FROM listings AS l WHERE {' AND '.join(clauses)} "
+        "ORDER BY l.published_at DESC, l.id DESC LIMIT :max_points) AS t"
+    )
+    params.update(
+        z=z, x=x, y=y, extent=extent, buffer=buffer, margin=buffer / extent, max_points=max_points
+    )
+    return text(sql).bindparams(**params)
+
+
+def cluster_tile_statement(
+    filters: SearchFilters, *, z: int, x: int, y: int, now: datetime, extent: int, grid: int
+) -> TextClause:
+    """One MVT of counted cells: ``grid`` by ``grid`` per tile, each at its listings' mean."""
+    clauses, params = search_clauses(filters, now=now)
+    clauses.append("l.public_geom && ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326)")
+    sql = (
+        "WITH env AS (SELECT ST_TileEnvelope(:z, :x, :y) AS e), "
+        f"pts AS (SELECT {_MERCATOR_X} AS mx, {_MERCATOR_Y} AS my "
+        f"FROM listings AS l WHERE {' AND '.join(clauses)}), "
+        "cells AS (SELECT floor((p.mx - ST_XMin(env.e)) / ((ST_XMax(env.e) - ST_XMin(env.e)) "
+        "/ :grid)) AS cx, floor((p.my - ST_YMin(env.e)) / ((ST_YMax(env.e) - ST_YMin(env.e)) "
+        "/ :grid)) AS cy, count(*)::int AS count, avg(p.mx) AS mx, avg(p.my) AS my "
+        "FROM pts AS p, env GROUP BY 1, 2) "
+        "SELECT ST_AsMVT(t, 'listings', :extent, 'geom') FROM ("
+        "SELECT c.count, ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(c.mx, c.my), 3857), env.e, "
+        ":extent, 0, true) AS geom FROM cells AS c, env ORDER BY c.cx, c.cy) AS t"
+    )
+    params.update(z=z, x=x, y=y, extent=extent, grid=grid)
+    return text(sql).bindparams(**params)
+
+
+_TERMS = text("SELECT sirkel_search_terms(:q)").bindparams(bindparam("q", type_=Text))
+
+
+class ListingRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # --- reads ---------------------------------------------------------------------------
+
+    async def search_terms(self, q: str) -> list[str]:
+        """``q`` as the normalised terms ``search_text`` holds, in the order typed."""
+        terms = (await self.session.execute(_TERMS, {"q": q})).scalar()
+        return list(terms or [])
+
+    async def search(
+        self,
+        filters: SearchFilters,
+        *,
+        now: datetime,
+        sort: str,
+        after: dict[str, Any] | None,
+        limit: int,
+        geojson: bool,
+    ) -> SearchPage:
+        stmt = search_statement(
+            filters, now=now, sort=sort, after=after, limit=limit, geojson=geojson
+        )
+        rows = (await self.session.execute(stmt)).mappings().all()
+        docs = [r["doc"].encode() for r in rows[:limit]]
+        next_key = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_key = (
+                {"d": last["k_distance"], "id": str(last["k_id"])}
+                if sort == "distance"
+                else {"p": last["k_published_at"].isoformat(), "id": str(last["k_id"])}
+            )
+        return SearchPage(rows=docs, next_key=next_key)
+
+    async def listing_json(
+        self,
+        listing_id: uuid.UUID,
+        *,
+        viewer: uuid.UUID | None,
+        with_moderation: bool = False,
+        geojson: bool = False,
+    ) -> bytes | None:
+        """One listing as the viewer may see it (exact point only for its owner), with the
+        moderation state for its managers and moderators."""
+        extra = (("moderation", _MODERATION),) if with_moderation else ()
+        doc = (_feature_json if geojson else _listing_json)(_POINT, extra=extra)
+        stmt = text(f"SELECT {doc}::text FROM {_FROM} WHERE l.id = :id").bindparams(
+            bindparam("viewer", type_=None)
+        )
+        value = (await self.session.execute(stmt, {"id": listing_id, "viewer": viewer})).scalar()
+        return value.encode() if value is not None else None
+
+    async def point_tile(
+        self,
+        filters: SearchFilters,
+        *,
+        z: int,
+        x: int,
+        y: int,
+        now: datetime,
+        extent: int,
+        buffer: int,
+        max_points: int,
+    ) -> bytes:
+        stmt = point_tile_statement(
+            filters, z=z, x=x, y=y, now=now, extent=extent, buffer=buffer, max_points=max_points
+        )
+        return bytes((await self.session.execute(stmt)).scalar() or b"")
+
+    async def cluster_tile(
+        self,
+        filters: SearchFilters,
+        *,
+        z: int,
+        x: int,
+        y: int,
+        now: datetime,
+        extent: int,
+        grid: int,
+    ) -> bytes:
+        stmt = cluster_tile_statement(filters, z=z, x=x, y=y, now=now, extent=extent, grid=grid)
+        return bytes((await self.session.execute(stmt)).scalar() or b"")
+
+    async def get(self, listing_id: uuid.UUID, *, for_update: bool = False) -> Listing | None:
+        stmt = select(Listing).where(Listing.id == listing_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def exact_point(self, listing_id: uuid.UUID) -> tuple[float, float]:
+        stmt = select(func.ST_X(Listing.geom), func.ST_Y(Listing.geom)).where(
+            Listing.id == listing_id
+        )
+        lon, lat = (await self.session.execute(stmt)).one()
+        return float(lon), float(lat)
+
+    async def list_for_owner(
+        self,
+        *,
+        person_id: uuid.UUID | None,
+        organization_id: uuid.UUID | None,
+        statuses: list[str] | None,
+        after: dict[str, Any] | None,
+        limit: int,
+    ) -> tuple[list[bytes], dict[str, Any] | None]:
+        """A person's or an organization's own listings, every status, newest created first,
+        with exact points (the caller is the owner or acts for it)."""
+        clauses = []
+        params: dict[str, Any] = {"limit": limit + 1, "viewer": person_id}
+        if person_id is not None:
+            clauses.append("l.owner_person_id = :person_id")
+            params["person_id"] = person_id
+        else:
+            clauses.append("l.owner_organization_id = :organization_id")
+            params["organization_id"] = organization_id
+        if statuses:
+            clauses.append("l.status = ANY(:statuses)")
+            params["statuses"] = statuses
+        if after is not None:
+            clauses.append("(l.created_at, l.id) < (:after_created_at, :after_id)")
+            params.update(after_created_at=after["created_at"], after_id=after["id"])
+        stmt = text(
+            f"SELECT {_listing_json(_POINT)}::text AS doc, l.created_at, l.id FROM {_FROM} "
+            f"WHERE {' AND '.join(clauses)} ORDER BY l.created_at DESC, l.id DESC LIMIT :limit"
+        ).bindparams(bindparam("statuses", type_=ARRAY(Text)), bindparam("viewer", type_=None))
+        rows = (await self.session.execute(stmt, params)).mappings().all()
+        next_key = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_key = {"c": last["created_at"].isoformat(), "id": str(last["id"])}
+        return [r["doc"].encode() for r in rows[:limit]], next_key
+
+    async def export_for_person(self, person_id: uuid.UUID) -> list[dict[str, Any]]:
+        """Every listing of the person, with its exact point (personal-data export)."""
+        stmt = text(
+            f"SELECT {_listing_json(_POINT)} AS doc FROM {_FROM} "
+            "WHERE l.owner_person_id = :viewer ORDER BY l.created_at, l.id"
+        )
+        return list((await self.session.execute(stmt, {"viewer": person_id})).scalars())
+
+    # --- writes --------------------------------------------------------------------------
+
+    async def add(self, listing: Listing) -> Listing:
+        self.session.add(listing)
+        await self.session.flush()
+        return listing
+
+    async def expire_due(self, *, now: datetime) -> int:
+        """Active listings past their expiry become ``expired`` (the ``tick`` command)."""
+        stmt = (
+            update(Listing)
+            .where(
+                Listing.status == "active",
+                Listing.expires_at.is_not(None),
+                Listing.expires_at <= now,
+            )
+            .values(status="expired", updated_at=now)
+        )
+        result = await self.session.execute(stmt)
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def recluster(self) -> None:
+        """CLUSTER rewrites the table in the order of its spatial index (the one migration 0005
+        marked), so a bbox or a tile reads neighbouring rows from neighbouring pages; then
+        fresh statistics. It holds an exclusive lock while it runs: run it after bulk loads
+        or at night (``python -m app.cli maintain``)."""
+        await self.session.execute(text("CLUSTER listings"))
+        await self.session.execute(text("ANALYZE listings"))
+
+    async def erase_for_person(self, person_id: uuid.UUID, *, now: datetime) -> int:
+        """Erasure: withdraw the person's open listings and remove what could identify them —
+        the text becomes a placeholder and the exact point is replaced by the blurred one.
+        Kind, category, quantity and kommune stay for the impact statistics."""
+        withdraw = (
+            update(Listing)
+            .where(
+                Listing.owner_person_id == person_id,
+                Listing.status.in_(["draft", "pending_review", "active", "reserved", "expired"]),
+            )
+            .values(status="withdrawn", closed_at=now)
+        )
+        await self.session.execute(withdraw)
+        scrub = (
+            update(Listing)
+            .where(Listing.owner_person_id == person_id)
+            .values(
+                title="Slettet annonse",
+                description="",
+                details={},
+                geom=Listing.public_geom,
+                updated_at=now,
+            )
+        )
+        result = await self.session.execute(scrub)
+        return int(result.rowcount)  # type: ignore[attr-defined]

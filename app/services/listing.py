@@ -1,0 +1,699 @@
+"""Rules around listings: who may write them, how they move through their lifecycle, where
+they are, and how they are found.
+
+**Who.** A person owns their own listings. An organization's listings are written by its
+members (``OrgAction.WRITE_LISTINGS``: any role) or its API keys with ``listings:write``.
+Moderators approve hazardous materials and hide listings. A listing the caller may not see is
+a 404 whatever they try; one they may see but not change is a 403.
+
+**Lifecycle** (``LISTING_ACTIONS``; the database refuses any other move, see
+``app.models.listing``)::
+
+    draft ──publish──▶ active ◀──unreserve── reserved
+      │                 │  ▲ ──reserve──────▶   │
+      │   (hazardous)   │  └──renew── expired   │
+      └─▶ pending_review┘      ▲ (tick)         │
+             └─approve─▶ active│                │
+    active/reserved ──complete──▶ completed     │
+    any open status ──withdraw──▶ withdrawn ◀───┘
+
+Items expire ``settings.listings.item_ttl_days`` after publishing or renewing; other kinds
+stay until withdrawn or completed. ``python -m app.cli tick`` marks expired listings, and search
+never shows an item past its expiry even before the tick has run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.errors import (
+    AppError,
+    FieldError,
+    InvalidInputError,
+    InvalidTransitionError,
+    ListingClosedError,
+    ListingNotFoundError,
+    NotListingOwnerError,
+    OrganizationNotFoundError,
+    PointOutsideNorwayError,
+    UnknownCategoryError,
+    UnknownEwcCodeError,
+    UnknownFylkeError,
+    UnknownKommuneError,
+)
+from app.errors import (
+    OutsideNorwayError as LookupOutsideNorwayError,
+)
+from app.models import Listing
+from app.models.listing import FINAL_STATUSES, ListingKind, ListingStatus
+from app.models.person import PlatformRole
+from app.pagination import decode_cursor, encode_cursor, invalid_cursor
+from app.repositories.category import CategoryRepository
+from app.repositories.db_errors import constraint_name
+from app.repositories.geography import GeographyRepository
+from app.repositories.listing import ListingRepository, SearchFilters, SearchPage
+from app.repositories.organization import OrganizationRepository
+from app.repositories.waste import WasteCodeRepository
+from app.schemas.listing import (
+    CREATE_MODELS,
+    ListingAction,
+    ListingUpdate,
+    SortOrder,
+)
+from app.services import geography
+from app.services.policy import OrgAction, Principal, authorize_org, require_platform_role
+
+S = ListingStatus
+
+
+# --- who may see and change a listing -------------------------------------------------------
+
+
+# Statuses anyone may read a listing in (by id); the others are the owner's business.
+PUBLIC_STATUSES = frozenset({S.ACTIVE, S.RESERVED, S.COMPLETED, S.EXPIRED})
+
+
+async def _manages(session: AsyncSession, principal: Principal | None, listing: Listing) -> bool:
+    """The caller owns the listing or acts for the organization that does."""
+    if principal is None:
+        return False
+    if listing.owner_person_id is not None:
+        return principal.person_id == listing.owner_person_id
+    assert listing.owner_organization_id is not None
+    if principal.is_api_key:
+        return principal.organization_id == listing.owner_organization_id
+    if principal.person_id is None:
+        return False
+    role = await OrganizationRepository(session).member_role(
+        listing.owner_organization_id, principal.person_id
+    )
+    return role is not None
+
+
+def _is_moderator(principal: Principal | None) -> bool:
+    return principal is not None and principal.has_role(PlatformRole.MODERATOR)
+
+
+def _publicly_visible(listing: Listing) -> bool:
+    return listing.hidden_at is None and listing.status in PUBLIC_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class _Access:
+    listing: Listing
+    manages: bool
+    moderates: bool
+
+
+async def _load(
+    session: AsyncSession, principal: Principal | None, listing_id: uuid.UUID, *, lock: bool
+) -> _Access:
+    listing = await ListingRepository(session).get(listing_id, for_update=lock)
+    if listing is None:
+        raise ListingNotFoundError(f"No listing has the id {listing_id}.")
+    manages = await _manages(session, principal, listing)
+    moderates = _is_moderator(principal)
+    if not (manages or moderates or _publicly_visible(listing)):
+        raise ListingNotFoundError(f"No listing has the id {listing_id}.")
+    return _Access(listing=listing, manages=manages, moderates=moderates)
+
+
+async def _require_owner(
+    session: AsyncSession, principal: Principal, listing_id: uuid.UUID
+) -> Listing:
+    """The listing, locked, if the caller may change it (else 404 or 403)."""
+    access = await _load(session, principal, listing_id, lock=True)
+    listing = access.listing
+    if not access.manages:
+        if listing.owner_organization_id is not None:
+            # The precise reason: not a member, an API key of another organization, a scope.
+            await authorize_org(
+                session, principal, listing.owner_organization_id, OrgAction.WRITE_LISTINGS
+            )
+        raise NotListingOwnerError("This listing belongs to someone else.")
+    if listing.owner_organization_id is not None:
+        await authorize_org(
+            session, principal, listing.owner_organization_id, OrgAction.WRITE_LISTINGS
+        )
+    return listing
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+async def _render(
+    session: AsyncSession, listing_id: uuid.UUID, *, principal: Principal | None, manage: bool
+) -> bytes:
+    viewer = principal.person_id if principal is not None else None
+    doc = await ListingRepository(session).listing_json(
+        listing_id, viewer=viewer, with_moderation=manage
+    )
+    assert doc is not None
+    return doc
+
+
+async def get_listing(
+    session: AsyncSession, *, principal: Principal | None, listing_id: uuid.UUID
+) -> bytes:
+    access = await _load(session, principal, listing_id, lock=False)
+    return await _render(
+        session,
+        listing_id,
+        principal=principal,
+        manage=access.manages or access.moderates,
+    )
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    kommunenummer: str
+    fylkesnummer: str
+
+
+async def _place(session: AsyncSession, *, lon: float, lat: float) -> _Place:
+    try:
+        hit = await geography.locate(session, lat=lat, lon=lon)
+    except LookupOutsideNorwayError as exc:
+        raise PointOutsideNorwayError(
+            exc.detail,
+            errors=[
+                FieldError(
+                    location="body",
+                    field="location.coordinates",
+                    message="Not in a Norwegian kommune",
+                    type="outside_norway",
+                )
+            ],
+        ) from None
+    return _Place(kommunenummer=hit.kommune.number, fylkesnummer=hit.fylke.number)
+
+
+async def _check_references(session: AsyncSession, data: Any) -> bool:
+    """Unknown categories and EWC codes are 422s; returns whether the EWC code is hazardous."""
+    slugs = [s for s in (getattr(data, "category", None),) if s]
+    details = getattr(data, "details", None)
+    slugs += list(getattr(details, "also_repairs", []) or [])
+    if slugs:
+        known = await CategoryRepository(session).slugs()
+        unknown = [s for s in slugs if s not in known]
+        if unknown:
+            raise UnknownCategoryError(
+                f"No category has the slug {unknown[0]!r}; see /v1/categories.",
+                errors=[
+                    FieldError(
+                        location="body",
+                        field="category",
+                        message=f"Unknown category {unknown[0]!r}",
+                        type="unknown_category",
+                    )
+                ],
+            )
+    code = getattr(data, "ewc_code", None)
+    if code is None:
+        return False
+    row = await WasteCodeRepository(session).get(code)
+    if row is None:
+        raise UnknownEwcCodeError(
+            f"{code} is not in the European List of Waste.",
+            errors=[
+                FieldError(
+                    location="body",
+                    field="ewc_code",
+                    message=f"Unknown EWC code {code}",
+                    type="unknown_ewc_code",
+                )
+            ],
+        )
+    return bool(row["hazardous"])
+
+
+def _columns(data: Any) -> dict[str, Any]:
+    """The table's columns from a validated create body of any kind."""
+    kind = ListingKind(data.kind)
+    quantity = getattr(data, "quantity", None)
+    return {
+        "kind": kind.value,
+        "mode": getattr(data, "mode", None),
+        "title": data.title,
+        "description": data.description,
+        "category_slug": getattr(data, "category", None),
+        "ewc_code": getattr(data, "ewc_code", None),
+        "quantity": Decimal(quantity) if quantity is not None else None,
+        "unit": "pcs" if kind is ListingKind.ITEM else getattr(data, "unit", None),
+        "price_nok": getattr(data, "price_nok", None),
+        "weight_kg": getattr(data, "weight_kg", None),
+        "details": data.details.model_dump(mode="json"),
+    }
+
+
+def _expiry(kind: str, *, now: datetime, settings: Settings) -> datetime | None:
+    if kind != ListingKind.ITEM:
+        return None
+    return now + timedelta(days=settings.listings.item_ttl_days)
+
+
+def _translate(exc: IntegrityError) -> AppError | IntegrityError:
+    name = constraint_name(exc)
+    if name == "listings_status_transition":
+        return InvalidTransitionError("The listing's status changed meanwhile; reload it.")
+    if name == "fk_listings_category_slug_categories":
+        return UnknownCategoryError("The category no longer exists.")
+    return exc
+
+
+async def create_listing(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    data: Any,
+    now: datetime,
+    settings: Settings,
+) -> bytes:
+    owner_person_id: uuid.UUID | None = None
+    owner_organization_id = data.organization_id
+    if principal.is_api_key and owner_organization_id is None:
+        owner_organization_id = principal.organization_id
+    if owner_organization_id is not None:
+        if await OrganizationRepository(session).get(owner_organization_id) is None:
+            raise OrganizationNotFoundError(f"No organization has the id {owner_organization_id}.")
+        await authorize_org(session, principal, owner_organization_id, OrgAction.WRITE_LISTINGS)
+    else:
+        owner_person_id = principal.person_id
+    hazardous = await _check_references(session, data)
+    place = await _place(session, lon=data.location.lon, lat=data.location.lat)
+    status = S.DRAFT
+    if data.publish:
+        status = S.PENDING_REVIEW if hazardous else S.ACTIVE
+    columns = _columns(data)
+    listing = Listing(
+        **columns,
+        status=status.value,
+        owner_person_id=owner_person_id,
+        owner_organization_id=owner_organization_id,
+        created_by_person_id=principal.person_id,
+        geom=f"SRID=4326;POINT({data.location.lon!r} {data.location.lat!r})",
+        kommunenummer=place.kommunenummer,
+        fylkesnummer=place.fylkesnummer,
+        created_at=now,
+        updated_at=now,
+        published_at=now if status is S.ACTIVE else None,
+        expires_at=_expiry(columns["kind"], now=now, settings=settings)
+        if status is S.ACTIVE
+        else None,
+    )
+    try:
+        await ListingRepository(session).add(listing)
+    except IntegrityError as exc:
+        raise _translate(exc) from exc
+    return await _render(session, listing.id, principal=principal, manage=True)
+
+
+def _current_body(listing: Listing, *, lon: float, lat: float) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "kind": listing.kind,
+        "title": listing.title,
+        "description": listing.description,
+        "location": {"type": "Point", "coordinates": [lon, lat]},
+        "details": listing.details,
+    }
+    optional = {
+        "mode": listing.mode,
+        "category": listing.category_slug,
+        "ewc_code": listing.ewc_code,
+        "quantity": listing.quantity,
+        "unit": listing.unit if listing.kind == ListingKind.MATERIAL else None,
+        "price_nok": listing.price_nok,
+        "weight_kg": listing.weight_kg,
+    }
+    body.update({k: v for k, v in optional.items() if v is not None})
+    return body
+
+
+async def update_listing(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    listing_id: uuid.UUID,
+    changes: ListingUpdate,
+    now: datetime,
+) -> bytes:
+    listing = await _require_owner(session, principal, listing_id)
+    if listing.status in FINAL_STATUSES:
+        raise ListingClosedError(f"The listing is {listing.status}.")
+    repo = ListingRepository(session)
+    lon, lat = await repo.exact_point(listing.id)
+    body = _current_body(listing, lon=lon, lat=lat)
+    patch = changes.model_dump(mode="json", exclude_unset=True)
+    for key, value in patch.items():
+        if value is None:
+            body.pop(key, None)
+        else:
+            body[key] = value
+    model = CREATE_MODELS[ListingKind(listing.kind)]
+    try:
+        data = model.model_validate(body)
+    except ValidationError as exc:
+        raise InvalidInputError(
+            "The listing would not be valid with these changes.",
+            errors=[
+                FieldError(
+                    location="body",
+                    field=".".join(str(p) for p in err["loc"]),
+                    message=err["msg"],
+                    type=err["type"],
+                )
+                for err in exc.errors()
+            ],
+        ) from None
+    hazardous = await _check_references(session, data)
+    columns = _columns(data)
+    for key, value in columns.items():
+        setattr(listing, key, value)
+    if "location" in patch:
+        place = await _place(session, lon=data.location.lon, lat=data.location.lat)
+        listing.geom = f"SRID=4326;POINT({data.location.lon!r} {data.location.lat!r})"
+        listing.kommunenummer = place.kommunenummer
+        listing.fylkesnummer = place.fylkesnummer
+    ewc_changed = "ewc_code" in patch
+    if hazardous and ewc_changed and listing.status in (S.ACTIVE, S.RESERVED):
+        # A newly hazardous code needs review again before anyone finds the listing.
+        listing.status = S.PENDING_REVIEW.value
+    listing.updated_at = now
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise _translate(exc) from exc
+    await session.refresh(listing)
+    return await _render(session, listing.id, principal=principal, manage=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRule:
+    """Where an action may start, and who may take it."""
+
+    from_statuses: frozenset[ListingStatus]
+    by_moderator: bool = False
+
+
+LISTING_ACTIONS: dict[ListingAction, ActionRule] = {
+    ListingAction.PUBLISH: ActionRule(frozenset({S.DRAFT})),
+    ListingAction.RESERVE: ActionRule(frozenset({S.ACTIVE})),
+    ListingAction.UNRESERVE: ActionRule(frozenset({S.RESERVED})),
+    ListingAction.COMPLETE: ActionRule(frozenset({S.ACTIVE, S.RESERVED})),
+    ListingAction.WITHDRAW: ActionRule(
+        frozenset({S.DRAFT, S.PENDING_REVIEW, S.ACTIVE, S.RESERVED, S.EXPIRED})
+    ),
+    ListingAction.RENEW: ActionRule(frozenset({S.ACTIVE, S.EXPIRED})),
+    ListingAction.APPROVE: ActionRule(frozenset({S.PENDING_REVIEW}), by_moderator=True),
+    ListingAction.UNHIDE: ActionRule(frozenset(S), by_moderator=True),
+}
+
+
+async def act_on_listing(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    listing_id: uuid.UUID,
+    action: ListingAction,
+    now: datetime,
+    settings: Settings,
+) -> bytes:
+    rule = LISTING_ACTIONS[action]
+    if rule.by_moderator:
+        moderator_id = require_platform_role(principal, PlatformRole.MODERATOR)
+        listing = (await _load(session, principal, listing_id, lock=True)).listing
+    else:
+        listing = await _require_owner(session, principal, listing_id)
+        moderator_id = None
+    status = S(listing.status)
+    if status not in rule.from_statuses:
+        raise InvalidTransitionError(f"A listing cannot {action} when it is {status}.")
+    if action is ListingAction.RENEW and listing.kind != ListingKind.ITEM:
+        raise InvalidTransitionError("Only item listings expire, so only they are renewed.")
+    if action is ListingAction.UNHIDE:
+        if listing.hidden_at is None:
+            raise InvalidTransitionError("The listing is not hidden.")
+        listing.hidden_at = None
+        listing.hidden_reason = None
+        listing.hidden_by = None
+    elif action in (ListingAction.PUBLISH, ListingAction.APPROVE, ListingAction.RENEW):
+        hazardous = False
+        if listing.ewc_code is not None:
+            row = await WasteCodeRepository(session).get(listing.ewc_code)
+            hazardous = bool(row and row["hazardous"])
+        if action is ListingAction.APPROVE:
+            listing.review_approved_at = now
+            listing.review_approved_by = moderator_id
+        if hazardous and listing.review_approved_at is None:
+            listing.status = S.PENDING_REVIEW.value
+        else:
+            listing.status = S.ACTIVE.value
+            listing.published_at = listing.published_at or now
+            if action is ListingAction.RENEW:
+                listing.published_at = now
+            listing.expires_at = _expiry(listing.kind, now=now, settings=settings)
+    elif action is ListingAction.RESERVE:
+        listing.status = S.RESERVED.value
+    elif action is ListingAction.UNRESERVE:
+        listing.status = S.ACTIVE.value
+    else:  # COMPLETE, WITHDRAW
+        listing.status = (S.COMPLETED if action is ListingAction.COMPLETE else S.WITHDRAWN).value
+        listing.closed_at = now
+    listing.updated_at = now
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise _translate(exc) from exc
+    return await _render(session, listing.id, principal=principal, manage=True)
+
+
+async def hide_listing(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    listing_id: uuid.UUID,
+    reason: str,
+    now: datetime,
+) -> bytes:
+    moderator_id = require_platform_role(principal, PlatformRole.MODERATOR)
+    listing = (await _load(session, principal, listing_id, lock=True)).listing
+    listing.hidden_at = now
+    listing.hidden_reason = reason
+    listing.hidden_by = moderator_id
+    listing.updated_at = now
+    await session.flush()
+    return await _render(session, listing.id, principal=principal, manage=True)
+
+
+async def expire_listings(session: AsyncSession, *, now: datetime) -> int:
+    return await ListingRepository(session).expire_due(now=now)
+
+
+async def recluster(session: AsyncSession) -> None:
+    await ListingRepository(session).recluster()
+
+
+# --- search ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRequest:
+    """Search parameters as the API parsed them (types and ranges already checked)."""
+
+    lat: float | None
+    lon: float | None
+    radius_m: float | None
+    bbox: tuple[float, float, float, float] | None
+    kommune: str | None
+    fylke: str | None
+    kind: str | None
+    mode: str | None
+    category: str | None
+    organization_id: uuid.UUID | None
+    q: str | None
+    sort: SortOrder | None
+    limit: int
+    cursor: str | None
+
+
+def _query_error(field: str, message: str) -> InvalidInputError:
+    return InvalidInputError(
+        message,
+        errors=[FieldError(location="query", field=field, message=message, type="value_error")],
+    )
+
+
+async def search_filters(session: AsyncSession, request: SearchRequest) -> SearchFilters:
+    """Check what needs the database (kommune, fylke, category exist) and normalise ``q``."""
+    has_point = request.lat is not None and request.lon is not None
+    if (request.lat is None) != (request.lon is None):
+        raise _query_error("lat", "lat and lon go together")
+    if request.radius_m is not None and not has_point:
+        raise _query_error("radius_m", "radius_m needs lat and lon")
+    geo = GeographyRepository(session)
+    if request.kommune is not None and not await geo.kommune_exists(request.kommune):
+        raise UnknownKommuneError(
+            f"No kommune has the number {request.kommune}.",
+            errors=[
+                FieldError(
+                    location="query",
+                    field="kommune",
+                    message="Unknown kommune",
+                    type="unknown_kommune",
+                )
+            ],
+        )
+    if request.fylke is not None and not await geo.fylke_exists(request.fylke):
+        raise UnknownFylkeError(
+            f"No fylke has the number {request.fylke}.",
+            errors=[
+                FieldError(
+                    location="query", field="fylke", message="Unknown fylke", type="unknown_fylke"
+                )
+            ],
+        )
+    if (
+        request.category is not None
+        and request.category not in await CategoryRepository(session).slugs()
+    ):
+        raise UnknownCategoryError(
+            f"No category has the slug {request.category!r}; see /v1/categories.",
+            errors=[
+                FieldError(
+                    location="query",
+                    field="category",
+                    message="Unknown category",
+                    type="unknown_category",
+                )
+            ],
+        )
+    terms: tuple[str, ...] = ()
+    last_is_prefix = False
+    if request.q is not None:
+        terms = tuple(await ListingRepository(session).search_terms(request.q))
+        # Type-ahead: the last word is still being typed unless the query ends in a space.
+        last_is_prefix = not request.q[-1:].isspace()
+    return SearchFilters(
+        lat=request.lat,
+        lon=request.lon,
+        radius_m=request.radius_m,
+        bbox=request.bbox,
+        kommunenummer=request.kommune,
+        fylkesnummer=request.fylke,
+        kind=request.kind,
+        mode=request.mode,
+        category=request.category,
+        organization_id=request.organization_id,
+        terms=terms,
+        last_is_prefix=last_is_prefix,
+    )
+
+
+def _sort(request: SearchRequest) -> SortOrder:
+    has_point = request.lat is not None
+    if request.sort is SortOrder.DISTANCE and not has_point:
+        raise _query_error("sort", "sort=distance needs lat and lon")
+    return request.sort or (SortOrder.DISTANCE if has_point else SortOrder.NEWEST)
+
+
+def _after(cursor: str | None, sort: SortOrder) -> dict[str, Any] | None:
+    if cursor is None:
+        return None
+    if sort is SortOrder.DISTANCE:
+        key = decode_cursor(cursor, required=("s", "d", "id"))
+    else:
+        key = decode_cursor(cursor, required=("s", "p", "id"))
+    try:
+        if key["s"] != sort.value:
+            raise ValueError("cursor of another sort order")
+        after: dict[str, Any] = {"id": uuid.UUID(str(key["id"]))}
+        if sort is SortOrder.DISTANCE:
+            distance = key["d"]
+            if not isinstance(distance, int | float) or isinstance(distance, bool):
+                raise ValueError("distance")
+            after["d"] = float(distance)
+        else:
+            published = datetime.fromisoformat(str(key["p"]))
+            if published.tzinfo is None:
+                raise ValueError("naive time")
+            after["p"] = published
+    except (ValueError, TypeError):
+        raise invalid_cursor() from None
+    return after
+
+
+def _next_cursor(page: SearchPage, sort: SortOrder) -> str | None:
+    if page.next_key is None:
+        return None
+    return encode_cursor({"s": sort.value, **page.next_key})
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    rows: list[bytes]
+    next_cursor: str | None
+
+
+async def search_listings(
+    session: AsyncSession, *, request: SearchRequest, now: datetime, geojson: bool
+) -> SearchResult:
+    sort = _sort(request)
+    after = _after(request.cursor, sort)
+    filters = await search_filters(session, request)
+    page = await ListingRepository(session).search(
+        filters, now=now, sort=sort.value, after=after, limit=request.limit, geojson=geojson
+    )
+    return SearchResult(rows=page.rows, next_cursor=_next_cursor(page, sort))
+
+
+async def list_my_listings(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    organization_id: uuid.UUID | None,
+    statuses: list[ListingStatus] | None,
+    cursor: str | None,
+    limit: int,
+) -> SearchResult:
+    """The caller's own listings in every status (or an organization's, for its members)."""
+    after = None
+    if cursor is not None:
+        key = decode_cursor(cursor, required=("c", "id"))
+        try:
+            after = {
+                "created_at": datetime.fromisoformat(str(key["c"])),
+                "id": uuid.UUID(str(key["id"])),
+            }
+        except (ValueError, TypeError):
+            raise invalid_cursor() from None
+    person_id = None
+    if organization_id is None and principal.is_api_key:
+        organization_id = principal.organization_id
+    if organization_id is not None:
+        if await OrganizationRepository(session).get(organization_id) is None:
+            raise OrganizationNotFoundError(f"No organization has the id {organization_id}.")
+        await authorize_org(session, principal, organization_id, OrgAction.WRITE_LISTINGS)
+    else:
+        person_id = principal.person_id
+    rows, next_key = await ListingRepository(session).list_for_owner(
+        person_id=person_id,
+        organization_id=organization_id,
+        statuses=[s.value for s in statuses] if statuses else None,
+        after=after,
+        limit=limit,
+    )
+    return SearchResult(
+        rows=rows, next_cursor=encode_cursor(next_key) if next_key is not None else None
+    )
