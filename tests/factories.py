@@ -7,12 +7,15 @@ import itertools
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.models import ApiKey, AuthSession, Membership, Organization, Person
+from app.models import ApiKey, AuthSession, Listing, Membership, Organization, Person
 from app.models.organization import ApiKeyScope, MemberRole, OrganizationKind
+from app.repositories.geography import GeographyRepository
 from app.security import hash_password, issue_access_token, new_api_key, sha256_hex
 
 DEFAULT_PASSWORD = "correct horse battery"
@@ -114,3 +117,59 @@ async def create_api_key(
     )
     await session.flush()
     return {"X-API-Key": key}
+
+
+async def create_listing(
+    session: AsyncSession,
+    *,
+    at: tuple[float, float],
+    person: Actor | None = None,
+    organization: Organization | None = None,
+    kind: str = "item",
+    mode: str | None = "give",
+    title: str = "Barnesykkel 20 tommer",
+    description: str = "",
+    category: str | None = "bikes",
+    status: str = "active",
+    published_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    ewc_code: str | None = None,
+    quantity: Decimal | None = None,
+    unit: str | None = None,
+    price_nok: Decimal | None = None,
+    details: dict[str, Any] | None = None,
+) -> Listing:
+    """A listing written through the ORM (the database's triggers blur and check it), placed
+    in its kommune with the same lookup the API uses. ``at`` is ``(lat, lon)``."""
+    assert (person is None) != (organization is None), "one owner"
+    lat, lon = at
+    hit = await GeographyRepository(session).locate(lon=lon, lat=lat, max_distance_m=5000)
+    assert hit is not None, f"{at} is not in Norway"
+    now = published_at or datetime.now(UTC)
+    if kind == "item":
+        quantity, unit = quantity or Decimal(1), "pcs"
+    listing = Listing(
+        kind=kind,
+        mode=mode,
+        status=status,
+        owner_person_id=person.person_id if person else None,
+        owner_organization_id=organization.id if organization else None,
+        title=title,
+        description=description,
+        category_slug=category,
+        ewc_code=ewc_code,
+        quantity=quantity,
+        unit=unit,
+        price_nok=price_nok,
+        details=details or {},
+        geom=f"SRID=4326;POINT({lon!r} {lat!r})",
+        kommunenummer=hit.kommunenummer,
+        fylkesnummer=hit.fylkesnummer,
+        created_at=now,
+        updated_at=now,
+        published_at=now if status not in ("draft", "pending_review") else None,
+        expires_at=expires_at,
+    )
+    session.add(listing)
+    await session.flush()
+    return listing

@@ -97,6 +97,13 @@ async def get_tilejson(request: Request, session: SessionDep, filters: FiltersDe
     )
 
 
+def _matches(if_none_match: str, etag: str) -> bool:
+    """If-None-Match by the weak comparison (RFC 9110, 13.1.2): ``W/"a"`` matches ``"a"``,
+    and ``*`` matches any tile that exists."""
+    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return "*" in tags or etag in tags
+
+
 @router.get(
     "/listings/{z}/{x}/{y}.mvt",
     summary="A vector tile of listings",
@@ -135,6 +142,6 @@ async def get_listings_tile(
         return Response(status_code=204, headers={"Cache-Control": TILE_CACHE_CONTROL, **_CORS})
     etag = service.etag(tile)
     headers = {"ETag": etag, "Cache-Control": TILE_CACHE_CONTROL, **_CORS}
-    if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
+    if if_none_match is not None and _matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
     return Response(content=tile, media_type=MVT, headers=headers)

@@ -135,8 +135,10 @@ def _in(column: str, values: Any) -> str:
     return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
+# "mode IS NOT NULL": a NULL mode would make "mode IN (...)" NULL, which a CHECK lets pass.
 _MODE_SQL = " OR ".join(
-    f"(kind = '{kind}' AND " + (f"{_in('mode', sorted(modes))})" if modes else "mode IS NULL)")
+    f"(kind = '{kind}' AND "
+    + (f"mode IS NOT NULL AND {_in('mode', sorted(modes))})" if modes else "mode IS NULL)")
     for kind, modes in KIND_MODES.items()
 )
 _MIN_LON, _MIN_LAT, _MAX_LON, _MAX_LAT = NORWAY_BBOX
@@ -181,7 +183,8 @@ class Listing(Base):
             name="price_range",
         ),
         CheckConstraint(
-            "price_nok IS NULL OR mode IN ('sell', 'rent', 'wanted')", name="price_only_when_paid"
+            "price_nok IS NULL OR (mode IS NOT NULL AND mode IN ('sell', 'rent', 'wanted'))",
+            name="price_only_when_paid",
         ),
         CheckConstraint(
             "mode NOT IN ('sell', 'rent') OR price_nok IS NOT NULL", name="price_when_paid"

@@ -140,6 +140,8 @@ class SearchFilters:
     # Normalised terms of ``q`` (``search_terms``), and whether the last may be a prefix.
     terms: tuple[str, ...] = ()
     last_is_prefix: bool = False
+    # Whether ``q`` was given at all (it may have no terms: only stop words or punctuation).
+    text_query: bool = False
 
 
 def _like_escape(term: str) -> str:
@@ -179,6 +181,9 @@ def search_clauses(filters: SearchFilters, *, now: datetime) -> tuple[list[str],
             "WHERE c.path @> ARRAY[CAST(:category AS text)])"
         )
         params["category"] = filters.category
+    if filters.text_query and not filters.terms:
+        # Only stop words or punctuation: no listing contains what was asked for.
+        clauses.append("false")
     last = len(filters.terms) - 1
     for i, term in enumerate(filters.terms):
         word = _like_escape(term)

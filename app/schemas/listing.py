@@ -85,7 +85,7 @@ ShortText = Annotated[
 CategorySlug = Annotated[
     str,
     StringConstraints(max_length=SLUG_MAX_LENGTH, pattern=SLUG_PATTERN),
-    Field(description="A category slug from /v1/categories", examples=["bikes-children"]),
+    Field(description="A category slug from /v1/categories", examples=["childrens-bikes"]),
 ]
 EwcCodeField = Annotated[
     str,
@@ -350,7 +350,7 @@ LISTING_CREATE_EXAMPLES = {
             "mode": "give",
             "title": "Barnesykkel 20 tommer",
             "description": "Litt rust på kjedet, ellers fin.",
-            "category": "bikes-children",
+            "category": "childrens-bikes",
             "location": {"type": "Point", "coordinates": [10.7522, 59.9139]},
             "details": {"condition": "good"},
         },
@@ -397,7 +397,7 @@ LISTING_CREATE_EXAMPLES = {
             "title": "Sykkelreparasjon i sentrum",
             "category": "bikes",
             "location": {"type": "Point", "coordinates": [5.7331, 58.9700]},
-            "details": {"also_repairs": ["sports-outdoor"], "walk_in": True},
+            "details": {"also_repairs": ["sports-and-outdoors"], "walk_in": True},
         },
     },
 }

@@ -598,6 +598,7 @@ async def search_filters(session: AsyncSession, request: SearchRequest) -> Searc
         organization_id=request.organization_id,
         terms=terms,
         last_is_prefix=last_is_prefix,
+        text_query=request.q is not None,
     )
 
 

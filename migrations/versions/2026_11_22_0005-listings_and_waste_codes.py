@@ -283,7 +283,7 @@ def upgrade() -> None:
         sa.Column("hidden_reason", sa.Text(), nullable=True),
         sa.Column("hidden_by", sa.Uuid(), nullable=True),
         sa.CheckConstraint(
-            "(kind = 'item' AND mode IN ('give', 'lend', 'rent', 'sell', 'wanted')) OR (kind = 'repair_service' AND mode IS NULL) OR (kind = 'material' AND mode IN ('give', 'sell', 'wanted')) OR (kind = 'energy' AND mode IN ('give', 'sell', 'wanted')) OR (kind = 'space' AND mode IN ('lend', 'rent', 'wanted'))",
+            "(kind = 'item' AND mode IS NOT NULL AND mode IN ('give', 'lend', 'rent', 'sell', 'wanted')) OR (kind = 'repair_service' AND mode IS NULL) OR (kind = 'material' AND mode IS NOT NULL AND mode IN ('give', 'sell', 'wanted')) OR (kind = 'energy' AND mode IS NOT NULL AND mode IN ('give', 'sell', 'wanted')) OR (kind = 'space' AND mode IS NOT NULL AND mode IN ('lend', 'rent', 'wanted'))",
             name=op.f("ck_listings_mode_fits_kind"),
         ),
         sa.CheckConstraint(
@@ -313,7 +313,7 @@ def upgrade() -> None:
             name=op.f("ck_listings_price_when_paid"),
         ),
         sa.CheckConstraint(
-            "price_nok IS NULL OR mode IN ('sell', 'rent', 'wanted')",
+            "price_nok IS NULL OR (mode IS NOT NULL AND mode IN ('sell', 'rent', 'wanted'))",
             name=op.f("ck_listings_price_only_when_paid"),
         ),
         sa.CheckConstraint(
