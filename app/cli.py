@@ -63,11 +63,13 @@ async def _demo_data() -> None:
     await _load_reference(force=False)
 
     async def work(session: AsyncSession) -> None:
-        report = await load_demo_data(session, settings=settings.auth, now=datetime.now(UTC))
+        report = await load_demo_data(session, settings=settings, now=datetime.now(UTC))
         for email in report.created_people:
             print(f"created person {email}")
         for name in report.created_organizations:
             print(f"created organization {name}")
+        for title in report.created_listings:
+            print(f"created listing {title}")
 
     await _in_transaction(work)
     print(f"demo data ready; every demo account signs in with the password {DEMO_PASSWORD!r}")

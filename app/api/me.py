@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+import uuid
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import ERASED, ClockDep, PrincipalDep, PrincipalOrErasedDep
 from app.db import SessionDep
 from app.errors import (
+    InsufficientScopeError,
     InvalidApiKeyError,
+    InvalidCursorError,
     InvalidTokenError,
     LastOwnerError,
+    NotAMemberError,
+    OrganizationNotFoundError,
     PersonRequiredError,
     UnauthorizedError,
     UnknownKommuneError,
+    WrongOrganizationError,
     problem_responses,
 )
+from app.models.listing import ListingStatus
+from app.schemas.listing import ListingPage
 from app.schemas.person import Me, MeUpdate, PersonalDataExport, PersonMe
+from app.services import listing as listing_service
 from app.services import person as service
 from app.services.policy import require_person
 
@@ -45,6 +57,56 @@ async def get_me(session: SessionDep, principal: PrincipalDep) -> Me:
 async def update_me(body: MeUpdate, session: SessionDep, principal: PrincipalDep) -> PersonMe:
     person_id = require_person(principal)
     return await service.update_me(session, person_id=person_id, changes=body)
+
+
+@router.get(
+    "/listings",
+    summary="My listings",
+    description="The caller's own listings in every status (drafts, in review, withdrawn, "
+    "hidden …), newest created first, with exact points and moderation state. With "
+    "`organization_id` (or for an API key): that organization's listings, for its members and "
+    "keys with `listings:write`.",
+    response_model=ListingPage,
+    responses=problem_responses(
+        *_AUTH_PROBLEMS,
+        NotAMemberError,
+        InsufficientScopeError,
+        WrongOrganizationError,
+        OrganizationNotFoundError,
+        InvalidCursorError,
+        422,
+    ),
+)
+async def list_my_listings(
+    session: SessionDep,
+    principal: PrincipalDep,
+    organization_id: Annotated[
+        uuid.UUID | None, Query(description="An organization you act for")
+    ] = None,
+    status: Annotated[
+        list[ListingStatus] | None, Query(description="Only these statuses (repeatable)")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 20,
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="`next_cursor` of the previous page")
+    ] = None,
+) -> Response:
+    result = await listing_service.list_my_listings(
+        session,
+        principal=principal,
+        organization_id=organization_id,
+        statuses=status,
+        cursor=cursor,
+        limit=limit,
+    )
+    body = (
+        b'{"items":['
+        + b",".join(result.rows)
+        + b'],"next_cursor":'
+        + orjson.dumps(result.next_cursor)
+        + b"}"
+    )
+    return Response(content=body, media_type="application/json")
 
 
 @router.get(

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import TextClause, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -431,7 +432,9 @@ class ListingRepository:
         stmt = text(
             f"SELECT {_listing_json(_POINT)}::text AS doc, l.created_at, l.id FROM {_FROM} "
             f"WHERE {' AND '.join(clauses)} ORDER BY l.created_at DESC, l.id DESC LIMIT :limit"
-        ).bindparams(bindparam("statuses", type_=ARRAY(Text)), bindparam("viewer", type_=None))
+        )
+        if statuses:
+            stmt = stmt.bindparams(bindparam("statuses", type_=ARRAY(Text)))
         rows = (await self.session.execute(stmt, params)).mappings().all()
         next_key = None
         if len(rows) > limit:
@@ -442,10 +445,22 @@ class ListingRepository:
     async def export_for_person(self, person_id: uuid.UUID) -> list[dict[str, Any]]:
         """Every listing of the person, with its exact point (personal-data export)."""
         stmt = text(
-            f"SELECT {_listing_json(_POINT)} AS doc FROM {_FROM} "
+            f"SELECT {_listing_json(_POINT)}::text AS doc FROM {_FROM} "
             "WHERE l.owner_person_id = :viewer ORDER BY l.created_at, l.id"
         )
-        return list((await self.session.execute(stmt, {"viewer": person_id})).scalars())
+        docs = (await self.session.execute(stmt, {"viewer": person_id})).scalars()
+        return [orjson.loads(doc) for doc in docs]
+
+    async def exists_with_title(
+        self, *, title: str, person_id: uuid.UUID | None, organization_id: uuid.UUID | None
+    ) -> bool:
+        owner = (
+            Listing.owner_person_id == person_id
+            if person_id is not None
+            else Listing.owner_organization_id == organization_id
+        )
+        stmt = select(Listing.id).where(owner, Listing.title == title).limit(1)
+        return (await self.session.execute(stmt)).first() is not None
 
     # --- writes --------------------------------------------------------------------------
 

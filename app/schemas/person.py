@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -95,3 +95,6 @@ class PersonalDataExport(BaseModel):
     pseudonym: str = Field(description="The only handle evidence records keep")
     sessions: list[SessionExport]
     api_keys_created: list[ApiKeyExport]
+    listings: list[dict[str, Any]] = Field(
+        description="The person's own listings in every status, with their exact points"
+    )

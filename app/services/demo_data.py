@@ -1,22 +1,29 @@
-"""A realistic demo set for newcomers (``make demo-data``): people and organizations spread
-over several kommuner, so that every endpoint has something to show.
+"""A realistic demo set for newcomers (``make demo-data``): people, organizations and listings
+of every kind spread over several kommuner, so that every endpoint has something to show.
+Listings are created through the listing service, with its validation, as their owners.
 
 Development and test only: the demo accounts have a published password.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.config import AuthSettings
+from app.config import Settings
 from app.models.organization import MemberRole, OrganizationKind
 from app.models.person import PlatformRole
+from app.repositories.listing import ListingRepository
 from app.repositories.organization import OrganizationRepository
 from app.repositories.person import PersonRepository
+from app.schemas.listing import ListingCreate
 from app.security import hash_password
+from app.services.listing import create_listing
+from app.services.policy import Principal
 
 DEMO_PASSWORD = "sirkel-demo-passord"
 
@@ -47,20 +54,96 @@ DEMO_ORGANIZATIONS: list[
 ]  # fmt: skip
 
 
+def _at(lon: float, lat: float) -> dict[str, object]:
+    return {"type": "Point", "coordinates": [lon, lat]}
+
+
+# (owner e-mail, organization name or None for the person's own, the listing's body)
+DEMO_LISTINGS: list[tuple[str, str | None, dict[str, object]]] = [
+    ("kari@demo.sirkel.no", None, {
+        "kind": "item", "mode": "give", "title": "Barnesykkel 20 tommer",
+        "description": "Blå, litt rust på kjedet. Hentes på Grünerløkka.",
+        "category": "childrens-bikes", "location": _at(10.7590, 59.9230),
+        "details": {"condition": "good"}}),
+    ("kari@demo.sirkel.no", None, {
+        "kind": "item", "mode": "sell", "title": "Kokebøker, 12 stk", "price_nok": 150,
+        "category": "books", "quantity": 12, "location": _at(10.7610, 59.9250),
+        "details": {"condition": "as_new"}}),
+    ("ola@demo.sirkel.no", None, {
+        "kind": "item", "mode": "lend", "title": "Høytrykksspyler",
+        "description": "Lånes ut en helg om gangen.", "category": "power-tools",
+        "location": _at(5.3300, 60.3890), "details": {"brand": "Kärcher"}}),
+    ("ola@demo.sirkel.no", None, {
+        "kind": "item", "mode": "wanted", "title": "Ønskes: vinterjakke str 128",
+        "category": "childrens-clothing", "location": _at(5.3400, 60.3800)}),
+    ("ingrid@demo.sirkel.no", None, {
+        "kind": "item", "mode": "rent", "title": "Telt for fire personer", "price_nok": 100,
+        "category": "tents", "location": _at(10.4000, 63.4300),
+        "details": {"condition": "good", "price_period": "day"}}),
+    ("aslak@demo.sirkel.no", None, {
+        "kind": "item", "mode": "give", "title": "Langrennsski 190 cm",
+        "category": "cross-country-skiing", "location": _at(18.9600, 69.6500)}),
+    ("kari@demo.sirkel.no", "Fikseverkstedet Grünerløkka", {
+        "kind": "repair_service", "title": "Reparasjon av sykler og småelektrisk",
+        "description": "Drop-in tirsdag og torsdag 16-20.", "category": "bikes",
+        "location": _at(10.7580, 59.9220),
+        "details": {"also_repairs": ["small-kitchen-appliances", "lighting"], "walk_in": True,
+                    "price_info": "Fast pris 300 kr per time"}}),
+    ("aslak@demo.sirkel.no", "Tromsø Reparasjonskafé", {
+        "kind": "repair_service", "title": "Reparasjonskafé hver første lørdag",
+        "category": "clothing-and-textiles", "location": _at(18.9550, 69.6490),
+        "details": {"also_repairs": ["electronics"], "service_radius_km": 20}}),
+    ("ola@demo.sirkel.no", "BUA Bergen sentrum", {
+        "kind": "item", "mode": "lend", "title": "Symaskin Husqvarna",
+        "category": "sewing-machines", "quantity": 2, "location": _at(5.3240, 60.3930),
+        "details": {"condition": "good", "brand": "Husqvarna"}}),
+    ("ola@demo.sirkel.no", "BUA Bergen sentrum", {
+        "kind": "item", "mode": "lend", "title": "Fiskestenger og sluker",
+        "category": "fishing-gear", "quantity": 5, "location": _at(5.3240, 60.3930)}),
+    ("kari@demo.sirkel.no", "Gjenbruksmaterialer Stavanger AS", {
+        "kind": "material", "mode": "give", "title": "Restparti konstruksjonsvirke",
+        "description": "Ubehandlet, 48x98, ulike lengder.", "ewc_code": "170201",
+        "quantity": 2.5, "unit": "t", "category": "timber-and-boards",
+        "location": _at(5.7330, 58.9700),
+        "details": {"recurrence": "one_off", "logistics": "pickup"}}),
+    ("kari@demo.sirkel.no", "Gjenbruksmaterialer Stavanger AS", {
+        "kind": "material", "mode": "sell", "title": "Betong og tegl fra riving",
+        "ewc_code": "170107", "quantity": 40, "unit": "t", "price_nok": 50,
+        "location": _at(5.7200, 58.9600),
+        "details": {"recurrence": "recurring", "frequency": "monthly",
+                    "logistics": "either"}}),
+    ("ingrid@demo.sirkel.no", "Trondheim kommune", {
+        "kind": "energy", "mode": "give", "title": "Overskuddsvarme fra svømmehall",
+        "location": _at(10.3950, 63.4290),
+        "details": {"energy_type": "heat", "temperature_c": 32, "capacity_kw": 250,
+                    "mwh_per_year": 900, "months_available": [1, 2, 3, 10, 11, 12]}}),
+    ("ingrid@demo.sirkel.no", "Trondheim kommune", {
+        "kind": "space", "mode": "lend", "title": "Ledig lager i Sluppen",
+        "location": _at(10.3980, 63.3990),
+        "details": {"space_type": "storage", "area_m2": 120,
+                    "available_from": "2027-01-01", "available_to": "2027-06-30"}}),
+    ("kari@demo.sirkel.no", "Gjenbruksmaterialer Stavanger AS", {
+        "kind": "space", "mode": "rent", "title": "Verkstedlokale til leie", "price_nok": 4000,
+        "location": _at(5.7400, 58.9650),
+        "details": {"space_type": "workshop", "area_m2": 80, "price_period": "month"}}),
+]  # fmt: skip
+
+_LISTING = TypeAdapter[object](ListingCreate)
+
+
 @dataclass
 class DemoReport:
     created_people: list[str] = field(default_factory=list)
     created_organizations: list[str] = field(default_factory=list)
+    created_listings: list[str] = field(default_factory=list)
 
 
-async def load_demo_data(
-    session: AsyncSession, *, settings: AuthSettings, now: datetime
-) -> DemoReport:
+async def load_demo_data(session: AsyncSession, *, settings: Settings, now: datetime) -> DemoReport:
     """Create what is missing of the demo set; existing demo rows are left as they are."""
     report = DemoReport()
     people = PersonRepository(session)
     orgs = OrganizationRepository(session)
-    password_hash = await hash_password(DEMO_PASSWORD, settings)
+    password_hash = await hash_password(DEMO_PASSWORD, settings.auth)
     ids = {}
     for email, name, kommune, roles in DEMO_PEOPLE:
         person = await people.get_by_email(email)
@@ -80,6 +163,7 @@ async def load_demo_data(
         kind=None, kommunenummer=None, name_contains=None, after=None, limit=10_000
     )
     existing = {o.name for o in listed}
+    org_ids = {o.name: o.id for o in listed}
     moderator = ids["moderator@demo.sirkel.no"]
     for name, kind, kommune, orgnr, owner, members, verified in DEMO_ORGANIZATIONS:
         if name in existing:
@@ -98,6 +182,40 @@ async def load_demo_data(
             await orgs.add_member(org.id, person_id=ids[member_email], role=role)
         if verified:
             await orgs.verify(org.id, moderator_id=moderator, kommunenummer=kommune, now=now)
+        org_ids[name] = org.id
         report.created_organizations.append(name)
+    await _load_demo_listings(
+        session, settings=settings, now=now, ids=ids, org_ids=org_ids, report=report
+    )
     await session.flush()
     return report
+
+
+async def _load_demo_listings(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    now: datetime,
+    ids: dict[str, uuid.UUID],
+    org_ids: dict[str, uuid.UUID],
+    report: DemoReport,
+) -> None:
+    listings = ListingRepository(session)
+    for email, org_name, body in DEMO_LISTINGS:
+        owner_org = org_ids[org_name] if org_name else None
+        title = str(body["title"])
+        if await listings.exists_with_title(
+            title=title, person_id=None if owner_org else ids[email], organization_id=owner_org
+        ):
+            continue
+        data = _LISTING.validate_python(
+            {**body, "organization_id": str(owner_org) if owner_org else None}
+        )
+        await create_listing(
+            session,
+            principal=Principal(person_id=ids[email]),
+            data=data,
+            now=now,
+            settings=settings,
+        )
+        report.created_listings.append(title)

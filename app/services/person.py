@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import LastOwnerError, PersonNotFoundError
 from app.models.person import Language
 from app.repositories.auth import AuthRepository
+from app.repositories.listing import ListingRepository
 from app.repositories.person import PersonRepository
 from app.schemas.person import (
     ApiKeyExport,
@@ -85,6 +86,7 @@ async def export_personal_data(
         pseudonym=person.pseudonym,
         sessions=[SessionExport(**s) for s in await repo.sessions(person_id)],
         api_keys_created=[ApiKeyExport(**k) for k in await repo.api_keys_created(person_id)],
+        listings=await ListingRepository(session).export_for_person(person_id),
     )
 
 
@@ -92,9 +94,12 @@ async def erase_me(session: AsyncSession, *, person_id: uuid.UUID, now: datetime
     """Erase the person's personal data (GDPR art. 17). Idempotent.
 
     Removed: e-mail, name, password hash, memberships, refresh tokens, failed-login records;
-    every login session is revoked. Kept, for the evidence that refers to it: the row's id,
-    its random pseudonym and the home kommune. Refused with 409 ``last_owner`` while the
-    person is the only owner of an organization: ownership must be handed over first.
+    every login session is revoked. The person's open listings are withdrawn, and every
+    listing of theirs loses its title, description and details and keeps only the blurred
+    point. Kept, for the evidence that refers to it: the row's id, its random pseudonym and
+    the home kommune, and of the listings their kind, category, quantity and kommune.
+    Refused with 409 ``last_owner`` while the person is the only owner of an organization:
+    ownership must be handed over first.
     """
     repo = PersonRepository(session)
     person = await repo.lock(person_id)
@@ -111,4 +116,5 @@ async def erase_me(session: AsyncSession, *, person_id: uuid.UUID, now: datetime
     if person.email is not None:
         await auth.forget_account_failures(sha256_hex(person.email))
     await auth.revoke_all_sessions(person_id, now=now, reason="erasure")
+    await ListingRepository(session).erase_for_person(person_id, now=now)
     await repo.erase(person_id, now=now)

@@ -1,4 +1,5 @@
-"""make demo-data: people and organizations over several kommuner, idempotent."""
+"""make demo-data: people, organizations and listings of every kind over several kommuner,
+idempotent."""
 
 from __future__ import annotations
 
@@ -8,20 +9,27 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.models import Membership, Organization, Person
-from app.services.demo_data import DEMO_ORGANIZATIONS, DEMO_PEOPLE, load_demo_data
+from app.models import Listing, Membership, Organization, Person
+from app.services.demo_data import (
+    DEMO_LISTINGS,
+    DEMO_ORGANIZATIONS,
+    DEMO_PEOPLE,
+    load_demo_data,
+)
 
 
 async def test_demo_data_is_spread_out_and_idempotent(
     session: AsyncSession, settings: Settings
 ) -> None:
     now = datetime.now(UTC)
-    first = await load_demo_data(session, settings=settings.auth, now=now)
+    first = await load_demo_data(session, settings=settings, now=now)
     assert len(first.created_people) == len(DEMO_PEOPLE)
     assert len(first.created_organizations) == len(DEMO_ORGANIZATIONS)
-    second = await load_demo_data(session, settings=settings.auth, now=now)
+    second = await load_demo_data(session, settings=settings, now=now)
     assert second.created_people == []
     assert second.created_organizations == []
+    assert len(first.created_listings) == len(DEMO_LISTINGS)
+    assert second.created_listings == []
 
     kommuner = set((await session.execute(select(Organization.kommunenummer).distinct())).scalars())
     assert len(kommuner) >= 5
@@ -31,3 +39,12 @@ async def test_demo_data_is_spread_out_and_idempotent(
     )
     assert verified == "Trondheim kommune"
     assert await session.scalar(select(func.count()).select_from(Membership)) == 7
+
+    spread = set((await session.execute(select(Listing.kind).distinct())).scalars())
+    assert set(spread) == {"item", "repair_service", "material", "energy", "space"}
+    assert (
+        len(set((await session.execute(select(Listing.kommunenummer).distinct())).scalars())) >= 5
+    )
+    assert await session.scalar(
+        select(func.count()).select_from(Listing).where(Listing.status == "active")
+    ) == len(DEMO_LISTINGS)
