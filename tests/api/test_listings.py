@@ -748,3 +748,17 @@ async def test_hiding_needs_a_plain_text_reason(
             f"/v1/listings/{listing_id}/hide", json=body, headers=moderator.headers
         )
         assert_problem(response, 422, "validation_failed")
+
+
+async def test_a_retried_publication_with_an_idempotency_key_creates_one_listing(
+    client: httpx.AsyncClient, session: AsyncSession, owner: Actor
+) -> None:
+    headers = owner.headers | {"Idempotency-Key": "publish-bike-1"}
+    first = await client.post("/v1/listings", json=item_body(), headers=headers)
+    again = await client.post("/v1/listings", json=item_body(), headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.headers["idempotency-replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert await count_listings(session) == 1
+    other_body = await client.post("/v1/listings", json=item_body(title="Annen"), headers=headers)
+    assert_problem(other_body, 422, "idempotency_key_reused")
