@@ -147,6 +147,22 @@ async def _require_owner(
     return listing
 
 
+async def _acting_owner(
+    session: AsyncSession, principal: Principal, organization_id: uuid.UUID | None
+) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """Whose listings the caller acts on: ``(person, None)`` for a person on their own, or
+    ``(None, organization)`` when they name an organization they may write listings for (an
+    API key always acts for its own)."""
+    if organization_id is None and principal.is_api_key:
+        organization_id = principal.organization_id
+    if organization_id is None:
+        return principal.person_id, None
+    if await OrganizationRepository(session).get(organization_id) is None:
+        raise OrganizationNotFoundError(f"No organization has the id {organization_id}.")
+    await authorize_org(session, principal, organization_id, OrgAction.WRITE_LISTINGS)
+    return None, organization_id
+
+
 # --- reading --------------------------------------------------------------------------------
 
 
@@ -281,16 +297,9 @@ async def create_listing(
     now: datetime,
     settings: Settings,
 ) -> bytes:
-    owner_person_id: uuid.UUID | None = None
-    owner_organization_id = data.organization_id
-    if principal.is_api_key and owner_organization_id is None:
-        owner_organization_id = principal.organization_id
-    if owner_organization_id is not None:
-        if await OrganizationRepository(session).get(owner_organization_id) is None:
-            raise OrganizationNotFoundError(f"No organization has the id {owner_organization_id}.")
-        await authorize_org(session, principal, owner_organization_id, OrgAction.WRITE_LISTINGS)
-    else:
-        owner_person_id = principal.person_id
+    owner_person_id, owner_organization_id = await _acting_owner(
+        session, principal, data.organization_id
+    )
     hazardous = await _check_references(session, data)
     place = await _place(session, lon=data.location.lon, lat=data.location.lat)
     status = S.DRAFT
@@ -679,15 +688,7 @@ async def list_my_listings(
             }
         except (ValueError, TypeError):
             raise invalid_cursor() from None
-    person_id = None
-    if organization_id is None and principal.is_api_key:
-        organization_id = principal.organization_id
-    if organization_id is not None:
-        if await OrganizationRepository(session).get(organization_id) is None:
-            raise OrganizationNotFoundError(f"No organization has the id {organization_id}.")
-        await authorize_org(session, principal, organization_id, OrgAction.WRITE_LISTINGS)
-    else:
-        person_id = principal.person_id
+    person_id, organization_id = await _acting_owner(session, principal, organization_id)
     rows, next_key = await ListingRepository(session).list_for_owner(
         person_id=person_id,
         organization_id=organization_id,
