@@ -187,14 +187,17 @@ def search_clauses(filters: SearchFilters, *, now: datetime) -> tuple[list[str],
         clauses.append("false")
     last = len(filters.terms) - 1
     for i, term in enumerate(filters.terms):
-        word = _like_escape(term)
-        # A whole word, or the end of a compound word: "% sykl %" or "%barnesykl %".
-        params[f"term_{i}"] = f"%{word} %"
+        # A term is one stem or two separated by a space (``sirkel_search_terms``): either may
+        # be a whole word or the end of a compound word, "% sykl %" or "%barnesykl %".
+        alternatives = []
+        for j, stem in enumerate(term.split(" ")):
+            params[f"term_{i}_{j}"] = f"%{_like_escape(stem)} %"
+            alternatives.append(f"l.search_text LIKE :term_{i}_{j}")
         if i == last and filters.last_is_prefix:
-            params[f"prefix_{i}"] = f"% {word}%"
-            clauses.append(f"(l.search_text LIKE :term_{i} OR l.search_text LIKE :prefix_{i})")
-        else:
-            clauses.append(f"l.search_text LIKE :term_{i}")
+            # Type-ahead: the first stem of the last term may also begin a word.
+            params[f"prefix_{i}"] = f"% {_like_escape(term.split(' ')[0])}%"
+            alternatives.append(f"l.search_text LIKE :prefix_{i}")
+        clauses.append(f"({' OR '.join(alternatives)})")
     return clauses, params
 
 

@@ -29,34 +29,68 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-# Snowball stems, then Scandinavian folding (as Lucene's ScandinavianFoldingFilter: æ/ä/å → a,
-# ø/ö → o), doubled consonants collapsed, and the unstressed e of a final -el/-en/-er dropped,
-# so that the stems of sykkel and sykler, støvel and støvler, bok and bøker meet.
+# The Norwegian free-text normalisation (docs/search.md). A word becomes its Snowball stem and
+# the stem of that stem (Snowball strips one suffix, within R1, so "sofa" stems to "sof" but
+# "sofaer" to "sofa": stemming again joins them; listings hold both stems, a query matches
+# either). Each is then folded: lower case; Scandinavian folding as Lucene's
+# ScandinavianFoldingFilter (æ/ä/å → a, ø/ö → o); hyphens dropped (el-sykkel = elsykkel;
+# to_tsvector also gives the parts); a few irregular plurals at the end of a word, so also in
+# compounds (menn, tenner, tenger, hender → mann, tann, tang, hand: fiskestenger finds
+# fiskestang); doubled consonants collapsed; and the unstressed e of a final -el/-en/-er (not
+# the only vowel of the word) dropped, so that sykkel and sykler, støvel and støvler, bok and
+# bøker meet.
 FUNCTIONS_SQL = r"""
 CREATE FUNCTION sirkel_fold(word text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT regexp_replace(
         regexp_replace(
-            translate(lower(word), 'æäåáàâøöóòôüéèê', 'aaaaaaoooooueee'),
+            regexp_replace(
+                regexp_replace(
+                    regexp_replace(
+                        translate(lower(word), 'æäåáàâøöóòôüéèê-', 'aaaaaaoooooueee'),
+                        '([mt])enn$', '\1ann'),
+                    'teng$', 'tang'),
+                'hend$', 'hand'),
             '([bcdfghjklmnpqrstvwxz])\1+', '\1', 'g'),
-        '([bcdfghjklmnpqrstvwxz])e([lnr])$', '\1\2')
+        '([aeiouy].*[bcdfghjklmnpqrstvwxz])e([lnr])$', '\1\2')
 $$;
 -- ;;
-CREATE FUNCTION sirkel_search_terms(doc text) RETURNS text[]
+-- A query's terms in the order typed. A term whose stem and stem of the stem differ is both,
+-- separated by a space ("sofa sof"): a listing matches the term if it has either. Hyphens
+-- inside words are dropped first, so "el-sykkel" is the one term elsykkel.
+CREATE FUNCTION sirkel_search_terms(query text) RETURNS text[]
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT coalesce(array_agg(term ORDER BY first_position), '{}')
+    SELECT coalesce(array_agg(t.term ORDER BY t.first_position), '{}')
     FROM (
-        SELECT sirkel_fold(lexeme) AS term, min(positions[1]) AS first_position
-        FROM unnest(to_tsvector('pg_catalog.norwegian'::regconfig, doc))
+        SELECT CASE WHEN s.again = s.once THEN s.once ELSE s.once || ' ' || s.again END AS term,
+               min(s.first_position) AS first_position
+        FROM (
+            SELECT sirkel_fold(v.lexeme) AS once,
+                   sirkel_fold(coalesce(
+                       (ts_lexize('pg_catalog.norwegian_stem', v.lexeme))[1], v.lexeme)) AS again,
+                   v.positions[1] AS first_position
+            FROM unnest(to_tsvector('pg_catalog.norwegian'::regconfig,
+                                    regexp_replace(query, '(\w)-(?=\w)', '\1', 'g'))) AS v
+        ) AS s
         GROUP BY 1
-    ) AS terms
+    ) AS t
 $$;
 -- ;;
+-- A listing's terms: both stems of every word (and of each part of a hyphenated word), folded,
+-- in the order of first use, between spaces: " barnesykl sykl " is what LIKE patterns search.
 CREATE FUNCTION sirkel_search_text(title text, description text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT ' ' || array_to_string(
-        sirkel_search_terms(coalesce(title, '') || ' ' || coalesce(description, '')), ' '
-    ) || ' '
+    SELECT ' ' || coalesce(string_agg(t.term, ' ' ORDER BY t.first_position, t.term), '') || ' '
+    FROM (
+        SELECT sirkel_fold(s.stem) AS term, min(v.positions[1]) AS first_position
+        FROM unnest(to_tsvector('pg_catalog.norwegian'::regconfig,
+                                coalesce(title, '') || ' ' || coalesce(description, ''))) AS v
+        CROSS JOIN LATERAL (
+            VALUES (v.lexeme), ((ts_lexize('pg_catalog.norwegian_stem', v.lexeme))[1])
+        ) AS s (stem)
+        WHERE s.stem IS NOT NULL
+        GROUP BY 1
+    ) AS t
 $$;
 """
 
@@ -146,8 +180,6 @@ ALTER TABLE listings CLUSTER ON ix_listings_public_geom;
 """
 
 
-
-
 def _execute_each(script: str) -> None:
     """asyncpg runs one statement per call; the scripts separate theirs with ``-- ;;``."""
     for statement in script.split("-- ;;"):
@@ -215,7 +247,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_ewc_codes")),
     )
-    op.create_geospatial_table(
+    op.create_table(
         "listings",
         sa.Column("id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column("kind", sa.Text(), nullable=False),
@@ -444,13 +476,8 @@ def upgrade() -> None:
         unique=False,
         postgresql_using="gist",
     )
-    op.create_geospatial_index(
-        "ix_listings_public_geom",
-        "listings",
-        ["public_geom"],
-        unique=False,
-        postgresql_using="gist",
-        postgresql_ops={},
+    op.create_index(
+        "ix_listings_public_geom", "listings", ["public_geom"], unique=False, postgresql_using="gist"
     )
     op.create_index(
         "ix_listings_search_text",
@@ -520,12 +547,7 @@ def downgrade() -> None:
         postgresql_ops={"search_text": "gin_trgm_ops"},
         postgresql_where=sa.text("status = 'active' AND hidden_at IS NULL"),
     )
-    op.drop_geospatial_index(
-        "ix_listings_public_geom",
-        table_name="listings",
-        postgresql_using="gist",
-        column_name="public_geom",
-    )
+    op.drop_index("ix_listings_public_geom", table_name="listings", postgresql_using="gist")
     op.drop_index("ix_listings_public_geog", table_name="listings", postgresql_using="gist")
     op.drop_index(
         "ix_listings_pending_review",
@@ -539,7 +561,7 @@ def downgrade() -> None:
         table_name="listings",
         postgresql_where=sa.text("status = 'active' AND expires_at IS NOT NULL"),
     )
-    op.drop_geospatial_table("listings")
+    op.drop_table("listings")
     op.drop_table("ewc_codes")
     op.drop_table("privacy_keys")
     op.drop_table("ewc_chapters")
