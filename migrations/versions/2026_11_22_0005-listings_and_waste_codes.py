@@ -477,7 +477,11 @@ def upgrade() -> None:
         postgresql_using="gist",
     )
     op.create_index(
-        "ix_listings_public_geom", "listings", ["public_geom"], unique=False, postgresql_using="gist"
+        "ix_listings_public_geom",
+        "listings",
+        ["public_geom"],
+        unique=False,
+        postgresql_using="gist",
     )
     op.create_index(
         "ix_listings_search_text",
