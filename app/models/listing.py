@@ -16,9 +16,11 @@ object validated by ``app.schemas.listing`` on the way in.
   moderator's approval — changing the code withdraws an earlier approval;
 * **a person's exact point never needs to leave the table**: ``public_geom`` is written by the
   trigger ``listings_public_point`` on every insert and update — the exact point for an
-  organization, and for a person a point about 400 m away in a direction derived from the
-  listing's id and a secret that exists only inside the database (``privacy_keys``), snapped
-  to a 0.001° grid. Search, distances, sort order, GeoJSON and tiles read ``public_geom``
+  organization, and for a person a point about 400 m away (280 to 520 m), snapped to a 0.001°
+  grid, in a direction derived from the owner, the place (its 0.001° cell) and a secret that
+  exists only inside the database (``privacy_keys``). Derived per owner and place rather than
+  per listing: one person's many listings at home share one blurred point, so they cannot be
+  averaged back to the home. Search, distances, sort order, GeoJSON and tiles read ``public_geom``
   only; ``geom`` is read only to show owners their own listings;
 * ``search_text`` is generated from title and description (``sirkel_search_text``) and is the
   one column free-text search matches (see ``app.repositories.listing``).

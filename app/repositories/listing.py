@@ -219,21 +219,39 @@ def search_statement(
     after: dict[str, Any] | None,
     limit: int,
     geojson: bool,
+    ties_at: float | None = None,
 ) -> TextClause:
-    """The one statement behind ``GET /v1/listings`` (the benchmark's floor runs it too).
+    """The statement behind ``GET /v1/listings`` (the benchmark's floor runs it too).
 
     ``sort`` is ``distance`` (needs lat/lon) or ``newest``; ``after`` the decoded cursor. The
-    statement returns ``limit + 1`` rows to tell whether another page follows."""
+    statement returns ``limit + 1`` rows to tell whether another page follows.
+
+    **Nearest first** pages by ``(distance, id)``, but PostgreSQL walks the GiST index
+    nearest-first only for ``ORDER BY distance`` alone: with ``, id`` added it sorts the whole
+    table. So the statement orders by distance alone (an index walk that stops after
+    ``limit + 1`` rows), and the repository sorts those rows by ``(distance, id)``. That is
+    exact unless several listings at the very same distance straddle the end of the page
+    (one address with many listings); then ``ties_at`` asks for the rows at exactly that
+    distance, by id, from the disc of that radius (``ListingRepository.search``)."""
     clauses, params = search_clauses(filters, now=now)
     with_distance = filters.lat is not None and filters.lon is not None
     extra = (("distance_m", f"round({_DISTANCE}::numeric, 1)"),) if with_distance else ()
     doc = (_feature_json if geojson else _listing_json)(_PUBLIC_POINT, extra=extra)
     if sort == "distance":
-        order = f"{_DISTANCE}, l.id"
         key = f"{_DISTANCE} AS k_distance, l.id AS k_id"
         if after is not None:
             clauses.append(f"({_DISTANCE}, l.id) > (:after_distance, :after_id)")
             params.update(after_distance=after["d"], after_id=after["id"])
+        if ties_at is None:
+            order = _DISTANCE
+        else:
+            clauses.append(
+                "ST_DWithin(l.public_geom::geography, "
+                "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :tie_radius, false)"
+            )
+            clauses.append(f"{_DISTANCE} = :ties_at")
+            params.update(ties_at=ties_at, tie_radius=ties_at + 1.0)
+            order = "l.id"
     else:
         order = "l.published_at DESC, l.id DESC"
         key = "l.published_at AS k_published_at, l.id AS k_id"
@@ -333,7 +351,26 @@ class ListingRepository:
         stmt = search_statement(
             filters, now=now, sort=sort, after=after, limit=limit, geojson=geojson
         )
-        rows = (await self.session.execute(stmt)).mappings().all()
+        rows = list((await self.session.execute(stmt)).mappings().all())
+        if sort == "distance":
+            rows.sort(key=lambda r: (r["k_distance"], r["k_id"]))
+            if len(rows) > limit and rows[limit - 1]["k_distance"] == rows[-1]["k_distance"]:
+                # Listings at one distance straddle the page's end, and the index walk
+                # returned an arbitrary few of them: take those at that distance by id.
+                edge = rows[-1]["k_distance"]
+                ties = search_statement(
+                    filters,
+                    now=now,
+                    sort=sort,
+                    after=after,
+                    limit=limit,
+                    geojson=geojson,
+                    ties_at=edge,
+                )
+                nearer = [r for r in rows if r["k_distance"] < edge]
+                rows = (nearer + list((await self.session.execute(ties)).mappings().all()))[
+                    : limit + 1
+                ]
         docs = [r["doc"].encode() for r in rows[:limit]]
         next_key = None
         if len(rows) > limit:

@@ -99,20 +99,26 @@ INSERT INTO privacy_keys (name, key)
 VALUES ('listing_blur', sha256(convert_to(
     gen_random_uuid()::text || gen_random_uuid()::text || clock_timestamp()::text, 'UTF8')));
 -- ;;
--- 350 to 450 m from the exact point, in a direction from SHA-256(key || listing id), then
--- snapped to a 0.001 degree grid (about 111 m north-south, 55 m east-west at 60 degrees N).
-CREATE FUNCTION sirkel_blurred_point(exact geometry, listing_id uuid) RETURNS geometry
+-- The exact point is first snapped to a 0.001 degree cell (about 111 by 55 m at 60 degrees
+-- N); the blurred point lies 400 m from that cell's node, in a direction from
+-- SHA-256(key || owner || cell), snapped again to the 0.001 degree grid: 280 to 520 m from
+-- the exact point. Derived from the owner and the place, not from each listing: all of one
+-- person's listings at home share one blurred point, so they cannot be averaged (or drawn
+-- as a ring in the tiles) back to the home. Without the key, which never leaves the
+-- database, the direction cannot be undone.
+CREATE FUNCTION sirkel_blurred_point(exact geometry, owner uuid) RETURNS geometry
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT ST_SnapToGrid(
         ST_Project(
-            exact::geography,
-            350 + 100 * (get_byte(d, 4) * 256 + get_byte(d, 5)) / 65535.0,
+            cell::geography,
+            400,
             2 * pi() * ((get_byte(d, 0)::bigint << 24) + (get_byte(d, 1) << 16)
                         + (get_byte(d, 2) << 8) + get_byte(d, 3)) / 4294967296.0
         )::geometry,
         0.001)
-    FROM (
-        SELECT sha256(k.key || convert_to(listing_id::text, 'UTF8')) AS d
+    FROM (SELECT ST_SnapToGrid(exact, 0.001) AS cell) AS c,
+    LATERAL (
+        SELECT sha256(k.key || convert_to(owner::text || ST_AsText(c.cell), 'UTF8')) AS d
         FROM privacy_keys AS k WHERE k.name = 'listing_blur'
     ) AS h
 $$;
@@ -121,7 +127,7 @@ CREATE FUNCTION listings_public_point() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.owner_person_id IS NOT NULL THEN
-        NEW.public_geom := sirkel_blurred_point(NEW.geom, NEW.id);
+        NEW.public_geom := sirkel_blurred_point(NEW.geom, NEW.owner_person_id);
     ELSE
         NEW.public_geom := NEW.geom;
     END IF;

@@ -42,7 +42,7 @@ async def test_a_persons_public_point_cannot_be_set_to_the_exact_one(
         {"id": listing.id},
     )
     assert distance is not None
-    assert 280 < distance < 560
+    assert 250 < distance < 550
 
 
 async def test_an_organizations_public_point_is_its_exact_point(
