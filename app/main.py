@@ -25,7 +25,12 @@ from app.config import Settings, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.errors import install_error_handlers
 from app.idempotency import IdempotencyMiddleware
-from app.middleware import REQUEST_ID_HEADER, BodySizeLimitMiddleware, RequestContextMiddleware
+from app.middleware import (
+    REQUEST_ID_HEADER,
+    BodySizeLimitMiddleware,
+    PublicCorsMiddleware,
+    RequestContextMiddleware,
+)
 from app.observability import configure_logging
 from app.openapi import install_openapi
 from app.services.health import migration_heads
@@ -140,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=[REQUEST_ID_HEADER, "Retry-After", "Location"],
             max_age=600,
         )
+    app.add_middleware(PublicCorsMiddleware, prefixes=("/v1/tiles/",))
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.http.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)

@@ -132,3 +132,29 @@ class BodySizeLimitMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+
+class PublicCorsMiddleware:
+    """``Access-Control-Allow-Origin: *`` on every response under the given path prefixes —
+    errors included, so that a map embedded on any municipality's site can read why a tile
+    failed. For public, credential-free reads only (tiles); everything else follows the
+    configured CORS origins."""
+
+    def __init__(self, app: ASGIApp, *, prefixes: tuple[str, ...]) -> None:
+        self.app = app
+        self.prefixes = prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_public(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Access-Control-Allow-Origin"] = "*"
+                if "access-control-allow-credentials" in headers:
+                    del headers["Access-Control-Allow-Credentials"]
+            await send(message)
+
+        await self.app(scope, receive, send_public)

@@ -27,8 +27,8 @@ router = APIRouter(prefix="/v1/tiles", tags=["tiles"])
 MVT = "application/vnd.mapbox-vector-tile"
 # Listings change by the minute; a minute of caching absorbs a map's burst of requests.
 TILE_CACHE_CONTROL = "public, max-age=60"
-# Maps are embedded on any municipality's site; tiles and TileJSON are public data.
-_CORS = {"Access-Control-Allow-Origin": "*"}
+# Maps are embedded on any municipality's site: every response under /v1/tiles/, errors
+# included, carries Access-Control-Allow-Origin: * (app.middleware.PublicCorsMiddleware).
 _TILE_HEADERS: dict[str, Any] = {
     "ETag": {"description": "Strong validator of the tile's bytes", "schema": {"type": "string"}},
     "Cache-Control": {"description": TILE_CACHE_CONTROL, "schema": {"type": "string"}},
@@ -93,7 +93,7 @@ async def get_tilejson(request: Request, session: SessionDep, filters: FiltersDe
     return Response(
         content=doc.model_dump_json(exclude_none=True),
         media_type="application/json",
-        headers={"Cache-Control": TILE_CACHE_CONTROL, **_CORS},
+        headers={"Cache-Control": TILE_CACHE_CONTROL},
     )
 
 
@@ -139,9 +139,9 @@ async def get_listings_tile(
         raise InvalidTileError(f"Zoom {z} has columns and rows 0 to {2**z - 1}.")
     tile = await service.listings_tile(session, z=z, x=x, y=y, filters=filters, now=now)
     if not tile:
-        return Response(status_code=204, headers={"Cache-Control": TILE_CACHE_CONTROL, **_CORS})
+        return Response(status_code=204, headers={"Cache-Control": TILE_CACHE_CONTROL})
     etag = service.etag(tile)
-    headers = {"ETag": etag, "Cache-Control": TILE_CACHE_CONTROL, **_CORS}
+    headers = {"ETag": etag, "Cache-Control": TILE_CACHE_CONTROL}
     if if_none_match is not None and _matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
     return Response(content=tile, media_type=MVT, headers=headers)

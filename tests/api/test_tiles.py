@@ -965,3 +965,13 @@ async def test_tilejson_refuses_unknown_filters(
     response = await client.get("/v1/tiles/listings.json", params=params)
 
     assert_problem(response, 422, code)
+
+
+async def test_tile_errors_carry_cors_too(client: httpx.AsyncClient) -> None:
+    """A map on another site must be able to read why a tile failed."""
+    for path in ("/v1/tiles/listings/3/8/0.mvt", "/v1/tiles/listings.json?kommune=9999"):
+        response = await client.get(path, headers={"Origin": "https://www.bergen.kommune.no"})
+        assert response.status_code == 422
+        assert response.headers["access-control-allow-origin"] == "*"
+    listings = await client.get("/v1/listings", headers={"Origin": "https://example.org"})
+    assert "access-control-allow-origin" not in listings.headers
