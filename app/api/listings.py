@@ -10,6 +10,15 @@ import orjson
 from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 
 from app.api.deps import ClockDep, OptionalPrincipalDep, PrincipalDep, SettingsDep
+from app.api.listing_filters import (
+    CategoryQuery,
+    FylkeQuery,
+    KindQuery,
+    KommuneQuery,
+    ModeQuery,
+    OrganizationQuery,
+    TextQuery,
+)
 from app.api.media import GEOJSON, JSON, negotiate
 from app.db import SessionDep
 from app.errors import (
@@ -38,8 +47,6 @@ from app.errors import (
     WrongOrganizationError,
     problem_responses,
 )
-from app.models.category import SLUG_MAX_LENGTH, SLUG_PATTERN
-from app.models.listing import ListingKind, ListingMode
 from app.schemas.listing import (
     LISTING_CREATE_EXAMPLES,
     HideRequest,
@@ -200,30 +207,13 @@ async def search_listings(
             examples=["10.6,59.85,10.9,59.97"],
         ),
     ] = None,
-    kommune: Annotated[
-        str | None, Query(pattern=r"^[0-9]{4}$", description="Kommunenummer", examples=["0301"])
-    ] = None,
-    fylke: Annotated[
-        str | None, Query(pattern=r"^[0-9]{2}$", description="Fylkesnummer", examples=["03"])
-    ] = None,
-    kind: Annotated[ListingKind | None, Query(description="Only this kind")] = None,
-    mode: Annotated[ListingMode | None, Query(description="Only this mode")] = None,
-    category: Annotated[
-        str | None,
-        Query(
-            pattern=SLUG_PATTERN,
-            max_length=SLUG_MAX_LENGTH,
-            description="A category slug; its sub-categories are included",
-            examples=["bikes"],
-        ),
-    ] = None,
-    organization_id: Annotated[
-        uuid.UUID | None, Query(description="Only this organization's listings")
-    ] = None,
-    q: Annotated[
-        str | None,
-        Query(min_length=1, max_length=200, description="Norwegian free text", examples=["sykler"]),
-    ] = None,
+    kommune: KommuneQuery = None,
+    fylke: FylkeQuery = None,
+    kind: KindQuery = None,
+    mode: ModeQuery = None,
+    category: CategoryQuery = None,
+    organization_id: OrganizationQuery = None,
+    q: TextQuery = None,
     sort: Annotated[
         SortOrder | None,
         Query(description="`distance` (needs lat/lon; the default with them) or `newest`"),

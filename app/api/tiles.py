@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
 
 from app.api.deps import ClockDep
+from app.api.listing_filters import (
+    CategoryQuery,
+    FylkeQuery,
+    KindQuery,
+    KommuneQuery,
+    ModeQuery,
+    OrganizationQuery,
+    TextQuery,
+)
 from app.db import SessionDep
 from app.errors import (
     InvalidTileError,
@@ -16,8 +24,6 @@ from app.errors import (
     UnknownKommuneError,
     problem_responses,
 )
-from app.models.category import SLUG_MAX_LENGTH, SLUG_PATTERN
-from app.models.listing import ListingKind, ListingMode
 from app.schemas.tile import TileJson
 from app.services import tile as service
 from app.services.tile import MAX_ZOOM, TileFilters
@@ -37,28 +43,13 @@ _TILE_HEADERS: dict[str, Any] = {
 
 
 def _filters(
-    kind: Annotated[ListingKind | None, Query(description="Only this kind")] = None,
-    mode: Annotated[ListingMode | None, Query(description="Only this mode")] = None,
-    category: Annotated[
-        str | None,
-        Query(
-            pattern=SLUG_PATTERN,
-            max_length=SLUG_MAX_LENGTH,
-            description="A category slug; its sub-categories are included",
-        ),
-    ] = None,
-    kommune: Annotated[
-        str | None, Query(pattern=r"^[0-9]{4}$", description="Kommunenummer", examples=["0301"])
-    ] = None,
-    fylke: Annotated[
-        str | None, Query(pattern=r"^[0-9]{2}$", description="Fylkesnummer", examples=["03"])
-    ] = None,
-    organization_id: Annotated[
-        uuid.UUID | None, Query(description="Only this organization's listings")
-    ] = None,
-    q: Annotated[
-        str | None, Query(min_length=1, max_length=200, description="Norwegian free text")
-    ] = None,
+    kind: KindQuery = None,
+    mode: ModeQuery = None,
+    category: CategoryQuery = None,
+    kommune: KommuneQuery = None,
+    fylke: FylkeQuery = None,
+    organization_id: OrganizationQuery = None,
+    q: TextQuery = None,
 ) -> TileFilters:
     return TileFilters(
         kind=kind.value if kind else None,

@@ -400,35 +400,9 @@ class ListingRepository:
         value = (await self.session.execute(stmt, {"id": listing_id, "viewer": viewer})).scalar()
         return value.encode() if value is not None else None
 
-    async def point_tile(
-        self,
-        filters: SearchFilters,
-        *,
-        z: int,
-        x: int,
-        y: int,
-        now: datetime,
-        extent: int,
-        buffer: int,
-        max_points: int,
-    ) -> bytes:
-        stmt = point_tile_statement(
-            filters, z=z, x=x, y=y, now=now, extent=extent, buffer=buffer, max_points=max_points
-        )
-        return bytes((await self.session.execute(stmt)).scalar() or b"")
-
-    async def cluster_tile(
-        self,
-        filters: SearchFilters,
-        *,
-        z: int,
-        x: int,
-        y: int,
-        now: datetime,
-        extent: int,
-        grid: int,
-    ) -> bytes:
-        stmt = cluster_tile_statement(filters, z=z, x=x, y=y, now=now, extent=extent, grid=grid)
+    async def tile(self, stmt: TextClause) -> bytes:
+        """Run a ``point_tile_statement`` or ``cluster_tile_statement``: the MVT's bytes
+        (empty when no listing is in the tile)."""
         return bytes((await self.session.execute(stmt)).scalar() or b"")
 
     async def get(self, listing_id: uuid.UUID, *, for_update: bool = False) -> Listing | None:

@@ -15,7 +15,12 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.geo import NORWAY_BBOX
-from app.repositories.listing import ListingRepository, SearchFilters
+from app.repositories.listing import (
+    ListingRepository,
+    SearchFilters,
+    cluster_tile_statement,
+    point_tile_statement,
+)
 from app.schemas.tile import TileJson, VectorLayer
 from app.services.listing import SearchRequest, search_filters
 
@@ -77,9 +82,8 @@ async def listings_tile(
     session: AsyncSession, *, z: int, x: int, y: int, filters: TileFilters, now: datetime
 ) -> bytes:
     search = await _search_filters(session, filters)
-    repo = ListingRepository(session)
     if z >= POINTS_MIN_ZOOM:
-        return await repo.point_tile(
+        stmt = point_tile_statement(
             search,
             z=z,
             x=x,
@@ -89,7 +93,9 @@ async def listings_tile(
             buffer=BUFFER,
             max_points=MAX_POINTS_PER_TILE,
         )
-    return await repo.cluster_tile(search, z=z, x=x, y=y, now=now, extent=EXTENT, grid=GRID)
+    else:
+        stmt = cluster_tile_statement(search, z=z, x=x, y=y, now=now, extent=EXTENT, grid=GRID)
+    return await ListingRepository(session).tile(stmt)
 
 
 def etag(tile: bytes) -> str:
