@@ -66,3 +66,11 @@ lock: ## regenerate constraints.txt from the current .venv (after changing pypro
 	   echo "# Regenerate after changing pyproject.toml: make lock"; \
 	   $(VENV)/bin/pip freeze --exclude-editable | grep -v '^sirkel'; } > constraints.txt
 	@echo "constraints.txt updated"
+
+.PHONY: bench
+bench: ## the benchmark of issue #7 on 1,000,000 listings; writes docs/benchmarks.md (< 20 min)
+	@bench/run.sh
+
+.PHONY: bench-quick
+bench-quick: ## the same benchmark on 10,000 listings with short rounds (a few minutes)
+	@BENCH_SIZE=$${BENCH_SIZE:-10000} BENCH_DURATION=$${BENCH_DURATION:-3} BENCH_WARMUP=$${BENCH_WARMUP:-1} bench/run.sh

@@ -4,7 +4,7 @@ load-reference [--force]   load data/ (kommuner, fylker, population) idempotentl
 demo-data                  fill the database with the demo set (reference data included)
 tick                       periodic work: expire item listings past their expiry (run it from
                            cron or a systemd timer every few minutes; search already hides them)
-maintain                   CLUSTER listings on the spatial index and ANALYZE (after bulk loads)
+maintain                   CLUSTER listings on the spatial index, rebuild the tile rollup, ANALYZE
 grant-role / revoke-role   give or take a platform role (moderator, analyst)
 """
 
@@ -99,7 +99,7 @@ async def _tick() -> None:
 async def _maintain() -> None:
     async def work(session: AsyncSession) -> None:
         await listing_service.recluster(session)
-        print("listings clustered on their spatial index and analysed")
+        print("listings clustered on their spatial index, tile rollup rebuilt, analysed")
 
     await _in_transaction(work)
 
@@ -114,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         "tick", help="the periodic work: mark item listings past their expiry as expired"
     )
     sub.add_parser(
-        "maintain", help="re-cluster listings on their spatial index and refresh statistics"
+        "maintain",
+        help="re-cluster listings on their spatial index, rebuild the tile rollup, analyse",
     )
     for name, text in (("grant-role", "give"), ("revoke-role", "take away")):
         cmd = sub.add_parser(name, help=f"{text} a platform role")

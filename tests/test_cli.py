@@ -60,3 +60,12 @@ def test_unknown_role_is_refused(committed_database_url: str) -> None:
     )
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
+
+
+def test_tick_and_maintain_run_against_a_database(committed_database_url: str) -> None:
+    tick = run_project_command(["app.cli", "tick"], committed_database_url)
+    assert tick.returncode == 0, tick.stderr
+    assert "listings expired:" in tick.stdout
+    maintain = run_project_command(["app.cli", "maintain"], committed_database_url)
+    assert maintain.returncode == 0, maintain.stderr
+    assert "tile rollup rebuilt" in maintain.stdout

@@ -8,6 +8,7 @@ from app.models.listing import Listing, PrivacyKey
 from app.models.organization import ApiKey, Membership, Organization
 from app.models.person import AuthSession, LoginFailure, Person, RefreshToken
 from app.models.reference import ReferenceDataset
+from app.models.tile_cell import ListingTileCell
 from app.models.waste import EwcChapter, EwcCode
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "Kommune",
     "KommunePart",
     "Listing",
+    "ListingTileCell",
     "LoginFailure",
     "Membership",
     "OrdsCategory",

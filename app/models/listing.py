@@ -199,7 +199,7 @@ class Listing(Base):
             name="geom_in_norway_bbox",
         ),
         CheckConstraint(
-            "status IN ('draft', 'pending_review') OR published_at IS NOT NULL",
+            "status IN ('draft', 'pending_review', 'withdrawn') OR published_at IS NOT NULL",
             name="published_has_time",
         ),
         CheckConstraint("(hidden_at IS NULL) = (hidden_reason IS NULL)", name="hidden_has_reason"),

@@ -100,6 +100,10 @@ class CategoryRepository:
         stmt = subtree_slugs_query(slug).order_by(Category.path)
         return list((await self.session.execute(stmt)).scalars())
 
+    async def exists(self, slug: str) -> bool:
+        stmt = select(Category.slug).where(Category.slug == slug)
+        return (await self.session.execute(stmt)).first() is not None
+
     async def slugs(self) -> set[str]:
         return set((await self.session.execute(select(Category.slug))).scalars())
 

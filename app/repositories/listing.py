@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text
 
 from app.models import Listing
+from app.models.tile_cell import ROLLUP_MAX_ZOOM
 
 SEARCHABLE = (
     "l.status = 'active' AND l.hidden_at IS NULL AND (l.expires_at IS NULL OR l.expires_at > :now)"
@@ -92,13 +93,14 @@ _MODERATION = (
     "'review_approved_at', l.review_approved_at)"
 )
 
-_FROM = (
-    "listings AS l "
+# What a listing's JSON needs besides the listing itself.
+_JOINS = (
     "JOIN kommuner AS k ON k.kommunenummer = l.kommunenummer "
     "JOIN fylker AS f ON f.fylkesnummer = l.fylkesnummer "
     "LEFT JOIN organizations AS o ON o.id = l.owner_organization_id "
     "LEFT JOIN ewc_codes AS e ON e.code = l.ewc_code"
 )
+_FROM = f"listings AS l {_JOINS}"
 
 
 def _pairs(pairs: tuple[tuple[str, str], ...]) -> str:
@@ -235,10 +237,10 @@ def search_statement(
     distance, by id, from the disc of that radius (``ListingRepository.search``)."""
     clauses, params = search_clauses(filters, now=now)
     with_distance = filters.lat is not None and filters.lon is not None
-    extra = (("distance_m", f"round({_DISTANCE}::numeric, 1)"),) if with_distance else ()
+    extra = (("distance_m", "round(page.k_distance::numeric, 1)"),) if with_distance else ()
     doc = (_feature_json if geojson else _listing_json)(_PUBLIC_POINT, extra=extra)
+    distance = f"{_DISTANCE} AS k_distance" if with_distance else "NULL::float8 AS k_distance"
     if sort == "distance":
-        key = f"{_DISTANCE} AS k_distance, l.id AS k_id"
         if after is not None:
             clauses.append(f"({_DISTANCE}, l.id) > (:after_distance, :after_id)")
             params.update(after_distance=after["d"], after_id=after["id"])
@@ -252,24 +254,26 @@ def search_statement(
             clauses.append(f"{_DISTANCE} = :ties_at")
             params.update(ties_at=ties_at, tie_radius=ties_at + 1.0)
             order = "l.id"
+        outer_order = "page.k_distance, page.k_id"
     else:
         order = "l.published_at DESC, l.id DESC"
-        key = "l.published_at AS k_published_at, l.id AS k_id"
         if after is not None:
             clauses.append("(l.published_at, l.id) < (:after_published_at, :after_id)")
             params.update(after_published_at=after["p"], after_id=after["id"])
+        outer_order = "page.k_published_at DESC, page.k_id DESC"
+    # The page's rows first (an index walk that stops at the limit), then the JSON and its
+    # joins for those rows only: the planner would otherwise build them for every candidate.
+    page = (
+        f"SELECT l.id AS k_id, l.published_at AS k_published_at, {distance} "
+        f"FROM listings AS l WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT :limit"
+    )
     sql = (
-        f"SELECT {doc}::text AS doc, {key} FROM {_FROM} "
-        f"WHERE {' AND '.join(clauses)} ORDER BY {order} LIMIT :limit"
+        f"SELECT {doc}::text AS doc, page.k_id, page.k_published_at, page.k_distance "
+        f"FROM ({page}) AS page JOIN listings AS l ON l.id = page.k_id {_JOINS} "
+        f"ORDER BY {outer_order}"
     )
     params["limit"] = limit + 1
     return text(sql).bindparams(**params)
-
-
-# Web Mercator (EPSG:3857) from longitude and latitude by the formula, which is several times
-# cheaper per row than ST_Transform when a low-zoom tile counts hundreds of thousands of rows.
-_MERCATOR_X = "radians(ST_X(l.public_geom)) * 6378137"
-_MERCATOR_Y = "ln(tan(pi() / 4 + radians(ST_Y(l.public_geom)) / 2)) * 6378137"
 
 
 def point_tile_statement(
@@ -302,25 +306,81 @@ def point_tile_statement(
     return text(sql).bindparams(**params)
 
 
+def _uses_rollup(filters: SearchFilters, z: int) -> bool:
+    """Whether the cell counts can come from ``listing_tile_cells``: low zoom, and only the
+    filters it is keyed by (kind, mode, category)."""
+    return z <= ROLLUP_MAX_ZOOM and filters == SearchFilters(
+        kind=filters.kind, mode=filters.mode, category=filters.category
+    )
+
+
+# A listing's cell at the level of a tile's grid, from its public point (migration 0006).
+_CELL_X = "sirkel_cell_x(sirkel_mercator_x(l.public_geom), :level)"
+_CELL_Y = "sirkel_cell_y(sirkel_mercator_y(l.public_geom), :level)"
+
+
 def cluster_tile_statement(
     filters: SearchFilters, *, z: int, x: int, y: int, now: datetime, extent: int, grid: int
 ) -> TextClause:
-    """One MVT of counted cells: ``grid`` by ``grid`` per tile, each at its listings' mean."""
+    """One MVT of counted cells: the tile's ``grid`` by ``grid`` cells of the global grid of
+    level ``z + log2(grid)``, each a point at its listings' mean with their ``count``.
+
+    Up to zoom ``ROLLUP_MAX_ZOOM``, filtered by kind, mode and category at most, the counts
+    are summed from the rollup ``listing_tile_cells`` (app/models/tile_cell.py), less the
+    listings past their expiry that the tick has not marked yet; otherwise they are
+    aggregated from the listings in the tile."""
     clauses, params = search_clauses(filters, now=now)
-    clauses.append("l.public_geom && ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326)")
+    level = z + grid.bit_length() - 1
+    params.update(z=z, x=x, y=y, extent=extent, level=level)
+    envelope = "l.public_geom && ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326)"
+    cell = f"{_CELL_X} AS cx, {_CELL_Y} AS cy"
+    point = "sirkel_mercator_x(l.public_geom) AS mx, sirkel_mercator_y(l.public_geom) AS my"
+    if _uses_rollup(filters, z):
+        params.update(cx0=x * grid, cx1=x * grid + grid - 1, cy0=y * grid, cy1=y * grid + grid - 1)
+        rollup = [
+            "c.level = :level",
+            "c.cx BETWEEN :cx0 AND :cx1",
+            "c.cy BETWEEN :cy0 AND :cy1",
+            "c.n > 0",
+        ]
+        for column, name in (("kind", "kind"), ("mode", "mode")):
+            if getattr(filters, name) is not None:
+                rollup.append(f"c.{column} = :{name}")
+        if filters.category is not None:
+            rollup.append(
+                "c.category IN (SELECT k.slug FROM categories AS k "
+                "WHERE k.path @> ARRAY[CAST(:category AS text)])"
+            )
+        # The expired-but-not-yet-ticked listings: the same filters, the other side of now.
+        due = [
+            "l.status = 'active'",
+            "l.hidden_at IS NULL",
+            "l.expires_at <= :now",
+            envelope,
+            *clauses[1:],
+        ]
+        cells = (
+            "SELECT cx, cy, sum(n) AS n, sum(sx) AS sx, sum(sy) AS sy FROM ("
+            "SELECT c.cx, c.cy, c.n, c.sum_mx AS sx, c.sum_my AS sy "
+            f"FROM listing_tile_cells AS c WHERE {' AND '.join(rollup)} "
+            "UNION ALL SELECT d.cx, d.cy, -1, -d.mx, -d.my FROM ("
+            f"SELECT {cell}, {point} FROM listings AS l WHERE {' AND '.join(due)}) AS d"
+            ") AS u GROUP BY cx, cy HAVING sum(n) > 0"
+        )
+    else:
+        clauses.append(envelope)
+        cells = (
+            "SELECT cx, cy, count(*) AS n, sum(mx) AS sx, sum(my) AS sy FROM ("
+            f"SELECT {cell}, {point} FROM listings AS l WHERE {' AND '.join(clauses)}"
+            ") AS p GROUP BY cx, cy"
+        )
     sql = (
-        "WITH env AS (SELECT ST_TileEnvelope(:z, :x, :y) AS e), "
-        f"pts AS (SELECT {_MERCATOR_X} AS mx, {_MERCATOR_Y} AS my "
-        f"FROM listings AS l WHERE {' AND '.join(clauses)}), "
-        "cells AS (SELECT floor((p.mx - ST_XMin(env.e)) / ((ST_XMax(env.e) - ST_XMin(env.e)) "
-        "/ :grid)) AS cx, floor((p.my - ST_YMin(env.e)) / ((ST_YMax(env.e) - ST_YMin(env.e)) "
-        "/ :grid)) AS cy, count(*)::int AS count, avg(p.mx) AS mx, avg(p.my) AS my "
-        "FROM pts AS p, env GROUP BY 1, 2) "
+        f"WITH cells AS ({cells}) "
         "SELECT ST_AsMVT(t, 'listings', :extent, 'geom') FROM ("
-        "SELECT c.count, ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(c.mx, c.my), 3857), env.e, "
-        ":extent, 0, true) AS geom FROM cells AS c, env ORDER BY c.cx, c.cy) AS t"
+        "SELECT c.n::int AS count, ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(c.sx / c.n, "
+        "c.sy / c.n), 3857), ST_TileEnvelope(:z, :x, :y), :extent, 0, true) AS geom "
+        "FROM cells AS c ORDER BY c.cx, c.cy) AS t"
     )
-    params.update(z=z, x=x, y=y, extent=extent, grid=grid)
     return text(sql).bindparams(**params)
 
 
@@ -465,6 +525,20 @@ class ListingRepository:
         docs = (await self.session.execute(stmt, {"viewer": person_id})).scalars()
         return [orjson.loads(doc) for doc in docs]
 
+    async def public_listing_json(
+        self, listing_id: uuid.UUID, *, statuses: list[str]
+    ) -> bytes | None:
+        """The listing as anyone sees it, if it is in one of the public ``statuses`` and not
+        hidden; ``None`` otherwise."""
+        stmt = text(
+            f"SELECT {_listing_json(_PUBLIC_POINT)}::text FROM {_FROM} "
+            "WHERE l.id = :id AND l.hidden_at IS NULL AND l.status = ANY(:statuses)"
+        ).bindparams(bindparam("statuses", type_=ARRAY(Text)))
+        value = (
+            await self.session.execute(stmt, {"id": listing_id, "statuses": statuses})
+        ).scalar()
+        return value.encode() if value is not None else None
+
     async def exists_with_title(
         self, *, title: str, person_id: uuid.UUID | None, organization_id: uuid.UUID | None
     ) -> bool:
@@ -501,9 +575,12 @@ class ListingRepository:
         """CLUSTER rewrites the table in the order of its spatial index (the one migration 0005
         marked), so a bbox or a tile reads neighbouring rows from neighbouring pages; then
         fresh statistics. It holds an exclusive lock while it runs: run it after bulk loads
-        or at night (``python -m app.cli maintain``)."""
+        or at night (``python -m app.cli maintain``). The low-zoom tile rollup is rebuilt
+        from the table too (a bulk load may have disabled its trigger)."""
         await self.session.execute(text("CLUSTER listings"))
+        await self.session.execute(text("SELECT sirkel_tile_cells_rebuild()"))
         await self.session.execute(text("ANALYZE listings"))
+        await self.session.execute(text("ANALYZE listing_tile_cells"))
 
     async def erase_for_person(self, person_id: uuid.UUID, *, now: datetime) -> int:
         """Erasure: withdraw the person's open listings and remove what could identify them —

@@ -180,6 +180,13 @@ async def _render(
 async def get_listing(
     session: AsyncSession, *, principal: Principal | None, listing_id: uuid.UUID
 ) -> bytes:
+    if principal is None:
+        # Anonymous readers (maps, the public web) see only public listings: one statement.
+        doc = await ListingRepository(session).public_listing_json(
+            listing_id, statuses=[s.value for s in PUBLIC_STATUSES]
+        )
+        if doc is not None:
+            return doc
     access = await _load(session, principal, listing_id, lock=False)
     return await _render(
         session,
@@ -573,9 +580,8 @@ async def search_filters(session: AsyncSession, request: SearchRequest) -> Searc
                 )
             ],
         )
-    if (
-        request.category is not None
-        and request.category not in await CategoryRepository(session).slugs()
+    if request.category is not None and not await CategoryRepository(session).exists(
+        request.category
     ):
         raise UnknownCategoryError(
             f"No category has the slug {request.category!r}; see /v1/categories.",

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.geo import NORWAY_BBOX
+from app.models.tile_cell import GRID_LEVELS
 from app.repositories.listing import (
     ListingRepository,
     SearchFilters,
@@ -30,7 +31,7 @@ MAX_ZOOM_ADVERTISED = 16
 # From this zoom (a tile ~5 km wide in southern Norway) every listing is its own point;
 # below it, listings are counted in a grid of GRID by GRID cells per tile.
 POINTS_MIN_ZOOM = 12
-GRID = 32
+GRID = 2**GRID_LEVELS
 # A point tile holds at most this many listings (the newest): beyond it a map is unreadable
 # and the tile too large; zoom in.
 MAX_POINTS_PER_TILE = 10_000

@@ -355,7 +355,7 @@ def upgrade() -> None:
             name=op.f("ck_listings_price_only_when_paid"),
         ),
         sa.CheckConstraint(
-            "status IN ('draft', 'pending_review') OR published_at IS NOT NULL",
+            "status IN ('draft', 'pending_review', 'withdrawn') OR published_at IS NOT NULL",
             name=op.f("ck_listings_published_has_time"),
         ),
         sa.CheckConstraint(

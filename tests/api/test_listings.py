@@ -777,3 +777,15 @@ async def test_a_retried_publication_with_an_idempotency_key_creates_one_listing
     assert await count_listings(session) == 1
     other_body = await client.post("/v1/listings", json=item_body(title="Annen"), headers=headers)
     assert_problem(other_body, 422, "idempotency_key_reused")
+
+
+async def test_a_draft_that_was_never_published_can_be_withdrawn(
+    client: httpx.AsyncClient, owner: Actor
+) -> None:
+    draft = (
+        await client.post("/v1/listings", json=item_body(publish=False), headers=owner.headers)
+    ).json()
+    response = await client.post(f"/v1/listings/{draft['id']}/withdraw", headers=owner.headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "withdrawn"
+    assert response.json()["published_at"] is None
