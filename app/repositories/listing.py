@@ -577,6 +577,8 @@ class ListingRepository:
         fresh statistics. It holds an exclusive lock while it runs: run it after bulk loads
         or at night (``python -m app.cli maintain``). The low-zoom tile rollup is rebuilt
         from the table too (a bulk load may have disabled its trigger)."""
+        # Maintenance may take minutes on a large table: no per-statement limit here.
+        await self.session.execute(text("SET LOCAL statement_timeout = 0"))
         await self.session.execute(text("CLUSTER listings"))
         await self.session.execute(text("SELECT sirkel_tile_cells_rebuild()"))
         await self.session.execute(text("ANALYZE listings"))
