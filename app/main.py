@@ -22,7 +22,7 @@ from app.api import (
     tiles,
 )
 from app.config import Settings, get_settings
-from app.db import create_engine, create_sessionmaker
+from app.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from app.errors import install_error_handlers
 from app.idempotency import IdempotencyMiddleware
 from app.middleware import (
@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings.database)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.read_sessionmaker = create_read_sessionmaker(engine)
         try:
             yield
         finally:

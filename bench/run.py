@@ -339,7 +339,7 @@ class Run:
     errors: int
 
 
-def wrk(peer: str, paths: list[str], accept: str, seconds: int) -> Run:
+def wrk(peer: str, paths: list[str], accept: str, seconds: int, connections: int) -> Run:
     with tempfile.NamedTemporaryFile("w", suffix=".paths", delete=False) as f:
         f.write("\n".join(paths) + "\n")
         paths_file = f.name
@@ -351,7 +351,7 @@ def wrk(peer: str, paths: list[str], accept: str, seconds: int) -> Run:
                 LOAD_CPU,
                 "wrk",
                 "-t1",
-                f"-c{CONNECTIONS}",
+                f"-c{connections}",
                 f"-d{seconds}s",
                 "--timeout",
                 "10s",
@@ -447,7 +447,7 @@ def pgbench(w: Workload, seconds: int) -> Run | None:
                 "-M",
                 "simple",
                 "-c",
-                str(CONNECTIONS),
+                str(w.connections or CONNECTIONS),
                 "-j",
                 "1",
                 "-T",
@@ -745,13 +745,15 @@ def main() -> int:
             for name in names:
                 warm = w.tipg_paths if name == "tipg" else w.paths
                 assert warm is not None
-                wrk(name, warm, w.accept, WARMUP)
+                wrk(name, warm, w.accept, WARMUP, w.connections or CONNECTIONS)
             rounds: dict[str, list[Run]] = {name: [] for name in names}
             for k in range(ROUNDS):
                 for name in names:
                     paths = w.tipg_paths if name == "tipg" else w.paths
                     assert paths is not None
-                    rounds[name].append(wrk(name, paths, w.accept, DURATION))
+                    rounds[name].append(
+                        wrk(name, paths, w.accept, DURATION, w.connections or CONNECTIONS)
+                    )
                 say(
                     f"{w.name} round {k + 1}: "
                     + ", ".join(f"{n} {rounds[n][-1].rps:,.0f}/s" for n in names)

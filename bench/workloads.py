@@ -39,6 +39,9 @@ class Workload:
     bars: tuple[Bar, ...] = ()
     # What pgbench runs: (kind, params) pairs for bench/run.py to build statements from.
     pgbench: list[dict[str, object]] = field(default_factory=list)
+    # Concurrent connections for wrk and pgbench; None: BENCH_CONNECTIONS. A latency bar of
+    # one request "end to end" is measured one request at a time, without queueing.
+    connections: int | None = None
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,12 @@ def build(places: Places) -> list[Workload]:
         )
     workloads.append(w)
 
-    w = Workload("nearest", "nearest 20 with distances", bars=(Bar("p50_ms", 10.0),))
+    w = Workload(
+        "nearest",
+        "nearest 20 with distances, one request at a time",
+        bars=(Bar("p50_ms", 10.0),),
+        connections=1,
+    )
     for _ in range(SAMPLES):
         lon, lat = jitter(rng.choice(cities), 0.05, 0.025)
         w.paths.append(f"/v1/listings?lat={lat:.5f}&lon={lon:.5f}&sort=distance&limit=20")

@@ -123,6 +123,8 @@ async def app(settings: Settings, connection: AsyncConnection) -> AsyncIterator[
         application.state.sessionmaker = async_sessionmaker(
             bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
         )
+        # Reads too: in production they run in autocommit, which a test's transaction cannot.
+        application.state.read_sessionmaker = application.state.sessionmaker
         yield application
 
 

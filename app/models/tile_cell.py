@@ -3,7 +3,8 @@
 A tile at zoom ``z`` shows its listings as a grid of 32 by 32 counted cells; those cells are
 the cells of level ``z + 5`` of one global Web Mercator grid. ``listing_tile_cells`` keeps, for
 the levels of zoom 0 to ``ROLLUP_MAX_ZOOM``, how many searchable (active, not hidden)
-listings of each kind, mode and category every cell holds, with the sums of their Mercator
+listings of each kind, mode and category every cell holds, and in all (the row with kind,
+mode and category ``'*'``, which an unfiltered map reads), with the sums of their Mercator
 coordinates (the cell's point is their mean). The trigger ``listings_tile_cells_sync``
 updates it in the same transaction as every write to ``listings``, so a tile read from it
 never disagrees with the table; ``python -m app.cli maintain`` rebuilds it whole after bulk

@@ -346,6 +346,11 @@ def cluster_tile_statement(
         for column, name in (("kind", "kind"), ("mode", "mode")):
             if getattr(filters, name) is not None:
                 rollup.append(f"c.{column} = :{name}")
+        if filters.kind is None and filters.mode is None and filters.category is None:
+            # Every cell's total: one row per cell instead of one per kind, mode and category.
+            rollup.append("c.kind = '*' AND c.mode = '*' AND c.category = '*'")
+        else:
+            rollup.append("c.kind <> '*'")
         if filters.category is not None:
             rollup.append(
                 "c.category IN (SELECT k.slug FROM categories AS k "

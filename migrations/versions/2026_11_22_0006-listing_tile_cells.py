@@ -55,29 +55,37 @@ LANGUAGE plpgsql AS $$
 DECLARE
     mx double precision := sirkel_mercator_x(g);
     my double precision := sirkel_mercator_y(g);
+    key text[];
 BEGIN
+    -- Each listing is counted twice per level: under its kind, mode and category, and in
+    -- the cell's total ('*', '*', '*'), which an unfiltered map reads.
     FOR lvl IN 5..13 LOOP
-        IF delta > 0 THEN
-            INSERT INTO listing_tile_cells AS c
-                (level, cx, cy, kind, mode, category, n, sum_mx, sum_my)
-            VALUES (lvl, sirkel_cell_x(mx, lvl), sirkel_cell_y(my, lvl), kind,
-                    coalesce(mode, ''), coalesce(category, ''), delta, delta * mx, delta * my)
-            ON CONFLICT ON CONSTRAINT pk_listing_tile_cells DO UPDATE
-            SET n = c.n + excluded.n, sum_mx = c.sum_mx + excluded.sum_mx,
-                sum_my = c.sum_my + excluded.sum_my;
-        ELSE
-            UPDATE listing_tile_cells AS c
-            SET n = c.n + delta, sum_mx = c.sum_mx + delta * mx, sum_my = c.sum_my + delta * my
-            WHERE c.level = lvl AND c.cx = sirkel_cell_x(mx, lvl)
-              AND c.cy = sirkel_cell_y(my, lvl) AND c.kind = sirkel_tile_cells_add.kind
-              AND c.mode = coalesce(sirkel_tile_cells_add.mode, '')
-              AND c.category = coalesce(sirkel_tile_cells_add.category, '');
-            IF NOT FOUND THEN
-                RAISE EXCEPTION 'listing_tile_cells is missing a listing it should hold'
-                    USING ERRCODE = 'check_violation',
-                          CONSTRAINT = 'ck_listing_tile_cells_count_not_negative';
+        FOREACH key SLICE 1 IN ARRAY ARRAY[
+            ARRAY['*', '*', '*'],
+            ARRAY[kind, coalesce(mode, ''), coalesce(category, '')]
+        ] LOOP
+            IF delta > 0 THEN
+                INSERT INTO listing_tile_cells AS c
+                    (level, cx, cy, kind, mode, category, n, sum_mx, sum_my)
+                VALUES (lvl, sirkel_cell_x(mx, lvl), sirkel_cell_y(my, lvl), key[1], key[2],
+                        key[3], delta, delta * mx, delta * my)
+                ON CONFLICT ON CONSTRAINT pk_listing_tile_cells DO UPDATE
+                SET n = c.n + excluded.n, sum_mx = c.sum_mx + excluded.sum_mx,
+                    sum_my = c.sum_my + excluded.sum_my;
+            ELSE
+                UPDATE listing_tile_cells AS c
+                SET n = c.n + delta, sum_mx = c.sum_mx + delta * mx,
+                    sum_my = c.sum_my + delta * my
+                WHERE c.level = lvl AND c.cx = sirkel_cell_x(mx, lvl)
+                  AND c.cy = sirkel_cell_y(my, lvl) AND c.kind = key[1] AND c.mode = key[2]
+                  AND c.category = key[3];
+                IF NOT FOUND THEN
+                    RAISE EXCEPTION 'listing_tile_cells is missing a listing it should hold'
+                        USING ERRCODE = 'check_violation',
+                              CONSTRAINT = 'ck_listing_tile_cells_count_not_negative';
+                END IF;
             END IF;
-        END IF;
+        END LOOP;
     END LOOP;
 END
 $$;
@@ -114,13 +122,15 @@ DECLARE
 BEGIN
     DELETE FROM listing_tile_cells;
     INSERT INTO listing_tile_cells (level, cx, cy, kind, mode, category, n, sum_mx, sum_my)
-    SELECT level, sirkel_cell_x(mx, level), sirkel_cell_y(my, level), kind, mode, category,
-           count(*), sum(mx), sum(my)
+    SELECT level, sirkel_cell_x(mx, level), sirkel_cell_y(my, level), k.kind, k.mode,
+           k.category, count(*), sum(mx), sum(my)
     FROM (
         SELECT sirkel_mercator_x(public_geom) AS mx, sirkel_mercator_y(public_geom) AS my,
                kind, coalesce(mode, '') AS mode, coalesce(category_slug, '') AS category
         FROM listings WHERE status = 'active' AND hidden_at IS NULL
-    ) AS l, generate_series(5, 13) AS level
+    ) AS l,
+    LATERAL (VALUES ('*', '*', '*'), (l.kind, l.mode, l.category)) AS k (kind, mode, category),
+    generate_series(5, 13) AS level
     GROUP BY 1, 2, 3, 4, 5, 6;
     GET DIAGNOSTICS rows = ROW_COUNT;
     RETURN rows;

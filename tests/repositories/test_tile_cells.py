@@ -14,7 +14,8 @@ from app.config import Settings
 from app.models import Listing
 from tests.factories import create_listing, create_organization, create_person
 
-# What the rollup holds, straight from the listings (the rebuild's query, as a SELECT).
+# What the rollup holds, straight from the listings: per kind, mode and category, and the
+# cell totals ('*').
 DIRECT = """
 SELECT level, sirkel_cell_x(mx, level) AS cx, sirkel_cell_y(my, level) AS cy, kind, mode,
        category, count(*) AS n, sum(mx) AS sx, sum(my) AS sy
@@ -24,6 +25,14 @@ FROM (
     FROM listings WHERE status = 'active' AND hidden_at IS NULL
 ) AS l, generate_series(5, 13) AS level
 GROUP BY 1, 2, 3, 4, 5, 6
+UNION ALL
+SELECT level, sirkel_cell_x(mx, level), sirkel_cell_y(my, level), '*', '*', '*', count(*),
+       sum(mx), sum(my)
+FROM (
+    SELECT sirkel_mercator_x(public_geom) AS mx, sirkel_mercator_y(public_geom) AS my
+    FROM listings WHERE status = 'active' AND hidden_at IS NULL
+) AS l, generate_series(5, 13) AS level
+GROUP BY 1, 2, 3
 """
 ROLLUP = """
 SELECT level, cx, cy, kind, mode, category, n, sum_mx AS sx, sum_my AS sy
