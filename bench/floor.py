@@ -35,6 +35,7 @@ from app.repositories.listing import (
     point_tile_statement,
     search_statement,
 )
+from app.repositories.raw import compile_statement
 from app.services import tile as tiles
 
 Scope = MutableMapping[str, Any]
@@ -55,20 +56,6 @@ SERVER_SETTINGS = {
 JSON = b"application/json"
 GEOJSON = b"application/geo+json"
 MVT = b"application/vnd.mapbox-vector-tile"
-
-_compiled: dict[str, tuple[str, tuple[str, ...]]] = {}
-
-
-def compile_statement(stmt: TextClause) -> tuple[str, list[Any]]:
-    """Positional SQL and its arguments, as SQLAlchemy's asyncpg dialect sends them."""
-    cached = _compiled.get(stmt.text)
-    if cached is None:
-        compiled = stmt.compile(dialect=DIALECT)
-        cached = (str(compiled), tuple(compiled.positiontup or ()))
-        _compiled[stmt.text] = cached
-    sql, names = cached
-    binds = stmt._bindparams
-    return sql, [binds[name].value for name in names]
 
 
 def search_for(

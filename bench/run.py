@@ -36,6 +36,7 @@ import asyncpg
 import httpx
 import mapbox_vector_tile  # type: ignore[import-untyped]
 
+from app.repositories.raw import compile_statement
 from bench import cluster, floor
 from bench.workloads import Bar, Places, Workload, build
 
@@ -415,10 +416,10 @@ async def _pgbench_statements(w: Workload) -> list[str]:
                 if "q" in query:
                     terms = tuple(await conn.fetchval("SELECT sirkel_search_terms($1)", query["q"]))
                 stmt, _, _ = floor.search_for(query, terms=terms, geojson=bool(w.accept))
-                statements.append(_inline(*floor.compile_statement(stmt)))
+                statements.append(_inline(*compile_statement(stmt)))
             elif parts.path.endswith(".mvt"):
                 z, x, y = (int(p) for p in parts.path[len("/v1/tiles/listings/") : -4].split("/"))
-                statements.append(_inline(*floor.compile_statement(floor.tile_for(z, x, y, query))))
+                statements.append(_inline(*compile_statement(floor.tile_for(z, x, y, query))))
             else:
                 values = {"id": parts.path.rsplit("/", 1)[1], "viewer": None}
                 statements.append(_inline(listing_sql, [values[n] for n in names]))

@@ -39,6 +39,7 @@ from sqlalchemy.types import Text
 
 from app.models import Listing
 from app.models.tile_cell import ROLLUP_MAX_ZOOM
+from app.repositories import raw
 
 SEARCHABLE = (
     "l.status = 'active' AND l.hidden_at IS NULL AND (l.expires_at IS NULL OR l.expires_at > :now)"
@@ -416,7 +417,7 @@ class ListingRepository:
         stmt = search_statement(
             filters, now=now, sort=sort, after=after, limit=limit, geojson=geojson
         )
-        rows = list((await self.session.execute(stmt)).mappings().all())
+        rows = list(await raw.fetch(self.session, stmt))
         if sort == "distance":
             rows.sort(key=lambda r: (r["k_distance"], r["k_id"]))
             if len(rows) > limit and rows[limit - 1]["k_distance"] == rows[-1]["k_distance"]:
@@ -433,9 +434,7 @@ class ListingRepository:
                     ties_at=edge,
                 )
                 nearer = [r for r in rows if r["k_distance"] < edge]
-                rows = (nearer + list((await self.session.execute(ties)).mappings().all()))[
-                    : limit + 1
-                ]
+                rows = (nearer + list(await raw.fetch(self.session, ties)))[: limit + 1]
         docs = [r["doc"].encode() for r in rows[:limit]]
         next_key = None
         if len(rows) > limit:
@@ -468,7 +467,7 @@ class ListingRepository:
     async def tile(self, stmt: TextClause) -> bytes:
         """Run a ``point_tile_statement`` or ``cluster_tile_statement``: the MVT's bytes
         (empty when no listing is in the tile)."""
-        return bytes((await self.session.execute(stmt)).scalar() or b"")
+        return bytes(await raw.fetchval(self.session, stmt) or b"")
 
     async def get(self, listing_id: uuid.UUID, *, for_update: bool = False) -> Listing | None:
         stmt = select(Listing).where(Listing.id == listing_id)
