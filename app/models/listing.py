@@ -17,10 +17,11 @@ object validated by ``app.schemas.listing`` on the way in.
 * **a person's exact point never needs to leave the table**: ``public_geom`` is written by the
   trigger ``listings_public_point`` on every insert and update — the exact point for an
   organization, and for a person a point about 400 m away (280 to 520 m), snapped to a 0.001°
-  grid, in a direction derived from the owner, the place (its 0.001° cell) and a secret that
-  exists only inside the database (``privacy_keys``). Derived per owner and place rather than
-  per listing: one person's many listings at home share one blurred point, so they cannot be
-  averaged back to the home. Search, distances, sort order, GeoJSON and tiles read ``public_geom``
+  grid, in a direction derived from the owner, the area (its 0.01° cell, about 1 by 0.5 km)
+  and a secret that exists only inside the database (``privacy_keys``). Derived per owner and
+  area rather than per listing: one person's listings in an area are all shifted by the same
+  secret vector (those at home share one blurred point), so they cannot be averaged back to
+  the home, not even when a phone's GPS jitter puts them on slightly different points. Search, distances, sort order, GeoJSON and tiles read ``public_geom``
   only; ``geom`` is read only to show owners their own listings;
 * ``search_text`` is generated from title and description (``sirkel_search_text``) and is the
   one column free-text search matches (see ``app.repositories.listing``).

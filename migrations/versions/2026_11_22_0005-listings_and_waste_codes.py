@@ -99,13 +99,15 @@ INSERT INTO privacy_keys (name, key)
 VALUES ('listing_blur', sha256(convert_to(
     gen_random_uuid()::text || gen_random_uuid()::text || clock_timestamp()::text, 'UTF8')));
 -- ;;
--- The exact point is first snapped to a 0.001 degree cell (about 111 by 55 m at 60 degrees
--- N); the blurred point lies 400 m from that cell's node, in a direction from
--- SHA-256(key || owner || cell), snapped again to the 0.001 degree grid: 280 to 520 m from
--- the exact point. Derived from the owner and the place, not from each listing: all of one
--- person's listings at home share one blurred point, so they cannot be averaged (or drawn
--- as a ring in the tiles) back to the home. Without the key, which never leaves the
--- database, the direction cannot be undone.
+-- The exact point is first snapped to a 0.001 degree node (about 111 by 55 m at 60 degrees
+-- N); the blurred point lies 400 m from that node, snapped again to the 0.001 degree grid:
+-- 280 to 520 m from the exact point. The direction comes from SHA-256(key || owner || area),
+-- the area being the point's 0.01 degree cell (about 1.1 by 0.55 km): derived from the owner
+-- and the place, not from each listing, so all of one person's listings in an area are
+-- shifted by the same secret vector. Were it per listing (or per 0.001 degree node, which a
+-- phone's GPS jitter crosses), several listings made at home would scatter in independent
+-- directions and their average would point back to the home. Without the key, which never
+-- leaves the database, the vector cannot be undone.
 CREATE FUNCTION sirkel_blurred_point(exact geometry, owner uuid) RETURNS geometry
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT ST_SnapToGrid(
@@ -116,9 +118,9 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                         + (get_byte(d, 2) << 8) + get_byte(d, 3)) / 4294967296.0
         )::geometry,
         0.001)
-    FROM (SELECT ST_SnapToGrid(exact, 0.001) AS cell) AS c,
+    FROM (SELECT ST_SnapToGrid(exact, 0.001) AS cell, ST_SnapToGrid(exact, 0.01) AS area) AS c,
     LATERAL (
-        SELECT sha256(k.key || convert_to(owner::text || ST_AsText(c.cell), 'UTF8')) AS d
+        SELECT sha256(k.key || convert_to(owner::text || ST_AsText(c.area), 'UTF8')) AS d
         FROM privacy_keys AS k WHERE k.name = 'listing_blur'
     ) AS h
 $$;

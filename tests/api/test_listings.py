@@ -167,6 +167,20 @@ async def test_one_persons_listings_at_home_share_one_blurred_point(
             )
         )
     assert len(points) == 1
+    # A phone's GPS jitter (here 20 to 110 m, across several 0.001 degree nodes) moves the
+    # blurred point by the jitter, never in a new direction that could be averaged away.
+    jittered = []
+    for d_lat, d_lon in ((0.0011, 0.0), (0.0, 0.0012), (-0.0006, 0.0009), (0.0009, -0.0011)):
+        body = item_body(location=point(OSLO.lat + d_lat, OSLO.lon + d_lon))
+        created = (await client.post("/v1/listings", json=body, headers=owner.headers)).json()
+        lon, lat = (await client.get(f"/v1/listings/{created['id']}")).json()["location"][
+            "coordinates"
+        ]
+        jittered.append((lat, lon))
+    (home_lon, home_lat) = points.pop()
+    for lat, lon in jittered:
+        assert haversine_m((home_lat, home_lon), (lat, lon)) < 250
+        assert haversine_m((OSLO.lat, OSLO.lon), (lat, lon)) > 250
     # Other people at the same place are blurred in their own directions.
     others = set()
     for _ in range(4):
