@@ -21,8 +21,9 @@ object validated by ``app.schemas.listing`` on the way in.
   and a secret that exists only inside the database (``privacy_keys``). Derived per owner and
   area rather than per listing: one person's listings in an area are all shifted by the same
   secret vector (those at home share one blurred point), so they cannot be averaged back to
-  the home, not even when a phone's GPS jitter puts them on slightly different points. Search, distances, sort order, GeoJSON and tiles read ``public_geom``
-  only; ``geom`` is read only to show owners their own listings;
+  the home, not even when a phone's GPS jitter puts them on slightly different points.
+  Search, distances, sort order, GeoJSON and tiles read ``public_geom`` only; ``geom`` is read
+  only to show owners their own listings;
 * ``search_text`` is generated from title and description (``sirkel_search_text``) and is the
   one column free-text search matches (see ``app.repositories.listing``).
 """
