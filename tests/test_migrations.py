@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import alembic
+from tests.conftest import alembic, run_project_command
 from tests.pg_cluster import Cluster
 
 
@@ -40,3 +40,27 @@ def test_migrations_round_trip_without_drift(pg_cluster: Cluster) -> None:
         database="sirkel_migrations",
     ).strip()
     assert left == "0"
+
+
+def test_reference_data_comes_back_after_a_downgrade(pg_cluster: Cluster) -> None:
+    """A downgrade drops reference tables; their checksums must go too, or load-reference
+    would skip them as unchanged and leave them empty."""
+    pg_cluster.create_database("sirkel_reference_round_trip")
+    url = pg_cluster.url("sirkel_reference_round_trip")
+    for step in (
+        ["alembic", "upgrade", "head"],
+        ["load-reference"],
+        ["alembic", "downgrade", "0003"],
+        ["alembic", "upgrade", "head"],
+        ["load-reference"],
+    ):
+        if step[0] == "alembic":
+            result = alembic(url, *step[1:])
+        else:
+            result = run_project_command(["app.cli", *step], url)
+        assert result.returncode == 0, f"{step} failed:\n{result.stderr}"
+    counts = pg_cluster.psql(
+        "SELECT (SELECT count(*) FROM ewc_codes) || ',' || (SELECT count(*) FROM categories)",
+        database="sirkel_reference_round_trip",
+    ).strip()
+    assert counts == "842,136"
