@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 
@@ -33,3 +34,14 @@ TRAENA_OFFSHORE = Place(66.50766, 12.01653, "1835", "18")
 OPEN_SEA = (62.0, 4.2)
 # Stockholm: inside the rough box around Norway, far from any Norwegian kommune.
 STOCKHOLM = (59.3293, 18.0686)
+
+
+def haversine_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle distance on PostGIS's sphere (mean radius), (lat, lon) in degrees."""
+    r = 6371008.7714
+    (lat1, lon1), (lat2, lon2) = (tuple(map(math.radians, p)) for p in (a, b))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * r * math.asin(math.sqrt(h))

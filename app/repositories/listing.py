@@ -34,12 +34,15 @@ from typing import Any
 import orjson
 from sqlalchemy import TextClause, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Text
 
+from app.errors import InvalidTransitionError, UnknownCategoryError
 from app.models import Listing
 from app.models.tile_cell import ROLLUP_MAX_ZOOM
 from app.repositories import raw
+from app.repositories.db_errors import constraint_name
 
 SEARCHABLE = (
     "l.status = 'active' AND l.hidden_at IS NULL AND (l.expires_at IS NULL OR l.expires_at > :now)"
@@ -558,8 +561,22 @@ class ListingRepository:
 
     async def add(self, listing: Listing) -> Listing:
         self.session.add(listing)
-        await self.session.flush()
+        await self.flush()
         return listing
+
+    async def flush(self) -> None:
+        """Write pending changes; the database's own refusals become domain errors."""
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:
+            name = constraint_name(exc)
+            if name == "listings_status_transition":
+                raise InvalidTransitionError(
+                    "The listing's status changed meanwhile; reload it."
+                ) from exc
+            if name == "fk_listings_category_slug_categories":
+                raise UnknownCategoryError("The category no longer exists.") from exc
+            raise
 
     async def expire_due(self, *, now: datetime) -> int:
         """Active listings past their expiry become ``expired`` (the ``tick`` command)."""

@@ -31,12 +31,10 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.errors import (
-    AppError,
     FieldError,
     InvalidInputError,
     InvalidTransitionError,
@@ -58,7 +56,6 @@ from app.models.listing import FINAL_STATUSES, ListingKind, ListingStatus
 from app.models.person import PlatformRole
 from app.pagination import decode_cursor, encode_cursor, invalid_cursor
 from app.repositories.category import CategoryRepository
-from app.repositories.db_errors import constraint_name
 from app.repositories.geography import GeographyRepository
 from app.repositories.listing import ListingRepository, SearchFilters, SearchPage
 from app.repositories.organization import OrganizationRepository
@@ -287,15 +284,6 @@ def _expiry(kind: str, *, now: datetime, settings: Settings) -> datetime | None:
     return now + timedelta(days=settings.listings.item_ttl_days)
 
 
-def _translate(exc: IntegrityError) -> AppError | IntegrityError:
-    name = constraint_name(exc)
-    if name == "listings_status_transition":
-        return InvalidTransitionError("The listing's status changed meanwhile; reload it.")
-    if name == "fk_listings_category_slug_categories":
-        return UnknownCategoryError("The category no longer exists.")
-    return exc
-
-
 async def create_listing(
     session: AsyncSession,
     *,
@@ -329,10 +317,7 @@ async def create_listing(
         if status is S.ACTIVE
         else None,
     )
-    try:
-        await ListingRepository(session).add(listing)
-    except IntegrityError as exc:
-        raise _translate(exc) from exc
+    await ListingRepository(session).add(listing)
     return await _render(session, listing.id, principal=principal, manage=True)
 
 
@@ -407,10 +392,7 @@ async def update_listing(
         # A newly hazardous code needs review again before anyone finds the listing.
         listing.status = S.PENDING_REVIEW.value
     listing.updated_at = now
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise _translate(exc) from exc
+    await ListingRepository(session).flush()
     await session.refresh(listing)
     return await _render(session, listing.id, principal=principal, manage=True)
 
@@ -488,10 +470,7 @@ async def act_on_listing(
         listing.status = (S.COMPLETED if action is ListingAction.COMPLETE else S.WITHDRAWN).value
         listing.closed_at = now
     listing.updated_at = now
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise _translate(exc) from exc
+    await ListingRepository(session).flush()
     return await _render(session, listing.id, principal=principal, manage=True)
 
 
@@ -509,7 +488,7 @@ async def hide_listing(
     listing.hidden_reason = reason
     listing.hidden_by = moderator_id
     listing.updated_at = now
-    await session.flush()
+    await ListingRepository(session).flush()
     return await _render(session, listing.id, principal=principal, manage=True)
 
 

@@ -17,9 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.api.deps import utcnow
 from app.config import Settings
 from app.models import Listing, Organization
-from tests.api.test_listings import haversine_m
 from tests.factories import Actor, create_listing, create_organization, create_person
-from tests.places import PLACES, Place
+from tests.places import PLACES, Place, haversine_m
 from tests.problems import assert_problem
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -26,7 +25,7 @@ from tests.factories import (
     create_organization,
     create_person,
 )
-from tests.places import OPEN_SEA, PLACES, STOCKHOLM
+from tests.places import OPEN_SEA, PLACES, STOCKHOLM, haversine_m
 from tests.problems import assert_problem
 
 OSLO = PLACES["oslo_city_hall"]
@@ -72,17 +71,6 @@ def item_body(**changes: Any) -> dict[str, Any]:
         "location": point(OSLO.lat, OSLO.lon),
         "details": {"condition": "good"},
     } | changes
-
-
-def haversine_m(a: tuple[float, float], b: tuple[float, float]) -> float:
-    """Great-circle distance on PostGIS's sphere (mean radius), (lat, lon) in degrees."""
-    r = 6371008.7714
-    (lat1, lon1), (lat2, lon2) = (tuple(map(math.radians, p)) for p in (a, b))
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * r * math.asin(math.sqrt(h))
 
 
 async def count_listings(session: AsyncSession) -> int:
