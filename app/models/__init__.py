@@ -3,12 +3,16 @@
 from app.models.base import Base
 from app.models.category import Category, OrdsCategory, ReuseFactor
 from app.models.geography import Fylke, Kommune, KommunePart
+from app.models.evidence import Evidence
 from app.models.idempotency import IdempotencyRecord
+from app.models.impact import ImpactFactor, ImpactFactorRevision
 from app.models.listing import Listing, PrivacyKey
 from app.models.organization import ApiKey, Membership, Organization
 from app.models.person import AuthSession, LoginFailure, Person, RefreshToken
 from app.models.reference import ReferenceDataset
+from app.models.repair import Repair, RepairEvent
 from app.models.tile_cell import ListingTileCell
+from app.models.transaction import Transaction, TransactionTransition
 from app.models.waste import EwcChapter, EwcCode
 
 __all__ = [
@@ -16,10 +20,13 @@ __all__ = [
     "AuthSession",
     "Base",
     "Category",
+    "Evidence",
     "EwcChapter",
     "EwcCode",
     "Fylke",
     "IdempotencyRecord",
+    "ImpactFactor",
+    "ImpactFactorRevision",
     "Kommune",
     "KommunePart",
     "Listing",
@@ -32,5 +39,9 @@ __all__ = [
     "PrivacyKey",
     "ReferenceDataset",
     "RefreshToken",
+    "Repair",
+    "RepairEvent",
     "ReuseFactor",
+    "Transaction",
+    "TransactionTransition",
 ]

@@ -176,6 +176,12 @@ class Listing(Base):
             f"quantity IS NULL OR (quantity > 0 AND quantity <= {MAX_QUANTITY})",
             name="quantity_range",
         ),
+        # Kept by the trigger transactions_commit_quantity (requested, accepted and handed-over
+        # quantities of reuse and material exchanges): a listing never gives away more than it has.
+        CheckConstraint(
+            "quantity_committed >= 0 AND (quantity IS NULL OR quantity_committed <= quantity)",
+            name="quantity_not_overcommitted",
+        ),
         CheckConstraint(_in("unit", list(QuantityUnit)), name="unit_known"),
         CheckConstraint(
             "kind NOT IN ('item', 'material') OR quantity IS NOT NULL",
@@ -290,6 +296,7 @@ class Listing(Base):
     )
     quantity: Mapped[Decimal | None] = mapped_column(Numeric(16, 3))
     unit: Mapped[str | None] = mapped_column(Text)
+    quantity_committed: Mapped[Decimal] = mapped_column(Numeric(16, 3), server_default="0")
     price_nok: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     weight_kg: Mapped[Decimal | None] = mapped_column(Numeric(12, 3))
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
