@@ -19,6 +19,7 @@ import io
 import math
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from app.repositories.category import CategoryRepository
 from app.repositories.geography import GeographyRepository
 from app.repositories.reference import ReferenceDatasetRepository
 from app.repositories.waste import WasteCodeRepository
+from app.services.impact import ensure_current_factors
 
 FYLKER_FILE = "fylker_2024.geojson"
 KOMMUNER_FILE = "kommuner_2024.geojson"
@@ -54,6 +56,8 @@ REUSE_FACTORS_DATASET = "reuse_factors"
 ORDS_CATEGORIES_DATASET = "ords_categories"
 CATEGORIES_DATASET = "categories"
 EWC_DATASET = "ewc_codes"
+# Reported as loaded with the new revision number, or skipped when the set is unchanged.
+IMPACT_FACTORS = "impact_factors"
 
 _SLUG_RE = re.compile(SLUG_PATTERN)
 
@@ -168,6 +172,12 @@ async def load_reference_data(
     await _load_categories(session, data_dir=data_dir, force=force, report=report)
     await _load_ewc(session, data_dir=data_dir, force=force, report=report)
     await session.flush()
+    # The factor set is rebuilt from what is loaded now; a new revision only when it differs.
+    revision = await ensure_current_factors(session, now=datetime.now(UTC))
+    if revision is None:
+        report.skipped.append(IMPACT_FACTORS)
+    else:
+        report.loaded[IMPACT_FACTORS] = revision
     return report
 
 

@@ -14,6 +14,7 @@ from app.models import Kommune, KommunePart, ReferenceDataset
 from app.services.reference_data import (
     CATEGORIES_DATASET,
     EWC_DATASET,
+    IMPACT_FACTORS,
     GEOGRAPHY_DATASET,
     ORDS_CATEGORIES_DATASET,
     POPULATION_DATASET,
@@ -37,6 +38,7 @@ async def test_second_load_is_skipped(session: AsyncSession) -> None:
             ORDS_CATEGORIES_DATASET,
             CATEGORIES_DATASET,
             EWC_DATASET,
+            IMPACT_FACTORS,
         ]
     )
 
