@@ -73,6 +73,12 @@ class ListingSettings(BaseModel):
     item_ttl_days: int = Field(default=60, ge=1, le=365)
 
 
+class TransactionSettings(BaseModel):
+    # An unanswered request expires this long after it was made (a booking request also
+    # expires when its period starts).
+    request_ttl_hours: int = Field(default=72, ge=1, le=24 * 30)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SIRKEL_",
@@ -90,6 +96,7 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     listings: ListingSettings = Field(default_factory=ListingSettings)
+    transactions: TransactionSettings = Field(default_factory=TransactionSettings)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -10,7 +10,11 @@ The exception tree::
     │   ├── UnknownCategoryError      422 unknown_category
     │   ├── UnknownEwcCodeError       422 unknown_ewc_code
     │   ├── PointOutsideNorwayError   422 outside_norway (a listing's point)
-    │   └── InvalidTileError          422 invalid_tile
+    │   ├── InvalidTileError          422 invalid_tile
+    │   ├── OwnListingError           422 own_listing
+    │   ├── NotTransactableError      422 listing_not_transactable
+    │   ├── InvalidPeriodError        422 invalid_period
+    │   └── UnitMismatchError         422 unit_mismatch
     ├── UnauthorizedError             401 unauthorized
     │   ├── InvalidCredentialsError   401 invalid_credentials
     │   ├── InvalidTokenError         401 invalid_token
@@ -24,7 +28,8 @@ The exception tree::
     │   ├── InsufficientRoleError     403 insufficient_role
     │   ├── InsufficientScopeError    403 insufficient_scope
     │   ├── WrongOrganizationError    403 wrong_organization
-    │   └── NotListingOwnerError      403 not_listing_owner
+    │   ├── NotListingOwnerError      403 not_listing_owner
+    │   └── WrongPartyError           403 wrong_party
     ├── NotFoundError                 404 not_found
     │   ├── KommuneNotFoundError      404 kommune_not_found
     │   ├── FylkeNotFoundError        404 fylke_not_found
@@ -34,7 +39,8 @@ The exception tree::
     │   ├── MemberNotFoundError       404 member_not_found
     │   ├── ApiKeyNotFoundError       404 api_key_not_found
     │   ├── CategoryNotFoundError     404 category_not_found
-    │   └── ListingNotFoundError      404 listing_not_found
+    │   ├── ListingNotFoundError      404 listing_not_found
+    │   └── TransactionNotFoundError  404 transaction_not_found
     ├── NotAcceptableError            406 not_acceptable
     ├── ConflictError                 409 conflict
     │   ├── EmailTakenError           409 email_taken
@@ -43,7 +49,10 @@ The exception tree::
     │   ├── LastOwnerError            409 last_owner
     │   ├── MunicipalityTakenError    409 municipality_taken
     │   ├── InvalidTransitionError    409 invalid_transition
-    │   └── ListingClosedError        409 listing_closed
+    │   ├── ListingClosedError        409 listing_closed
+    │   ├── ListingNotAvailableError  409 listing_not_available
+    │   ├── BookingConflictError      409 booking_conflict
+    │   └── InsufficientQuantityError 409 insufficient_quantity
     ├── PayloadTooLargeError          413 payload_too_large
     ├── TooManyAttemptsError          429 too_many_attempts
     └── ServiceUnavailableError       503 service_unavailable
@@ -263,6 +272,51 @@ class InvalidTransitionError(ConflictError):
 class ListingClosedError(ConflictError):
     code = "listing_closed"
     title = "The listing is completed or withdrawn and can no longer change"
+
+
+class OwnListingError(InvalidInputError):
+    code = "own_listing"
+    title = "A transaction needs two parties; this listing is the caller's own"
+
+
+class NotTransactableError(InvalidInputError):
+    code = "listing_not_transactable"
+    title = "This listing does not start transactions"
+
+
+class InvalidPeriodError(InvalidInputError):
+    code = "invalid_period"
+    title = "The booking period is not allowed"
+
+
+class UnitMismatchError(InvalidInputError):
+    code = "unit_mismatch"
+    title = "The unit does not fit the listing"
+
+
+class WrongPartyError(ForbiddenError):
+    code = "wrong_party"
+    title = "This move belongs to another party"
+
+
+class TransactionNotFoundError(NotFoundError):
+    code = "transaction_not_found"
+    title = "Transaction not found"
+
+
+class ListingNotAvailableError(ConflictError):
+    code = "listing_not_available"
+    title = "The listing is not available"
+
+
+class BookingConflictError(ConflictError):
+    code = "booking_conflict"
+    title = "The period overlaps another booking"
+
+
+class InsufficientQuantityError(ConflictError):
+    code = "insufficient_quantity"
+    title = "Not that much is left"
 
 
 class InvalidCredentialsError(UnauthorizedError):

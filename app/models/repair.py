@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -52,6 +52,16 @@ REPAIR_BARRIERS = (
     "Lack of equipment",
     "Item too worn out",
 )
+# The same code lists as types, for request bodies.
+RepairStatusCode = Literal["Fixed", "Repairable", "End of life", "Unknown"]
+RepairBarrierCode = Literal[
+    "Spare parts not available",
+    "Spare parts too expensive",
+    "No way to open product",
+    "Repair information not available",
+    "Lack of equipment",
+    "Item too worn out",
+]
 REPAIR_SOURCES = ("logged", "transaction", "imported")
 PROBLEM_MAX_LENGTH = 2000
 
@@ -130,8 +140,12 @@ class Repair(Base):
         CheckConstraint(
             "char_length(provider_record_id) BETWEEN 1 AND 200", name="record_id_length"
         ),
-        CheckConstraint("source <> 'transaction' OR transaction_id IS NOT NULL",
-                        name="transaction_repairs_link"),
+        CheckConstraint(
+            "source <> 'transaction' OR transaction_id IS NOT NULL", name="transaction_link"
+        ),
+        CheckConstraint(
+            "source = 'transaction' OR organization_id IS NOT NULL", name="logged_by_organization"
+        ),
         CheckConstraint(
             "(kg_diverted IS NULL AND co2e_kg IS NULL) OR factor_revision IS NOT NULL",
             name="impact_names_revision",
@@ -145,7 +159,8 @@ class Repair(Base):
         Uuid, primary_key=True, server_default=func.gen_random_uuid()
     )
     ords_seq: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
-    organization_id: Mapped[uuid.UUID] = mapped_column(
+    # Who logged or imported it; NULL only for a repair reported by a person's repair service.
+    organization_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("organizations.id", ondelete="RESTRICT")
     )
     source: Mapped[str] = mapped_column(Text)

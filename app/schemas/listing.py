@@ -142,11 +142,31 @@ class PricePeriod(StrEnum):
     MONTH = "month"
 
 
+class BookingRules(_Strict):
+    """How a lendable or rentable listing may be booked (defaults apply when absent)."""
+
+    buffer_hours: int = Field(
+        default=0, ge=0, le=168, description="Kept free after each booking (cleaning, checks)"
+    )
+    max_advance_days: int = Field(
+        default=365, ge=1, le=730, description="How far ahead a booking may start"
+    )
+    max_duration_days: int = Field(
+        default=90, ge=1, le=366, description="The longest booking, in days"
+    )
+
+
+DEFAULT_BOOKING_RULES = BookingRules()
+
+
 class ItemDetails(_Strict):
     condition: Condition | None = None
     brand: ShortText | None = None
     price_period: PricePeriod | None = Field(
         default=None, description="What a rent price covers (required when renting)"
+    )
+    booking: BookingRules | None = Field(
+        default=None, description="Booking rules when the item is lent or rented"
     )
 
 
@@ -232,6 +252,7 @@ class SpaceDetails(_Strict):
     price_period: PricePeriod | None = Field(
         default=None, description="What a rent price covers (required when renting)"
     )
+    booking: BookingRules | None = Field(default=None, description="Booking rules")
 
     @model_validator(mode="after")
     def _period_in_order(self) -> SpaceDetails:

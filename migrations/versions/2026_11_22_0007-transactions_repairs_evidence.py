@@ -664,7 +664,7 @@ def upgrade() -> None:
         "repairs",
         sa.Column("id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column("ords_seq", sa.BigInteger(), sa.Identity(always=False), nullable=False),
-        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("organization_id", sa.Uuid(), nullable=True),
         sa.Column("source", sa.Text(), nullable=False),
         sa.Column("event_id", sa.Uuid(), nullable=True),
         sa.Column("transaction_id", sa.Uuid(), nullable=True),
@@ -689,6 +689,10 @@ def upgrade() -> None:
         sa.Column("co2e_kg", sa.Numeric(precision=14, scale=3), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "source = 'transaction' OR organization_id IS NOT NULL",
+            name=op.f("ck_repairs_logged_by_organization"),
+        ),
         sa.CheckConstraint("country ~ '^[A-Z]{3}$'", name=op.f("ck_repairs_country_alpha3")),
         sa.CheckConstraint(
             "repair_barrier IS NULL OR (repair_barrier IN ('Spare parts not available', 'Spare parts too expensive', 'No way to open product', 'Repair information not available', 'Lack of equipment', 'Item too worn out') AND repair_status = 'End of life')",
@@ -700,7 +704,7 @@ def upgrade() -> None:
         ),
         sa.CheckConstraint(
             "source <> 'transaction' OR transaction_id IS NOT NULL",
-            name=op.f("ck_repairs_transaction_repairs_link"),
+            name=op.f("ck_repairs_transaction_link"),
         ),
         sa.CheckConstraint(
             "source IN ('logged', 'transaction', 'imported')", name=op.f("ck_repairs_source_known")

@@ -1,0 +1,185 @@
+"""Request and response bodies of /v1/transactions and /v1/listings/{id}/availability."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from app.models.repair import PROBLEM_MAX_LENGTH, RepairBarrierCode, RepairStatusCode
+from app.models.transaction import (
+    MAX_TRANSACTION_QUANTITY,
+    MESSAGE_MAX_LENGTH,
+    SubGoal,
+    TransactionStatus,
+    TransactionType,
+    TransactionUnit,
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+Quantity = Annotated[
+    Decimal, Field(gt=0, le=MAX_TRANSACTION_QUANTITY, decimal_places=3, examples=[250])
+]
+Message = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=MESSAGE_MAX_LENGTH)
+]
+
+
+class Period(_Strict):
+    """A booking period, start inclusive, end exclusive, with time zones."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {"start": "2026-12-01T10:00:00+01:00", "end": "2026-12-03T10:00:00+01:00"}
+        },
+    )
+
+    start: AwareDatetime
+    end: AwareDatetime
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Period:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class TransactionCreate(_Strict):
+    listing_id: uuid.UUID = Field(description="The listing to ask for")
+    organization_id: uuid.UUID | None = Field(
+        default=None,
+        description="Ask on behalf of this organization (members, or its API keys); "
+        "omit to ask as yourself",
+    )
+    quantity: Quantity | None = Field(
+        default=None,
+        description="How much: pieces of an item (default 1), the material in the listing's "
+        "unit (required), MWh of energy (optional). Not for bookings and repairs.",
+    )
+    unit: TransactionUnit | None = Field(
+        default=None, description="Must be the listing's unit (energy: mwh); defaults to it"
+    )
+    period: Period | None = Field(
+        default=None, description="Required for loans, rentals and space shares; else absent"
+    )
+    message: Message = Field(default="", description="A note to the provider")
+
+
+class RepairOutcome(_Strict):
+    """What a repair shop reports when it completes a repair (ORDS v0.3 fields)."""
+
+    repair_status: RepairStatusCode
+    repair_barrier: RepairBarrierCode | None = Field(
+        default=None, description="Only for End of life"
+    )
+    brand: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    year_of_manufacture: int | None = Field(default=None, ge=1850, le=2100)
+    product_age: Decimal | None = Field(default=None, ge=0, le=200, decimal_places=1)
+    problem: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=PROBLEM_MAX_LENGTH)
+    ] = ""
+
+    @model_validator(mode="after")
+    def _barrier_only_end_of_life(self) -> RepairOutcome:
+        if self.repair_barrier is not None and self.repair_status != "End of life":
+            raise ValueError("repair_barrier is only given when the outcome is End of life")
+        return self
+
+
+class TransactionActionBody(_Strict):
+    """Optional details of an action: the delivered quantity (``complete`` of exchanges and
+    reuse, ``correct``), the repair outcome (``complete`` of a repair), a note."""
+
+    delivered_quantity: Quantity | None = None
+    repair: RepairOutcome | None = None
+    note: Message = Field(default="", description="Why (a dispute, a correction, a void)")
+
+
+class Party(BaseModel):
+    person_id: uuid.UUID | None
+    organization_id: uuid.UUID | None
+
+
+class Role(StrEnum):
+    PROVIDER = "provider"
+    RECEIVER = "receiver"
+
+
+class PeriodRead(BaseModel):
+    start: datetime
+    end: datetime
+
+
+class ImpactRead(BaseModel):
+    basis: str | None = Field(
+        description="category, weight, material_weight, activity or none"
+    )
+    kg_diverted: Decimal | None
+    co2e_kg: Decimal | None = Field(description="Empty where no sourced factor exists")
+    factor_revision: int | None
+
+
+class TransactionRead(BaseModel):
+    id: uuid.UUID
+    type: TransactionType
+    subgoal: SubGoal
+    status: TransactionStatus
+    listing_id: uuid.UUID
+    provider: Party
+    receiver: Party
+    roles: list[Role] = Field(description="The caller's roles in it (empty for moderators)")
+    actions: list[str] = Field(description="What the caller may do next")
+    quantity: Decimal | None
+    unit: TransactionUnit | None
+    delivered_quantity: Decimal | None
+    period: PeriodRead | None
+    blocked_until: datetime | None = Field(
+        description="End of the period plus the listing's buffer; open (null) while overdue"
+    )
+    unit_no: int | None = Field(description="Which of several identical items is booked")
+    message: str
+    impact: ImpactRead | None
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime | None
+    accepted_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    confirmed_at: datetime | None
+    closed_at: datetime | None
+
+
+class TransactionPage(BaseModel):
+    items: list[TransactionRead]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
+
+
+class BusyPeriod(BaseModel):
+    start: datetime
+    end: datetime | None = Field(description="null: until an overdue item is back")
+    unit_no: int
+    status: TransactionStatus
+
+
+class FreePeriod(BaseModel):
+    start: datetime
+    end: datetime
+    units_free: int = Field(description="How many identical units are free all through it")
+
+
+class Availability(BaseModel):
+    listing_id: uuid.UUID
+    units: int = Field(description="Identical units that can be booked (1 for a space)")
+    window_start: datetime
+    window_end: datetime
+    busy: list[BusyPeriod] = Field(description="Held periods incl. buffers, by unit")
+    free: list[FreePeriod] = Field(description="Periods when at least one unit is free")
