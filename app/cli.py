@@ -2,8 +2,10 @@
 
 load-reference [--force]   load data/ (kommuner, fylker, population) idempotently
 demo-data                  fill the database with the demo set (reference data included)
-tick                       periodic work: expire item listings past their expiry (run it from
-                           cron or a systemd timer every few minutes; search already hides them)
+tick                       periodic work (run it from cron or a systemd timer every few minutes):
+                           expire item listings past their expiry (search already hides them),
+                           expire unanswered transaction requests, lapse bookings never picked
+                           up, mark loans not returned by the end of their period overdue
 maintain                   CLUSTER listings on the spatial index, rebuild the tile rollup, ANALYZE
 grant-role / revoke-role   give or take a platform role (moderator, analyst)
 """
@@ -23,6 +25,7 @@ from app.db import create_engine, create_sessionmaker
 from app.errors import PersonNotFoundError
 from app.models.person import PlatformRole
 from app.services import listing as listing_service
+from app.services import transaction as transaction_service
 from app.services.demo_data import DEMO_PASSWORD, load_demo_data
 from app.services.platform_roles import set_platform_role
 from app.services.reference_data import LoadReport, ReferenceDataError, load_reference_data
@@ -90,8 +93,14 @@ async def _set_role(email: str, role: PlatformRole, *, granted: bool) -> None:
 
 async def _tick() -> None:
     async def work(session: AsyncSession) -> None:
-        expired = await listing_service.expire_listings(session, now=datetime.now(UTC))
+        now = datetime.now(UTC)
+        expired = await listing_service.expire_listings(session, now=now)
         print(f"listings expired: {expired}")
+        report = await transaction_service.tick(session, now=now)
+        print(
+            f"requests expired: {report.expired_requests}, bookings lapsed: "
+            f"{report.lapsed_bookings}, loans overdue: {report.overdue}"
+        )
 
     await _in_transaction(work)
 
@@ -111,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--force", action="store_true", help="reload even if unchanged")
     sub.add_parser("demo-data", help="fill the database with a realistic demo set")
     sub.add_parser(
-        "tick", help="the periodic work: mark item listings past their expiry as expired"
+        "tick",
+        help="the periodic work: expire listings and unanswered requests, mark late loans",
     )
     sub.add_parser(
         "maintain",

@@ -12,6 +12,7 @@ from app import __version__
 from app.api import (
     auth,
     categories,
+    evidence,
     fylker,
     geo,
     health,
@@ -19,7 +20,9 @@ from app.api import (
     listings,
     me,
     organizations,
+    repairs,
     tiles,
+    transactions,
 )
 from app.config import Settings, get_settings
 from app.db import create_engine, create_read_sessionmaker, create_sessionmaker
@@ -121,6 +124,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         organizations,
         categories,
         listings,
+        transactions,
+        repairs,
+        evidence,
         tiles,
         kommuner,
         fylker,

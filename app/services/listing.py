@@ -684,3 +684,10 @@ async def list_my_listings(
     return SearchResult(
         rows=rows, next_cursor=encode_cursor(next_key) if next_key is not None else None
     )
+
+
+async def visible_listing(
+    session: AsyncSession, *, principal: Principal | None, listing_id: uuid.UUID
+) -> Listing:
+    """The listing if the caller may see it (public, or theirs, or a moderator's), else 404."""
+    return (await _load(session, principal, listing_id, lock=False)).listing

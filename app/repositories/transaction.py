@@ -1,0 +1,252 @@
+"""Every SQL statement about transactions and bookings."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import Select, and_, func, or_, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import Range
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import (
+    BookingConflictError,
+    InsufficientQuantityError,
+    InvalidTransitionError,
+    OwnListingError,
+)
+from app.models import Category, Evidence, Listing, Membership, Repair, Transaction
+from app.models.transaction import BOOKING_TYPES, LIVE_STATUSES
+from app.repositories.db_errors import constraint_name
+
+_LIVE = [s.value for s in LIVE_STATUSES]
+_BOOKINGS = [t.value for t in BOOKING_TYPES]
+
+
+def _translate(exc: IntegrityError) -> Exception | None:
+    name = constraint_name(exc)
+    if name == "bookings_do_not_overlap":
+        return BookingConflictError("The period overlaps another booking of this listing.")
+    if name == "ck_listings_quantity_not_overcommitted":
+        return InsufficientQuantityError(
+            "The listing does not have that much left (other requests hold the rest)."
+        )
+    if name == "transactions_status_transition":
+        return InvalidTransitionError("The transaction's status changed meanwhile; reload it.")
+    if name in (
+        "ck_transactions_not_own_listing_person",
+        "ck_transactions_not_own_listing_organization",
+    ):
+        return OwnListingError("You cannot ask for your own listing.")
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionFilters:
+    person_id: uuid.UUID | None
+    organization_ids: list[uuid.UUID]
+    roles: frozenset[str]
+    statuses: list[str]
+    types: list[str]
+    listing_id: uuid.UUID | None
+
+
+class TransactionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def flush(self) -> None:
+        """Write pending changes; the database's refusals become domain errors."""
+        try:
+            await self.session.flush()
+        except IntegrityError as exc:
+            error = _translate(exc)
+            if error is None:
+                raise
+            raise error from exc
+
+    async def add(self, transaction: Transaction) -> bool:
+        """Insert in a savepoint; False when the booking's unit is taken (the caller may try
+        another unit), other refusals raise their domain error."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(transaction)
+                await self.session.flush()
+        except IntegrityError as exc:
+            if constraint_name(exc) == "bookings_do_not_overlap":
+                return False
+            error = _translate(exc)
+            if error is None:
+                raise
+            raise error from exc
+        return True
+
+    async def get(
+        self, transaction_id: uuid.UUID, *, for_update: bool = False
+    ) -> Transaction | None:
+        stmt = select(Transaction).where(Transaction.id == transaction_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def refresh(self, transaction: Transaction) -> None:
+        await self.session.refresh(transaction)
+
+    async def busy_units(self, listing_id: uuid.UUID, blocked: Range[datetime]) -> set[int]:
+        stmt = select(Transaction.unit_no).where(
+            Transaction.listing_id == listing_id,
+            Transaction.type.in_(_BOOKINGS),
+            Transaction.status.in_(_LIVE),
+            Transaction.blocked.overlaps(blocked),
+        )
+        return {u for u in (await self.session.execute(stmt)).scalars() if u is not None}
+
+    async def busy(
+        self, listing_id: uuid.UUID, start: datetime, end: datetime
+    ) -> list[dict[str, Any]]:
+        window = Range(start, end, bounds="[)")
+        stmt = (
+            select(
+                func.lower(Transaction.blocked).label("start"),
+                func.upper(Transaction.blocked).label("end"),
+                Transaction.unit_no,
+                Transaction.status,
+            )
+            .where(
+                Transaction.listing_id == listing_id,
+                Transaction.type.in_(_BOOKINGS),
+                Transaction.status.in_(_LIVE),
+                Transaction.blocked.overlaps(window),
+            )
+            .order_by(func.lower(Transaction.blocked), Transaction.unit_no)
+        )
+        return [dict(r) for r in (await self.session.execute(stmt)).mappings()]
+
+    async def next_booking_start(
+        self, transaction: Transaction, after: datetime
+    ) -> datetime | None:
+        """When the next live booking of the same unit begins (an overdue loan blocks up to
+        it, not past it: that booking was agreed first)."""
+        stmt = select(func.min(func.lower(Transaction.blocked))).where(
+            Transaction.listing_id == transaction.listing_id,
+            Transaction.unit_no == transaction.unit_no,
+            Transaction.id != transaction.id,
+            Transaction.status.in_(_LIVE),
+            func.lower(Transaction.blocked) >= after,
+        )
+        start: datetime | None = (await self.session.execute(stmt)).scalar_one()
+        return start
+
+    async def member_organizations(self, person_id: uuid.UUID) -> list[uuid.UUID]:
+        stmt = select(Membership.organization_id).where(Membership.person_id == person_id)
+        return list((await self.session.execute(stmt)).scalars())
+
+    def _list_statement(self, f: TransactionFilters) -> Select[Any]:
+        sides = []
+        for role in ("provider", "receiver"):
+            if role not in f.roles:
+                continue
+            person_col = getattr(Transaction, f"{role}_person_id")
+            org_col = getattr(Transaction, f"{role}_organization_id")
+            if f.person_id is not None:
+                sides.append(person_col == f.person_id)
+            if f.organization_ids:
+                sides.append(org_col.in_(f.organization_ids))
+        stmt = select(Transaction).where(or_(*sides) if sides else text("false"))
+        if f.statuses:
+            stmt = stmt.where(Transaction.status.in_(f.statuses))
+        if f.types:
+            stmt = stmt.where(Transaction.type.in_(f.types))
+        if f.listing_id is not None:
+            stmt = stmt.where(Transaction.listing_id == f.listing_id)
+        return stmt
+
+    async def list_page(
+        self,
+        f: TransactionFilters,
+        *,
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> list[Transaction]:
+        stmt = self._list_statement(f)
+        if after is not None:
+            stmt = stmt.where(
+                tuple_(Transaction.created_at, Transaction.id) < tuple_(after[0], after[1])
+            )
+        stmt = stmt.order_by(Transaction.created_at.desc(), Transaction.id.desc()).limit(limit)
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def ords_category_of(self, category_slug: str | None) -> int | None:
+        """The ORDS category of the category or its nearest ancestor that has one."""
+        if category_slug is None:
+            return None
+        own_path = select(Category.path).where(Category.slug == category_slug).scalar_subquery()
+        stmt = (
+            select(Category.ords_category_id)
+            .where(Category.path.contained_by(own_path), Category.ords_category_id.is_not(None))
+            .order_by(func.cardinality(Category.path).desc())
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    # --- the clock ----------------------------------------------------------------------
+
+    async def due_requests(self, now: datetime) -> list[uuid.UUID]:
+        stmt = select(Transaction.id).where(
+            Transaction.status == "requested", Transaction.expires_at <= now
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def unpicked_bookings(self, now: datetime) -> list[uuid.UUID]:
+        stmt = select(Transaction.id).where(
+            Transaction.status == "accepted",
+            Transaction.type.in_(_BOOKINGS),
+            func.upper(Transaction.period) <= now,
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def late_bookings(self, now: datetime) -> list[uuid.UUID]:
+        stmt = select(Transaction.id).where(
+            Transaction.status == "active",
+            Transaction.type.in_(_BOOKINGS),
+            func.upper(Transaction.period) <= now,
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def listing(
+        self, listing_id: uuid.UUID, *, lock: Literal["share", "update"] | None
+    ) -> Listing | None:
+        stmt = select(Listing).where(Listing.id == listing_id)
+        if lock is not None:
+            stmt = stmt.with_for_update(read=lock == "share")
+        listing = (await self.session.execute(stmt)).scalar_one_or_none()
+        if listing is not None and lock is not None:
+            await self.session.refresh(listing)  # the identity map may hold an older copy
+        return listing
+
+    async def evidence_grade(self, seq: int) -> str:
+        stmt = select(Evidence.grade).where(Evidence.seq == seq)
+        return str((await self.session.execute(stmt)).scalar_one())
+
+    async def repair_of(self, transaction_id: uuid.UUID) -> Repair:
+        stmt = select(Repair).where(Repair.transaction_id == transaction_id)
+        return (await self.session.execute(stmt)).scalar_one()
+
+    async def committed_quantity(self, listing_id: uuid.UUID) -> Decimal:
+        stmt = select(Listing.quantity_committed).where(Listing.id == listing_id)
+        return Decimal((await self.session.execute(stmt)).scalar_one())
+
+    async def close_many(self, ids: list[uuid.UUID], *, status: str, now: datetime) -> int:
+        if not ids:
+            return 0
+        stmt = (
+            update(Transaction)
+            .where(and_(Transaction.id.in_(ids)))
+            .values(status=status, updated_at=now, closed_at=now)
+        )
+        result = await self.session.execute(stmt)
+        return int(result.rowcount)  # type: ignore[attr-defined]

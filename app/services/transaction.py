@@ -1,0 +1,958 @@
+"""Transactions: what happens between two parties around a listing, and the evidence it
+leaves.
+
+**Types and machines.** A transaction's type follows from its listing (``TYPE_OF_LISTING``):
+an item given or sold is a ``reuse``, lent a ``loan``, rented a ``rental``; a space lent is a
+``space_share``, rented a ``rental``; materials and energy are exchanges; a repair service
+starts a ``repair``. Each type has one declarative state machine in ``MACHINES``: every move
+names its action, where it may start, where it ends and which party may make it (provider,
+receiver, moderator, or the system clock). Any other move is 409 ``invalid_transition``; a
+move by the wrong party is 403 ``wrong_party``; someone who is not a party does not see the
+transaction at all (404). The database holds the same moves (``transaction_transitions``) and
+refuses any other status change itself::
+
+    handovers (reuse, material_exchange, energy_exchange, repair)
+        requested ─accept─▶ accepted ─complete─▶ completed ─confirm─▶ confirmed
+            │decline/cancel/expire   │cancel          │dispute        ▲ uphold
+            ▼                        ▼                ▼               │
+        declined/cancelled/expired  cancelled      disputed ─void─▶ voided
+
+    bookings (loan, rental, space_share)
+        requested ─accept─▶ accepted ─pickup─▶ active ─return─▶ returned ─confirm─▶ confirmed
+                              │expire (never      │(clock)  ▲         │dispute
+                              ▼ picked up)        ▼         │         ▼
+                            expired            overdue ─return┘    disputed (uphold / void)
+
+**Time.** ``python -m app.cli tick`` (run it every few minutes) expires unanswered requests
+(``settings.transactions.request_ttl_hours``, or when a booking's period begins), lapses
+accepted bookings never picked up by the end of their period, and marks loans not returned by
+the end as overdue; an overdue loan keeps its unit blocked, open-ended, until it is returned
+(up to the start of a booking agreed before it became late).
+
+**Evidence.** Completing (or returning) appends a record counted +1, "reported" by the
+provider; the receiver's confirmation replaces it by a "confirmed" one, a dispute takes it
+back, a moderator upholds or voids a dispute, and a moderator's correction replaces the
+figures. See ``app.models.evidence``. Impact is computed when a transaction completes and
+stored with it and its factor revision (``app.services.impact``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import Range
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.errors import (
+    BookingConflictError,
+    FieldError,
+    InvalidInputError,
+    InvalidPeriodError,
+    InvalidTransitionError,
+    ListingNotAvailableError,
+    ListingNotFoundError,
+    NotTransactableError,
+    OrganizationNotFoundError,
+    OwnListingError,
+    TransactionNotFoundError,
+    UnitMismatchError,
+    WrongPartyError,
+)
+from app.models import Listing, Repair, Transaction
+from app.models.evidence import EvidenceEvent, EvidenceGrade
+from app.models.person import PlatformRole
+from app.models.transaction import (
+    BOOKING_TYPES,
+    CONSUMING_TYPES,
+    TYPE_OF_LISTING,
+    TransactionStatus,
+    TransactionType,
+    subgoal_of,
+)
+from app.pagination import decode_cursor, encode_cursor, invalid_cursor
+from app.repositories.evidence import EvidenceDraft, EvidenceRepository, PartyRef
+from app.repositories.organization import OrganizationRepository
+from app.repositories.transaction import TransactionFilters, TransactionRepository
+from app.schemas.listing import DEFAULT_BOOKING_RULES, BookingRules
+from app.schemas.transaction import RepairOutcome, TransactionActionBody, TransactionCreate
+from app.services import impact
+from app.services.policy import OrgAction, Principal, authorize_org
+
+# --- the state machines -----------------------------------------------------------------
+
+
+class Party(StrEnum):
+    PROVIDER = "provider"
+    RECEIVER = "receiver"
+    MODERATOR = "moderator"
+    SYSTEM = "system"
+
+
+class TransactionAction(StrEnum):
+    ACCEPT = "accept"
+    DECLINE = "decline"
+    CANCEL = "cancel"
+    PICKUP = "pickup"
+    RETURN = "return"
+    COMPLETE = "complete"
+    CONFIRM = "confirm"
+    DISPUTE = "dispute"
+    UPHOLD = "uphold"
+    VOID = "void"
+    CORRECT = "correct"
+    # Taken by the clock (python -m app.cli tick), never through the API.
+    EXPIRE = "expire"
+    MARK_OVERDUE = "mark_overdue"
+
+
+SYSTEM_ACTIONS = frozenset({TransactionAction.EXPIRE, TransactionAction.MARK_OVERDUE})
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One edge of a state machine: ``action`` takes a transaction from one of ``sources`` to
+    ``target`` (None: the status stays), and only ``by`` may take it."""
+
+    action: TransactionAction
+    sources: frozenset[TransactionStatus]
+    target: TransactionStatus | None
+    by: frozenset[Party]
+
+
+def _move(
+    action: TransactionAction,
+    sources: set[TransactionStatus],
+    target: TransactionStatus | None,
+    *by: Party,
+) -> Move:
+    return Move(action, frozenset(sources), target, frozenset(by))
+
+
+A, P, St = TransactionAction, Party, TransactionStatus
+_ASKING = (
+    _move(A.ACCEPT, {St.REQUESTED}, St.ACCEPTED, P.PROVIDER),
+    _move(A.DECLINE, {St.REQUESTED}, St.DECLINED, P.PROVIDER),
+    _move(A.CANCEL, {St.REQUESTED}, St.CANCELLED, P.RECEIVER),
+    _move(A.CANCEL, {St.ACCEPTED}, St.CANCELLED, P.PROVIDER, P.RECEIVER),
+    _move(A.EXPIRE, {St.REQUESTED}, St.EXPIRED, P.SYSTEM),
+)
+_SETTLING = (
+    _move(A.CONFIRM, {St.COMPLETED, St.RETURNED}, St.CONFIRMED, P.RECEIVER),
+    _move(A.DISPUTE, {St.COMPLETED, St.RETURNED}, St.DISPUTED, P.RECEIVER),
+    _move(A.UPHOLD, {St.DISPUTED}, St.CONFIRMED, P.MODERATOR),
+    _move(A.VOID, {St.DISPUTED}, St.VOIDED, P.MODERATOR),
+)
+# Handovers: reuse (gift or sale), material and energy exchanges, repairs.
+_HANDOVER = (
+    *_ASKING,
+    _move(A.COMPLETE, {St.ACCEPTED}, St.COMPLETED, P.PROVIDER),
+    *_SETTLING,
+    _move(A.CORRECT, {St.COMPLETED, St.CONFIRMED}, None, P.MODERATOR),
+)
+# Bookings: loans, rentals, space shares.
+_BOOKING = (
+    *_ASKING,
+    # Never picked up by the end of the period: the booking lapses.
+    _move(A.EXPIRE, {St.ACCEPTED}, St.EXPIRED, P.SYSTEM),
+    _move(A.PICKUP, {St.ACCEPTED}, St.ACTIVE, P.PROVIDER),
+    _move(A.MARK_OVERDUE, {St.ACTIVE}, St.OVERDUE, P.SYSTEM),
+    _move(A.RETURN, {St.ACTIVE, St.OVERDUE}, St.RETURNED, P.PROVIDER),
+    *_SETTLING,
+)
+MACHINES: dict[TransactionType, tuple[Move, ...]] = {
+    TransactionType.REUSE: _HANDOVER,
+    TransactionType.MATERIAL_EXCHANGE: _HANDOVER,
+    TransactionType.ENERGY_EXCHANGE: _HANDOVER,
+    TransactionType.REPAIR: _HANDOVER,
+    TransactionType.LOAN: _BOOKING,
+    TransactionType.RENTAL: _BOOKING,
+    TransactionType.SPACE_SHARE: _BOOKING,
+}
+CLOSING_STATUSES = frozenset({St.DECLINED, St.CANCELLED, St.EXPIRED, St.CONFIRMED, St.VOIDED})
+
+
+def machine_edges() -> set[tuple[str, str, str]]:
+    """(type, from, to) of every status change, as the database's table holds them."""
+    return {
+        (kind.value, source.value, move.target.value)
+        for kind, moves in MACHINES.items()
+        for move in moves
+        if move.target is not None
+        for source in move.sources
+    }
+
+
+# --- who is who -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Seat:
+    """The caller's seats at a transaction: which parties they are, and whether they act for
+    an organization (then the organization's rules apply when they act)."""
+
+    parties: frozenset[Party]
+    via_organization: dict[Party, uuid.UUID]
+
+
+async def _seat(session: AsyncSession, principal: Principal, tx: Transaction) -> _Seat:
+    parties: set[Party] = set()
+    via: dict[Party, uuid.UUID] = {}
+    orgs = OrganizationRepository(session)
+    for party, person_id, org_id in (
+        (P.PROVIDER, tx.provider_person_id, tx.provider_organization_id),
+        (P.RECEIVER, tx.receiver_person_id, tx.receiver_organization_id),
+    ):
+        if person_id is not None and principal.person_id == person_id:
+            parties.add(party)
+        elif org_id is not None:
+            if principal.is_api_key:
+                member = principal.organization_id == org_id
+            else:
+                member = (
+                    principal.person_id is not None
+                    and await orgs.member_role(org_id, principal.person_id) is not None
+                )
+            if member:
+                parties.add(party)
+                via[party] = org_id
+    if principal.has_role(PlatformRole.MODERATOR):
+        parties.add(P.MODERATOR)
+    return _Seat(frozenset(parties), via)
+
+
+def _visible_roles(seat: _Seat) -> list[str]:
+    return sorted(p.value for p in seat.parties if p in (P.PROVIDER, P.RECEIVER))
+
+
+def allowed_actions(tx: Transaction, seat: _Seat) -> list[str]:
+    status = TransactionStatus(tx.status)
+    return sorted(
+        {
+            m.action.value
+            for m in MACHINES[TransactionType(tx.type)]
+            if status in m.sources and m.by & seat.parties and m.action not in SYSTEM_ACTIONS
+        }
+    )
+
+
+async def _load(
+    session: AsyncSession, principal: Principal, transaction_id: uuid.UUID, *, lock: bool
+) -> tuple[Transaction, _Seat]:
+    tx = await TransactionRepository(session).get(transaction_id, for_update=lock)
+    if tx is None:
+        raise TransactionNotFoundError(f"No transaction has the id {transaction_id}.")
+    seat = await _seat(session, principal, tx)
+    if not seat.parties:
+        raise TransactionNotFoundError(f"No transaction has the id {transaction_id}.")
+    return tx, seat
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def _range_end(value: Any) -> datetime | None:
+    return value.upper if value is not None else None
+
+
+def render(tx: Transaction, seat: _Seat) -> dict[str, Any]:
+    period = tx.period
+    has_impact = tx.impact_basis is not None
+    return {
+        "id": tx.id,
+        "type": tx.type,
+        "subgoal": tx.subgoal,
+        "status": tx.status,
+        "listing_id": tx.listing_id,
+        "provider": {
+            "person_id": tx.provider_person_id,
+            "organization_id": tx.provider_organization_id,
+        },
+        "receiver": {
+            "person_id": tx.receiver_person_id,
+            "organization_id": tx.receiver_organization_id,
+        },
+        "roles": _visible_roles(seat),
+        "actions": allowed_actions(tx, seat),
+        "quantity": tx.quantity,
+        "unit": tx.unit,
+        "delivered_quantity": tx.delivered_quantity,
+        "period": {"start": period.lower, "end": period.upper} if period is not None else None,
+        "blocked_until": _range_end(tx.blocked),
+        "unit_no": tx.unit_no,
+        "message": tx.message,
+        "impact": {
+            "basis": tx.impact_basis,
+            "kg_diverted": tx.kg_diverted,
+            "co2e_kg": tx.co2e_kg,
+            "factor_revision": tx.factor_revision,
+        }
+        if has_impact
+        else None,
+        "created_at": tx.created_at,
+        "updated_at": tx.updated_at,
+        "expires_at": tx.expires_at,
+        "accepted_at": tx.accepted_at,
+        "started_at": tx.started_at,
+        "completed_at": tx.completed_at,
+        "confirmed_at": tx.confirmed_at,
+        "closed_at": tx.closed_at,
+    }
+
+
+async def get_transaction(
+    session: AsyncSession, *, principal: Principal, transaction_id: uuid.UUID
+) -> dict[str, Any]:
+    tx, seat = await _load(session, principal, transaction_id, lock=False)
+    return render(tx, seat)
+
+
+def _encode(tx: Transaction) -> str:
+    return encode_cursor({"c": tx.created_at.isoformat(), "i": str(tx.id)})
+
+
+def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
+    doc = decode_cursor(cursor, required=("c", "i"))
+    try:
+        return datetime.fromisoformat(doc["c"]), uuid.UUID(doc["i"])
+    except (KeyError, TypeError, ValueError):
+        raise invalid_cursor() from None
+
+
+async def list_transactions(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    role: str | None,
+    statuses: list[str],
+    types: list[str],
+    listing_id: uuid.UUID | None,
+    organization_id: uuid.UUID | None,
+    cursor: str | None,
+    limit: int,
+) -> dict[str, Any]:
+    """The caller's transactions, newest first: as a person (their own and, unless they name
+    one organization, those of every organization they belong to), or an API key's
+    organization's."""
+    repo = TransactionRepository(session)
+    person_id: uuid.UUID | None = None
+    org_ids: list[uuid.UUID]
+    if principal.is_api_key:
+        assert principal.organization_id is not None
+        if organization_id is not None and organization_id != principal.organization_id:
+            await authorize_org(session, principal, organization_id, OrgAction.WRITE_TRANSACTIONS)
+        org_ids = [principal.organization_id]
+    elif organization_id is not None:
+        if await OrganizationRepository(session).get(organization_id) is None:
+            raise OrganizationNotFoundError(f"No organization has the id {organization_id}.")
+        await authorize_org(session, principal, organization_id, OrgAction.WRITE_TRANSACTIONS)
+        org_ids = [organization_id]
+    else:
+        person_id = principal.person_id
+        org_ids = await repo.member_organizations(person_id) if person_id else []
+    filters = TransactionFilters(
+        person_id=person_id,
+        organization_ids=org_ids,
+        roles=frozenset([role] if role else ["provider", "receiver"]),
+        statuses=statuses,
+        types=types,
+        listing_id=listing_id,
+    )
+    after = _decode(cursor) if cursor else None
+    rows = await repo.list_page(filters, after=after, limit=limit + 1)
+    items = []
+    for tx in rows[:limit]:
+        items.append(render(tx, await _seat(session, principal, tx)))
+    next_cursor = _encode(rows[limit - 1]) if len(rows) > limit else None
+    return {"items": items, "next_cursor": next_cursor}
+
+
+# --- starting one -----------------------------------------------------------------------
+
+
+def _booking_rules(listing: Listing) -> BookingRules:
+    raw = (listing.details or {}).get("booking")
+    return BookingRules.model_validate(raw) if raw else DEFAULT_BOOKING_RULES
+
+
+def _units(listing: Listing) -> int:
+    """Identical units a booking can take: the item's quantity, one space."""
+    if listing.kind == "item" and listing.quantity is not None:
+        return max(1, int(listing.quantity))
+    return 1
+
+
+def _field_error(field: str, message: str, kind: str) -> list[FieldError]:
+    return [FieldError(location="body", field=field, message=message, type=kind)]
+
+
+def _check_period(
+    data: TransactionCreate, listing: Listing, *, now: datetime
+) -> tuple[datetime, datetime, BookingRules]:
+    if data.period is None:
+        raise InvalidPeriodError(
+            "A booking needs a period.",
+            errors=_field_error("period", "Field required", "missing"),
+        )
+    rules = _booking_rules(listing)
+    start, end = data.period.start, data.period.end
+    if start < now - timedelta(minutes=5):
+        raise InvalidPeriodError(
+            "The period starts in the past.",
+            errors=_field_error("period.start", "Must not be in the past", "invalid_period"),
+        )
+    if start > now + timedelta(days=rules.max_advance_days):
+        raise InvalidPeriodError(
+            f"This listing takes bookings at most {rules.max_advance_days} days ahead.",
+            errors=_field_error("period.start", "Too far ahead", "invalid_period"),
+        )
+    if end - start > timedelta(days=rules.max_duration_days):
+        raise InvalidPeriodError(
+            f"This listing is booked for at most {rules.max_duration_days} days at a time.",
+            errors=_field_error("period.end", "Too long", "invalid_period"),
+        )
+    return start, end, rules
+
+
+def _quantity(
+    kind: TransactionType, data: TransactionCreate, listing: Listing
+) -> tuple[Decimal | None, str | None]:
+    """The requested quantity and unit, checked against the listing."""
+    if kind in BOOKING_TYPES or kind is TransactionType.REPAIR:
+        if data.quantity is not None or data.unit is not None:
+            raise InvalidInputError(
+                f"A {kind} does not take a quantity.",
+                errors=_field_error("quantity", "Not allowed for this listing", "extra_forbidden"),
+            )
+        if kind in BOOKING_TYPES:
+            if listing.kind == "space":
+                area = (listing.details or {}).get("area_m2")
+                return (Decimal(str(area)), "m2") if area else (None, None)
+            return Decimal(1), "pcs"
+        return None, None
+    expected = "mwh" if kind is TransactionType.ENERGY_EXCHANGE else listing.unit
+    if data.unit is not None and data.unit != expected:
+        raise UnitMismatchError(
+            f"This listing is counted in {expected}, not {data.unit}.",
+            errors=_field_error("unit", f"Must be {expected}", "unit_mismatch"),
+        )
+    quantity = data.quantity
+    if kind is TransactionType.REUSE:
+        quantity = quantity if quantity is not None else Decimal(1)
+        if quantity != quantity.to_integral_value():
+            raise InvalidInputError(
+                "Items are counted in whole pieces.",
+                errors=_field_error("quantity", "Must be a whole number", "int_type"),
+            )
+    if kind is TransactionType.MATERIAL_EXCHANGE and quantity is None:
+        raise InvalidInputError(
+            "Say how much of the material you ask for.",
+            errors=_field_error("quantity", "Field required", "missing"),
+        )
+    if quantity is None:
+        return None, None
+    return quantity, expected
+
+
+async def _receiver(
+    session: AsyncSession, principal: Principal, organization_id: uuid.UUID | None
+) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    if organization_id is None and principal.is_api_key:
+        organization_id = principal.organization_id
+    if organization_id is None:
+        return principal.person_id, None
+    if await OrganizationRepository(session).get(organization_id) is None:
+        raise OrganizationNotFoundError(f"No organization has the id {organization_id}.")
+    await authorize_org(session, principal, organization_id, OrgAction.WRITE_TRANSACTIONS)
+    return None, organization_id
+
+
+async def create_transaction(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    data: TransactionCreate,
+    now: datetime,
+    settings: Settings,
+) -> dict[str, Any]:
+    repo = TransactionRepository(session)
+    peek = await repo.listing(data.listing_id, lock=None)
+    if peek is None:
+        raise ListingNotFoundError(f"No listing has the id {data.listing_id}.")
+    # A reuse or material exchange changes the listing's committed quantity: take the row's
+    # write lock up front (a share lock upgraded later would deadlock two requests); other
+    # requests only keep the listing from changing under them.
+    consuming = TYPE_OF_LISTING.get((peek.kind, peek.mode)) in CONSUMING_TYPES
+    listing = await repo.listing(data.listing_id, lock="update" if consuming else "share")
+    if (
+        listing is None
+        or listing.hidden_at is not None
+        or listing.status in ("draft", "pending_review")
+    ):
+        raise ListingNotFoundError(f"No listing has the id {data.listing_id}.")
+    kind = TYPE_OF_LISTING.get((listing.kind, listing.mode))
+    if kind is None:
+        raise NotTransactableError(
+            "A wanted listing is answered by contacting its owner, not by a transaction on it."
+        )
+    if (kind in CONSUMING_TYPES) != consuming:
+        raise ListingNotAvailableError("The listing changed meanwhile; try again.")
+    if listing.status != "active" or (listing.expires_at is not None and listing.expires_at <= now):
+        raise ListingNotAvailableError(f"The listing is {listing.status}; it takes no requests.")
+    receiver_person, receiver_org = await _receiver(session, principal, data.organization_id)
+    if (receiver_person is not None and receiver_person == listing.owner_person_id) or (
+        receiver_org is not None and receiver_org == listing.owner_organization_id
+    ):
+        raise OwnListingError("You cannot ask for your own listing.")
+    quantity, unit = _quantity(kind, data, listing)
+    if kind not in BOOKING_TYPES and data.period is not None:
+        raise InvalidInputError(
+            f"A {kind} has no period.",
+            errors=_field_error(
+                "period", "Only for loans, rentals and space shares", "extra_forbidden"
+            ),
+        )
+    expires_at = now + timedelta(hours=settings.transactions.request_ttl_hours)
+    period = blocked = None
+    if kind in BOOKING_TYPES:
+        start, end, rules = _check_period(data, listing, now=now)
+        period = Range(start, end, bounds="[)")
+        blocked = Range(start, end + timedelta(hours=rules.buffer_hours), bounds="[)")
+        expires_at = min(expires_at, max(start, now + timedelta(minutes=5)))
+
+    def new_transaction(unit_no: int | None) -> Transaction:
+        return Transaction(
+            type=kind.value,
+            subgoal=subgoal_of(kind, listing.kind).value,
+            status=St.REQUESTED.value,
+            listing_id=listing.id,
+            provider_person_id=listing.owner_person_id,
+            provider_organization_id=listing.owner_organization_id,
+            receiver_person_id=receiver_person,
+            receiver_organization_id=receiver_org,
+            created_by_person_id=principal.person_id,
+            message=data.message,
+            quantity=quantity,
+            unit=unit,
+            period=period,
+            blocked=blocked,
+            unit_no=unit_no,
+            created_at=now,
+            updated_at=now,
+            expires_at=expires_at,
+        )
+
+    if blocked is None:
+        tx = new_transaction(None)
+        await repo.add(tx)
+    else:
+        # Try the units that look free; the exclusion constraint decides races.
+        taken = await repo.busy_units(listing.id, blocked)
+        for unit_no in [u for u in range(1, _units(listing) + 1) if u not in taken]:
+            tx = new_transaction(unit_no)
+            if await repo.add(tx):
+                break
+        else:
+            raise BookingConflictError(
+                "The period overlaps another booking of this listing; see its availability."
+            )
+    await repo.refresh(tx)
+    return render(tx, _Seat(frozenset({P.RECEIVER}), {}))
+
+
+# --- moving one -------------------------------------------------------------------------
+
+
+def _find_move(tx: Transaction, action: TransactionAction) -> Move:
+    status = TransactionStatus(tx.status)
+    moves = [m for m in MACHINES[TransactionType(tx.type)] if m.action is action]
+    if not moves:
+        raise InvalidTransitionError(f"A {tx.type} has no {action}.")
+    for move in moves:
+        if status in move.sources:
+            return move
+    raise InvalidTransitionError(f"A {tx.type} cannot {action} when it is {status}.")
+
+
+async def _authorize_move(
+    session: AsyncSession, principal: Principal, move: Move, seat: _Seat
+) -> None:
+    acting = move.by & seat.parties
+    if not acting:
+        who = " or ".join(sorted(p.value for p in move.by))
+        raise WrongPartyError(f"Only the {who} can {move.action}.")
+    if any(party not in seat.via_organization for party in acting):
+        return  # in their own name, or as a moderator
+    # For an organization: its members may, and its API keys with transactions:write.
+    party = min(acting)
+    await authorize_org(
+        session, principal, seat.via_organization[party], OrgAction.WRITE_TRANSACTIONS
+    )
+
+
+def _days(start: datetime | None, end: datetime) -> Decimal:
+    if start is None:
+        return Decimal(0)
+    seconds = Decimal(int((end - start).total_seconds()))
+    return (seconds / Decimal(86400)).quantize(Decimal("0.001"))
+
+
+async def _impact_of(
+    session: AsyncSession, tx: Transaction, listing: Listing, outcome: RepairOutcome | None
+) -> impact.Impact:
+    kind = TransactionType(tx.type)
+    delivered = tx.delivered_quantity or tx.quantity
+    if kind is TransactionType.REUSE:
+        return await impact.reuse_impact(
+            session,
+            category_slug=listing.category_slug,
+            items=delivered or Decimal(1),
+            weight_kg_per_item=listing.weight_kg,
+        )
+    if kind is TransactionType.REPAIR:
+        assert outcome is not None
+        return await impact.repair_impact(
+            session, category_slug=listing.category_slug, repair_status=outcome.repair_status
+        )
+    if kind is TransactionType.MATERIAL_EXCHANGE and delivered is not None and tx.unit:
+        return await impact.material_impact(session, quantity=delivered, unit=tx.unit)
+    return impact.Impact(impact.ImpactBasis.ACTIVITY)
+
+
+def _store_impact(tx: Transaction, result: impact.Impact) -> None:
+    tx.impact_basis = result.basis.value
+    tx.factor_revision = result.factor_revision
+    tx.kg_diverted = result.kg_diverted
+    tx.co2e_kg = result.co2e_kg
+
+
+def _party(person_id: uuid.UUID | None, org_id: uuid.UUID | None) -> PartyRef:
+    return PartyRef(person_id=person_id, organization_id=org_id)
+
+
+async def _record_completion(
+    session: AsyncSession, tx: Transaction, listing: Listing, repair: Repair | None, now: datetime
+) -> None:
+    kind = TransactionType(tx.type)
+    quantity, unit, days = tx.delivered_quantity or tx.quantity, tx.unit, None
+    if kind in BOOKING_TYPES:
+        days = _days(tx.started_at, now)
+    await EvidenceRepository(session).append(
+        EvidenceDraft(
+            occurred_at=now,
+            event=EvidenceEvent.COMPLETED,
+            grade=EvidenceGrade.REPORTED,
+            type=tx.type,
+            subgoal=tx.subgoal,
+            provider=_party(tx.provider_person_id, tx.provider_organization_id),
+            receiver=_party(tx.receiver_person_id, tx.receiver_organization_id),
+            transaction_id=tx.id,
+            repair_id=repair.id if repair is not None else None,
+            kommunenummer=listing.kommunenummer,
+            fylkesnummer=listing.fylkesnummer,
+            category_slug=listing.category_slug,
+            ewc_code=listing.ewc_code,
+            ords_category_id=repair.ords_category_id if repair is not None else None,
+            repair_status=repair.repair_status if repair is not None else None,
+            quantity=quantity if unit else None,
+            unit=unit if quantity is not None else None,
+            days=days,
+            kg_diverted=tx.kg_diverted,
+            co2e_kg=tx.co2e_kg,
+            factor_revision=tx.factor_revision,
+        )
+    )
+
+
+async def _report_repair(
+    session: AsyncSession,
+    tx: Transaction,
+    listing: Listing,
+    outcome: RepairOutcome,
+    result: impact.Impact,
+    now: datetime,
+) -> Repair:
+    ords_id = await TransactionRepository(session).ords_category_of(listing.category_slug)
+    repair = Repair(
+        organization_id=tx.provider_organization_id,
+        source="transaction",
+        transaction_id=tx.id,
+        data_provider="Sirkel",
+        provider_record_id=str(tx.id),
+        country="NOR",
+        partner_product_category=listing.category_slug or "",
+        ords_category_id=ords_id or 18,  # 18 = Misc
+        category_slug=listing.category_slug,
+        brand=outcome.brand or None,
+        year_of_manufacture=outcome.year_of_manufacture,
+        product_age=outcome.product_age,
+        repair_status=outcome.repair_status,
+        repair_barrier=outcome.repair_barrier,
+        event_date=now.date(),
+        problem=outcome.problem,
+        kommunenummer=listing.kommunenummer,
+        fylkesnummer=listing.fylkesnummer,
+        factor_revision=result.factor_revision,
+        kg_diverted=result.kg_diverted,
+        co2e_kg=result.co2e_kg,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(repair)
+    await session.flush()
+    return repair
+
+
+def _missing(field: str, message: str) -> InvalidInputError:
+    return InvalidInputError(message, errors=_field_error(field, "Field required", "missing"))
+
+
+async def act_on_transaction(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    transaction_id: uuid.UUID,
+    action: TransactionAction,
+    body: TransactionActionBody,
+    now: datetime,
+) -> dict[str, Any]:
+    if action in SYSTEM_ACTIONS:
+        raise InvalidTransitionError(f"{action} is the clock's move, not a party's.")
+    repo = TransactionRepository(session)
+    tx, seat = await _load(session, principal, transaction_id, lock=True)
+    move = _find_move(tx, action)
+    await _authorize_move(session, principal, move, seat)
+    kind = TransactionType(tx.type)
+    evidence = EvidenceRepository(session)
+    listing = await repo.listing(tx.listing_id, lock="update" if kind in CONSUMING_TYPES else None)
+    assert listing is not None
+    if body.repair is not None and not (
+        kind is TransactionType.REPAIR and action in (A.COMPLETE, A.CORRECT)
+    ):
+        raise InvalidInputError(
+            "Only completing or correcting a repair takes a repair outcome.",
+            errors=_field_error("repair", "Not allowed here", "extra_forbidden"),
+        )
+    if body.delivered_quantity is not None and (
+        kind in BOOKING_TYPES
+        or kind is TransactionType.REPAIR
+        or action not in (A.COMPLETE, A.CORRECT)
+    ):
+        raise InvalidInputError(
+            "Only completing or correcting a handover takes a delivered quantity.",
+            errors=_field_error("delivered_quantity", "Not allowed here", "extra_forbidden"),
+        )
+
+    if move.target is not None:
+        tx.status = move.target.value
+    tx.updated_at = now
+    if move.target in CLOSING_STATUSES:
+        tx.closed_at = now
+    repair: Repair | None = None
+    record: str | None = None  # what the ledger gets, after every other write
+
+    if action is A.ACCEPT:
+        tx.accepted_at = now
+        tx.expires_at = None
+    elif action is A.PICKUP:
+        tx.started_at = now
+    elif action is A.RETURN:
+        tx.completed_at = now
+        _store_impact(tx, await _impact_of(session, tx, listing, None))
+        record = "completed"
+    elif action is A.COMPLETE:
+        if kind is TransactionType.ENERGY_EXCHANGE and body.delivered_quantity is None:
+            raise _missing("delivered_quantity", "Say how many MWh were delivered.")
+        if kind is TransactionType.REPAIR and body.repair is None:
+            raise _missing("repair", "Report the repair's outcome.")
+        if body.delivered_quantity is not None:
+            tx.delivered_quantity = body.delivered_quantity
+            if tx.unit is None:
+                tx.unit = "mwh"
+        tx.completed_at = now
+        result = await _impact_of(session, tx, listing, body.repair)
+        _store_impact(tx, result)
+        if kind is TransactionType.REPAIR:
+            assert body.repair is not None
+            repair = await _report_repair(session, tx, listing, body.repair, result, now)
+        record = "completed"
+    elif action is A.CONFIRM:
+        tx.confirmed_at = now
+        record = "confirmed"
+    elif action is A.DISPUTE:
+        record = "disputed"
+    elif action is A.UPHOLD:
+        tx.confirmed_at = now
+        record = "upheld"
+    elif action is A.CORRECT:
+        if kind is TransactionType.REPAIR:
+            if body.repair is None:
+                raise _missing("repair", "Give the corrected repair outcome.")
+        elif body.delivered_quantity is None:
+            raise _missing("delivered_quantity", "Give the corrected quantity.")
+        else:
+            tx.delivered_quantity = body.delivered_quantity
+            if tx.unit is None:
+                tx.unit = "mwh"
+        result = await _impact_of(session, tx, listing, body.repair)
+        _store_impact(tx, result)
+        if body.repair is not None:
+            repair = await _correct_repair(session, tx, body.repair, result, now)
+        record = "corrected"
+
+    await repo.flush()
+
+    # The ledger last: its lock is held until commit.
+    if record == "completed":
+        await _record_completion(session, tx, listing, repair, now)
+    elif record in ("confirmed", "disputed", "corrected"):
+        counted = await evidence.counted(transaction_id=tx.id)
+        if counted is not None:
+            event = EvidenceEvent(record)
+            await evidence.compensate(counted, event=event, occurred_at=now)
+            if record == "confirmed":
+                await evidence.restate(
+                    counted, event=event, grade=EvidenceGrade.CONFIRMED, occurred_at=now
+                )
+            elif record == "corrected":
+                await evidence.restate(
+                    counted,
+                    event=event,
+                    grade=EvidenceGrade(await repo.evidence_grade(counted)),
+                    occurred_at=now,
+                    changes=_corrected_figures(tx, repair),
+                )
+    elif record == "upheld":
+        last = await evidence.last_counted(transaction_id=tx.id)
+        if last is not None:
+            await evidence.restate(
+                last, event=EvidenceEvent.UPHELD, grade=EvidenceGrade.CONFIRMED, occurred_at=now
+            )
+    await repo.refresh(tx)
+    return render(tx, seat)
+
+
+def _corrected_figures(tx: Transaction, repair: Repair | None) -> dict[str, Any]:
+    changes: dict[str, Any] = {
+        "kg_diverted": tx.kg_diverted,
+        "co2e_kg": tx.co2e_kg,
+        "factor_revision": tx.factor_revision,
+    }
+    if repair is not None:
+        changes["repair_status"] = repair.repair_status
+    else:
+        changes["quantity"] = tx.delivered_quantity or tx.quantity
+    return changes
+
+
+async def _correct_repair(
+    session: AsyncSession,
+    tx: Transaction,
+    outcome: RepairOutcome,
+    result: impact.Impact,
+    now: datetime,
+) -> Repair:
+    repair = await TransactionRepository(session).repair_of(tx.id)
+    repair.repair_status = outcome.repair_status
+    repair.repair_barrier = outcome.repair_barrier
+    if outcome.brand:
+        repair.brand = outcome.brand
+    if outcome.year_of_manufacture is not None:
+        repair.year_of_manufacture = outcome.year_of_manufacture
+    if outcome.product_age is not None:
+        repair.product_age = outcome.product_age
+    if outcome.problem:
+        repair.problem = outcome.problem
+    repair.factor_revision = result.factor_revision
+    repair.kg_diverted = result.kg_diverted
+    repair.co2e_kg = result.co2e_kg
+    repair.updated_at = now
+    return repair
+
+
+# --- the clock ----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class TickReport:
+    expired_requests: int = 0
+    lapsed_bookings: int = 0
+    overdue: int = 0
+
+
+async def tick(session: AsyncSession, *, now: datetime) -> TickReport:
+    """Expire unanswered requests, lapse bookings never picked up, mark late loans overdue."""
+    repo = TransactionRepository(session)
+    report = TickReport()
+    report.expired_requests = await repo.close_many(
+        await repo.due_requests(now), status=St.EXPIRED.value, now=now
+    )
+    report.lapsed_bookings = await repo.close_many(
+        await repo.unpicked_bookings(now), status=St.EXPIRED.value, now=now
+    )
+    for tx_id in await repo.late_bookings(now):
+        tx = await repo.get(tx_id, for_update=True)
+        if tx is None or tx.status != St.ACTIVE.value:
+            continue
+        # Blocked, open-ended, until it is back — but not over a booking agreed earlier.
+        start = tx.blocked.lower
+        until = await repo.next_booking_start(tx, tx.blocked.upper)
+        tx.status = St.OVERDUE.value
+        tx.blocked = Range(start, until, bounds="[)")
+        tx.updated_at = now
+        await repo.flush()
+        report.overdue += 1
+    return report
+
+
+# --- availability ---------------------------------------------------------------------------
+
+
+async def availability(
+    session: AsyncSession,
+    *,
+    listing: Listing,
+    start: datetime,
+    end: datetime,
+) -> dict[str, Any]:
+    units = _units(listing)
+    busy = await TransactionRepository(session).busy(listing.id, start, end)
+    # Free periods: sweep the window's boundaries, counting units busy between them.
+    points = {start, end}
+    for b in busy:
+        points.add(max(start, b["start"]))
+        points.add(min(end, b["end"]) if b["end"] is not None else end)
+    edges = sorted(p for p in points if start <= p <= end)
+    free: list[dict[str, Any]] = []
+    for left, right in itertools.pairwise(edges):
+        if left >= right:
+            continue
+        taken = {
+            b["unit_no"]
+            for b in busy
+            if b["start"] < right and (b["end"] is None or b["end"] > left)
+        }
+        units_free = units - len(taken)
+        if units_free <= 0:
+            continue
+        if free and free[-1]["end"] == left and free[-1]["units_free"] == units_free:
+            free[-1]["end"] = right
+        else:
+            free.append({"start": left, "end": right, "units_free": units_free})
+    return {
+        "listing_id": listing.id,
+        "units": units,
+        "window_start": start,
+        "window_end": end,
+        "busy": [
+            {"start": b["start"], "end": b["end"], "unit_no": b["unit_no"], "status": b["status"]}
+            for b in busy
+        ],
+        "free": free,
+    }
