@@ -64,6 +64,8 @@ MAX_AVAILABILITY_DAYS = 366
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
+    if isinstance(value, uuid.UUID):  # asyncpg's own UUID subclass, which orjson does not know
+        return str(value)
     raise TypeError(type(value).__name__)
 
 

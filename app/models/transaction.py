@@ -46,7 +46,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ExcludeConstraint, TSTZRANGE
+from sqlalchemy.dialects.postgresql import TSTZRANGE, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base
@@ -168,7 +168,10 @@ class Transaction(Base):
             "OR provider_organization_id <> receiver_organization_id",
             name="not_own_listing_organization",
         ),
-        CheckConstraint("(quantity IS NULL) = (unit IS NULL)", name="quantity_has_unit"),
+        CheckConstraint(
+            "(quantity IS NULL AND delivered_quantity IS NULL) = (unit IS NULL)",
+            name="quantity_has_unit",
+        ),
         CheckConstraint(_in("unit", list(TransactionUnit)), name="unit_known"),
         CheckConstraint(
             f"quantity IS NULL OR (quantity > 0 AND quantity <= {MAX_TRANSACTION_QUANTITY})",
@@ -179,9 +182,7 @@ class Transaction(Base):
             f"AND delivered_quantity <= {MAX_TRANSACTION_QUANTITY} AND unit IS NOT NULL)",
             name="delivered_range",
         ),
-        CheckConstraint(
-            f"({_BOOKING_SQL}) = (period IS NOT NULL)", name="period_for_bookings"
-        ),
+        CheckConstraint(f"({_BOOKING_SQL}) = (period IS NOT NULL)", name="period_for_bookings"),
         CheckConstraint(
             "period IS NULL OR (NOT isempty(period) AND NOT lower_inf(period) "
             "AND NOT upper_inf(period))",
@@ -195,9 +196,7 @@ class Transaction(Base):
             "(period IS NULL) = (unit_no IS NULL) AND (unit_no IS NULL OR unit_no >= 1)",
             name="unit_no_for_bookings",
         ),
-        CheckConstraint(
-            f"char_length(message) <= {MESSAGE_MAX_LENGTH}", name="message_length"
-        ),
+        CheckConstraint(f"char_length(message) <= {MESSAGE_MAX_LENGTH}", name="message_length"),
         CheckConstraint(
             "(kg_diverted IS NULL OR kg_diverted >= 0) AND (co2e_kg IS NULL OR co2e_kg >= 0)",
             name="impact_non_negative",
@@ -268,8 +267,8 @@ class Transaction(Base):
     quantity: Mapped[Decimal | None] = mapped_column(Numeric(16, 3))
     unit: Mapped[str | None] = mapped_column(Text)
     delivered_quantity: Mapped[Decimal | None] = mapped_column(Numeric(16, 3))
-    period: Mapped[Any] = mapped_column(TSTZRANGE)
-    blocked: Mapped[Any] = mapped_column(TSTZRANGE)
+    period: Mapped[Any] = mapped_column(TSTZRANGE, nullable=True)
+    blocked: Mapped[Any] = mapped_column(TSTZRANGE, nullable=True)
     unit_no: Mapped[int | None] = mapped_column(SmallInteger)
     factor_revision: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("impact_factor_revisions.revision", ondelete="RESTRICT")

@@ -85,7 +85,7 @@ class ImpactRepository:
         stmt = select(ImpactFactor.key, ImpactFactor.factor).where(
             ImpactFactor.revision == revision, ImpactFactor.key.in_(keys)
         )
-        return {k: v for k, v in (await self.session.execute(stmt)).tuples()}
+        return {row[0]: row[1] for row in await self.session.execute(stmt)}
 
     async def factor_category(self, category_slug: str) -> str | None:
         result = await self.session.execute(_FACTOR_CATEGORY, {"slug": category_slug})

@@ -3,20 +3,19 @@ avoided, from a versioned factor set (``app.models.impact``).
 
 **Method** (The Restart Project's Fixometer, as restarters.net applies it):
 
-* a **Fixed repair** of a categorised product avoids ``pre-use CO2e of the category ×
+* a **Fixed repair** of a categorised product avoids ``pre-use CO2e of the category x
   displacement`` (0.5: a repaired product is assumed to displace half of a new purchase) and
   diverts the category's average weight; Repairable, End of life and Unknown repairs count as
   repairs but carry no kg or CO2e;
 * a **reuse handover** of a categorised item uses the same factors, per item;
-* where only the **weight** is known (an item in a category without a factor, with its weight
-  given) reuse avoids 0.51 kg CO2e per kg (WRAP's average for reused products) and diverts the
-  weight;
-* a **material exchange** diverts its weight when given in kg or t; other units (m³, litres,
-  pieces …) carry no kg, and no CO2e factor is sourced for secondary materials yet;
+* where only the **weight** is known — a material exchange in kg or t, or an item in a
+  category without a factor but with its weight given — reuse avoids 0.51 kg CO2e per kg
+  (WRAP's average for reused products) and diverts the weight; materials in m³, litres,
+  metres, m² or pieces have no weight to go by and count as activity;
 * **loans, rentals, space shares and energy** count activity (count, item-days, m²·days, MWh);
   CO2e stays empty until a sourced factor exists.
 
-Golden figure (tests): one Fixed medium laptop → 265.32 × 0.5 = 132.66 kg CO2e and 1.834 kg.
+Golden figure (tests): one Fixed medium laptop → 265.32 x 0.5 = 132.66 kg CO2e and 1.834 kg.
 """
 
 from __future__ import annotations
@@ -39,9 +38,7 @@ RESTART_SOURCE = (
     "The Restart Project, Fixometer LCA data 2021 (CC BY-SA 4.0), "
     "github.com/TheRestartProject/environmental-impact-data"
 )
-RESTART_METHOD_SOURCE = (
-    "The Restart Project, restarters.net impact method: displacement rate 0.5"
-)
+RESTART_METHOD_SOURCE = "The Restart Project, restarters.net impact method: displacement rate 0.5"
 WRAP_SOURCE = (
     "WRAP (2011), Benefits of reuse case study: 0.51 t CO2e avoided per tonne of products "
     "reused (UK average)"
@@ -52,7 +49,6 @@ _KG = Decimal("0.001")
 class ImpactBasis(StrEnum):
     CATEGORY = "category"  # the Restart category's factors
     WEIGHT = "weight"  # the item's weight and WRAP's per-kg factor
-    MATERIAL_WEIGHT = "material_weight"  # kg of secondary material, no CO2e factor
     ACTIVITY = "activity"  # counted, no kg or CO2e
     NONE = "none"  # nothing to count (a repair that did not fix, unknown category)
 
@@ -73,9 +69,7 @@ def factor_set(reuse_factors: list[dict[str, Any]]) -> list[FactorRow]:
     """The complete factor set from the reuse factor table and the method's constants."""
     rows = [
         FactorRow("displacement", DISPLACEMENT, "ratio", RESTART_METHOD_SOURCE, "medium"),
-        FactorRow(
-            "reuse_by_weight_co2e", WRAP_REUSE_CO2E_PER_KG, "kg CO2e/kg", WRAP_SOURCE, "low"
-        ),
+        FactorRow("reuse_by_weight_co2e", WRAP_REUSE_CO2E_PER_KG, "kg CO2e/kg", WRAP_SOURCE, "low"),
     ]
     for rf in sorted(reuse_factors, key=lambda r: str(r["category"])):
         category = str(rf["category"])
@@ -161,8 +155,9 @@ async def reuse_impact(
             _round(weight * items),
             _round(co2e * displacement * items),
         )
-    revision = await repo.current_revision()
-    if weight_kg_per_item is not None and revision is not None:
+    current = await repo.current_revision()
+    if weight_kg_per_item is not None and current is not None:
+        revision = current
         per_kg = (await repo.factors(revision, ["reuse_by_weight_co2e"]))["reuse_by_weight_co2e"]
         kg = weight_kg_per_item * items
         return Impact(ImpactBasis.WEIGHT, revision, _round(kg), _round(kg * per_kg))
@@ -182,8 +177,12 @@ async def repair_impact(
 
 
 async def material_impact(session: AsyncSession, *, quantity: Decimal, unit: str) -> Impact:
+    """Surplus material handed on for use is reuse by weight: kg diverted, and WRAP's
+    0.51 kg CO2e per kg. Volumes, lengths, areas and pieces have no weight to go by."""
     kg = {"kg": quantity, "t": quantity * 1000}.get(unit)
-    revision = await ImpactRepository(session).current_revision()
+    repo = ImpactRepository(session)
+    revision = await repo.current_revision()
     if kg is None or revision is None:
         return Impact(ImpactBasis.ACTIVITY)
-    return Impact(ImpactBasis.MATERIAL_WEIGHT, revision, _round(kg), None)
+    per_kg = (await repo.factors(revision, ["reuse_by_weight_co2e"]))["reuse_by_weight_co2e"]
+    return Impact(ImpactBasis.WEIGHT, revision, _round(kg), _round(kg * per_kg))

@@ -483,8 +483,8 @@ def upgrade() -> None:
         sa.Column("quantity", sa.Numeric(precision=16, scale=3), nullable=True),
         sa.Column("unit", sa.Text(), nullable=True),
         sa.Column("delivered_quantity", sa.Numeric(precision=16, scale=3), nullable=True),
-        sa.Column("period", postgresql.TSTZRANGE(), nullable=False),
-        sa.Column("blocked", postgresql.TSTZRANGE(), nullable=False),
+        sa.Column("period", postgresql.TSTZRANGE(), nullable=True),
+        sa.Column("blocked", postgresql.TSTZRANGE(), nullable=True),
         sa.Column("unit_no", sa.SmallInteger(), nullable=True),
         sa.Column("factor_revision", sa.Integer(), nullable=True),
         sa.Column("kg_diverted", sa.Numeric(precision=14, scale=3), nullable=True),
@@ -544,7 +544,8 @@ def upgrade() -> None:
             name=op.f("ck_transactions_unit_no_for_bookings"),
         ),
         sa.CheckConstraint(
-            "(quantity IS NULL) = (unit IS NULL)", name=op.f("ck_transactions_quantity_has_unit")
+            "(quantity IS NULL AND delivered_quantity IS NULL) = (unit IS NULL)",
+            name=op.f("ck_transactions_quantity_has_unit"),
         ),
         sa.CheckConstraint(
             "char_length(message) <= 1000", name=op.f("ck_transactions_message_length")
