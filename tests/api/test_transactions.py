@@ -43,7 +43,7 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def clock(app: FastAPI) -> Iterator[Clock]:
     c = Clock()
     app.dependency_overrides[utcnow] = c
@@ -125,7 +125,6 @@ async def count_transactions(session: AsyncSession) -> int:
 async def test_the_listing_decides_the_type_and_subgoal(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    clock: Clock,
     provider: Actor,
     receiver: Actor,
     kind: str,
@@ -179,7 +178,8 @@ async def test_reuse_handover_confirmed_counts_once_as_confirmed(
 ) -> None:
     listing = await create_listing(session, at=OSLO, person=provider, category="bikes")
     tx = (await ask(client, receiver, listing)).json()
-    assert tx["quantity"] == 1 and tx["unit"] == "pcs"
+    assert tx["quantity"] == 1
+    assert tx["unit"] == "pcs"
 
     seen = await client.get(f"/v1/transactions/{tx['id']}", headers=provider.headers)
     assert seen.json()["roles"] == ["provider"]
@@ -202,9 +202,11 @@ async def test_reuse_handover_confirmed_counts_once_as_confirmed(
     records = await ledger(session, tx["id"])
     assert [(r.event, r.grade, r.record_count) for r in records] == [("completed", "reported", 1)]
     first = records[0]
-    assert first.kommunenummer == "0301" and first.fylkesnummer == "03"
+    assert first.kommunenummer == "0301"
+    assert first.fylkesnummer == "03"
     assert first.category_slug == "bikes"
-    assert first.provider_sector == "households" and first.receiver_sector == "households"
+    assert first.provider_sector == "households"
+    assert first.receiver_sector == "households"
     assert first.provider_party != first.receiver_party
     assert str(provider.person_id) not in first.provider_party
     assert float(first.co2e_kg or 0) == body["impact"]["co2e_kg"]
@@ -231,7 +233,6 @@ async def test_reuse_handover_confirmed_counts_once_as_confirmed(
 async def test_golden_fixed_laptop_repair(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    clock: Clock,
     receiver: Actor,
     settings: Settings,
 ) -> None:
@@ -260,18 +261,21 @@ async def test_golden_fixed_laptop_repair(
     repair = (
         await session.execute(select(Repair).where(Repair.transaction_id == uuid.UUID(tx["id"])))
     ).scalar_one()
-    assert repair.repair_status == "Fixed" and repair.ords_category_id == 16  # Laptop
+    assert repair.repair_status == "Fixed"
+    assert repair.ords_category_id == 16
     assert repair.co2e_kg == Decimal("132.660")
     [record] = await ledger(session, tx["id"])
-    assert record.repair_status == "Fixed" and record.ords_category_id == 16
-    assert record.co2e_kg == Decimal("132.660") and record.kg_diverted == Decimal("1.834")
-    assert record.provider_sector == "business" and record.receiver_sector == "households"
+    assert record.repair_status == "Fixed"
+    assert record.ords_category_id == 16
+    assert record.co2e_kg == Decimal("132.660")
+    assert record.kg_diverted == Decimal("1.834")
+    assert record.provider_sector == "business"
+    assert record.receiver_sector == "households"
 
 
 async def test_a_repair_that_did_not_fix_counts_but_carries_no_impact(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    clock: Clock,
     receiver: Actor,
     provider: Actor,
 ) -> None:
@@ -303,7 +307,8 @@ async def test_a_repair_that_did_not_fix_counts_but_carries_no_impact(
         "factor_revision": None,
     }
     [record] = await ledger(session, tx["id"])
-    assert record.record_count == 1 and record.co2e_kg is None
+    assert record.record_count == 1
+    assert record.co2e_kg is None
 
 
 # --- state machines and parties ----------------------------------------------------------
@@ -312,7 +317,6 @@ async def test_a_repair_that_did_not_fix_counts_but_carries_no_impact(
 async def test_moves_out_of_order_are_409_and_the_wrong_party_403(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    clock: Clock,
     provider: Actor,
     receiver: Actor,
     stranger: Actor,
@@ -367,7 +371,7 @@ async def test_the_database_refuses_moves_outside_the_machine(
     )
     session.add(tx)
     await session.flush()
-    with pytest.raises(Exception, match="transactions_status_transition|cannot go from"):
+    with pytest.raises(Exception, match=r"transactions_status_transition|cannot go from"):
         async with session.begin_nested():
             await session.execute(
                 text("UPDATE transactions SET status = 'confirmed' WHERE id = :id"),
@@ -384,7 +388,6 @@ async def test_the_database_refuses_moves_outside_the_machine(
 async def test_dispute_takes_the_record_back_and_a_moderator_decides(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    clock: Clock,
     provider: Actor,
     receiver: Actor,
     moderator: Actor,
@@ -421,7 +424,6 @@ async def test_dispute_takes_the_record_back_and_a_moderator_decides(
 async def test_a_moderators_correction_compensates_and_restates(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    clock: Clock,
     provider: Actor,
     receiver: Actor,
     moderator: Actor,
@@ -469,7 +471,6 @@ async def test_a_moderators_correction_compensates_and_restates(
 async def test_quantities_never_go_below_zero_and_come_back_when_a_request_ends(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    clock: Clock,
     provider: Actor,
     receiver: Actor,
     stranger: Actor,
@@ -510,7 +511,6 @@ async def test_quantities_never_go_below_zero_and_come_back_when_a_request_ends(
 async def test_bad_reuse_requests_write_nothing(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    clock: Clock,
     provider: Actor,
     receiver: Actor,
     body: dict[str, Any],
@@ -526,7 +526,6 @@ async def test_bad_reuse_requests_write_nothing(
 async def test_material_units_must_fit_and_a_quantity_is_required(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    clock: Clock,
     provider: Actor,
     receiver: Actor,
 ) -> None:
@@ -550,7 +549,6 @@ async def test_material_units_must_fit_and_a_quantity_is_required(
 async def test_energy_completion_needs_the_delivered_mwh(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    clock: Clock,
     settings: Settings,
     receiver: Actor,
 ) -> None:
@@ -571,7 +569,8 @@ async def test_energy_completion_needs_the_delivered_mwh(
     assert_problem(await act(client, owner, tx["id"], "complete"), 422, "invalid_input")
     done = await act(client, owner, tx["id"], "complete", delivered_quantity=120)
     assert done.status_code == 200, done.text
-    assert done.json()["unit"] == "mwh" and done.json()["delivered_quantity"] == 120
+    assert done.json()["unit"] == "mwh"
+    assert done.json()["delivered_quantity"] == 120
     assert done.json()["impact"]["basis"] == "activity"
     [record] = await ledger(session, tx["id"])
     assert (record.quantity, record.unit, record.co2e_kg) == (Decimal("120.000"), "mwh", None)
@@ -584,7 +583,6 @@ async def test_energy_completion_needs_the_delivered_mwh(
 async def test_listings_that_cannot_be_asked_for(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    clock: Clock,
     provider: Actor,
     receiver: Actor,
 ) -> None:
@@ -615,7 +613,6 @@ async def test_listings_that_cannot_be_asked_for(
 async def test_organizations_ask_through_members_and_scoped_api_keys(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    clock: Clock,
     settings: Settings,
     provider: Actor,
     stranger: Actor,
@@ -723,7 +720,6 @@ async def lendable(session: AsyncSession, owner: Actor, **kwargs: Any) -> Listin
 async def test_overlapping_bookings_conflict_and_buffers_hold(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    clock: Clock,
     provider: Actor,
     receiver: Actor,
     stranger: Actor,
@@ -749,7 +745,6 @@ async def test_overlapping_bookings_conflict_and_buffers_hold(
 async def test_several_identical_items_are_booked_unit_by_unit(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    clock: Clock,
     provider: Actor,
     receiver: Actor,
     settings: Settings,
@@ -790,7 +785,6 @@ async def test_several_identical_items_are_booked_unit_by_unit(
 async def test_booking_windows(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    clock: Clock,
     provider: Actor,
     receiver: Actor,
     window: dict[str, str],
@@ -818,7 +812,6 @@ async def test_booking_windows(
 async def test_malformed_periods(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    clock: Clock,
     provider: Actor,
     receiver: Actor,
     bad: dict[str, str] | None,
@@ -881,7 +874,9 @@ async def test_space_shares_count_square_metre_days(
     tx = (
         await ask(client, guest_owner, hall, period=period(24, 72), organization_id=str(guest.id))
     ).json()
-    assert tx["type"] == "space_share" and tx["quantity"] == 120 and tx["unit"] == "m2"
+    assert tx["type"] == "space_share"
+    assert tx["quantity"] == 120
+    assert tx["unit"] == "m2"
     await act(client, owner, tx["id"], "accept")
     clock.now = NOW + timedelta(hours=24)
     await act(client, owner, tx["id"], "pickup")
@@ -902,7 +897,6 @@ async def test_space_shares_count_square_metre_days(
 async def test_tick_expires_requests_and_releases_what_they_held(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    clock: Clock,
     provider: Actor,
     receiver: Actor,
     settings: Settings,
@@ -926,7 +920,6 @@ async def test_tick_expires_requests_and_releases_what_they_held(
 async def test_a_booking_request_expires_when_its_period_begins(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    clock: Clock,
     provider: Actor,
     receiver: Actor,
 ) -> None:
@@ -986,7 +979,6 @@ async def test_an_overdue_loan_does_not_run_over_a_booking_agreed_before(
 async def test_tick_lapses_bookings_never_picked_up(
     client: httpx.AsyncClient,
     session: AsyncSession,
-    clock: Clock,
     provider: Actor,
     receiver: Actor,
 ) -> None:
@@ -1000,7 +992,7 @@ async def test_tick_lapses_bookings_never_picked_up(
 
 
 async def test_availability_errors(
-    client: httpx.AsyncClient, session: AsyncSession, clock: Clock, provider: Actor
+    client: httpx.AsyncClient, session: AsyncSession, provider: Actor
 ) -> None:
     gift = await create_listing(session, at=OSLO, person=provider, category="bikes")
     assert_problem(
