@@ -179,7 +179,8 @@ class Listing(Base):
         # Kept by the trigger transactions_commit_quantity (requested, accepted and handed-over
         # quantities of reuse and material exchanges): a listing never gives away more than it has.
         CheckConstraint(
-            "quantity_committed >= 0 AND (quantity IS NULL OR quantity_committed <= quantity)",
+            "quantity_committed >= 0 "
+            "AND (quantity IS NULL OR quantity <= 0 OR quantity_committed <= quantity)",
             name="quantity_not_overcommitted",
         ),
         CheckConstraint(_in("unit", list(QuantityUnit)), name="unit_known"),

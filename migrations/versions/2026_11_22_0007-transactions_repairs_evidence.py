@@ -886,7 +886,8 @@ def upgrade() -> None:
     op.create_check_constraint(
         "quantity_not_overcommitted",
         "listings",
-        "quantity_committed >= 0 AND (quantity IS NULL OR quantity_committed <= quantity)",
+        # A non-positive quantity is quantity_range's to refuse.
+        "quantity_committed >= 0 AND (quantity IS NULL OR quantity <= 0 OR quantity_committed <= quantity)",
     )
     _execute_each(TRIGGERS_SQL)
 
