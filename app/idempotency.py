@@ -6,7 +6,7 @@ retry it safely:
 - the same key with the same request (method, path, query, body) replays the first response,
   with ``Idempotency-Replayed: true``, and runs nothing again;
 - the same key with a different request is ``422 idempotency_key_reused``;
-- the same key while the first request is still running is ``409 idempotency_key_in_progress``;
+- the same key while the first request is still running is ``409 idempotency_in_progress``;
 - a first attempt that ended in a 5xx is forgotten, so the retry runs for real.
 
 Keys belong to the caller: the person (verified access token), the API key, or for
@@ -205,7 +205,7 @@ class IdempotencyMiddleware:
                     return None
                 return {
                     "status": 409,
-                    "code": "idempotency_key_in_progress",
+                    "code": "idempotency_in_progress",
                     "title": "A request with this Idempotency-Key is still running",
                     "detail": "Retry when the first request has finished.",
                     "headers": {"Retry-After": "1"},

@@ -69,7 +69,7 @@ def _document_idempotency(operation: dict[str, Any], *, exempt: bool) -> None:
         else "Makes retries safe: the same key and request replay the first response "
         "(`Idempotency-Replayed: true`); the same key with another request is `422 "
         "idempotency_key_reused`; while the first still runs, `409 "
-        "idempotency_key_in_progress`. Keys are 1-255 printable ASCII characters, kept 24 h, "
+        "idempotency_in_progress`. Keys are 1-255 printable ASCII characters, kept 24 h, "
         "and belong to the caller."
     )
     operation.setdefault("parameters", []).append(
@@ -85,7 +85,7 @@ def _document_idempotency(operation: dict[str, Any], *, exempt: bool) -> None:
         return
     responses = operation["responses"]
     for status, codes in (
-        (409, ("idempotency_key_in_progress", "idempotency_key_consumed")),
+        (409, ("idempotency_in_progress", "idempotency_key_consumed")),
         (422, ("idempotency_key_reused", "invalid_idempotency_key")),
     ):
         entry = responses.setdefault(

@@ -48,7 +48,7 @@ _AUTH = (UnauthorizedError, InvalidTokenError, InvalidApiKeyError, PersonRequire
     "whitespace, quantities as strings with three decimals, times as UTC "
     "`YYYY-MM-DDTHH:MM:SS.ffffffZ`, integers as numbers, absent values as `null`. Parse the "
     "quantities as decimals (they are sent with exactly the stored digits). The README's "
-    "section *The evidence ledger* has a 20-line verifier; `GET /v1/evidence/verify` runs "
+    "section *The evidence ledger* has a short verifier in Python; `GET /v1/evidence/verify` runs "
     "the same check in the database.",
     responses={
         200: {"content": {JSON: {"example": FEED_EXAMPLE}}},

@@ -68,7 +68,7 @@ async def test_key_while_first_request_runs_is_409(
         .values(state="in_progress", response_status=None, response_body=None)
     )
     busy = await client.post("/v1/organizations", json=ORG, headers=headers)
-    assert_problem(busy, 409, "idempotency_key_in_progress")
+    assert_problem(busy, 409, "idempotency_in_progress")
     assert busy.headers["retry-after"] == "1"
     # An abandoned claim (a crashed worker) is taken over after a while.
     await session.execute(
@@ -198,7 +198,7 @@ async def test_parallel_retries_with_one_key_create_one_account(
             assert r.headers["idempotency-replayed"] == "true"
             assert r.json() == fresh[0].json()
         else:
-            assert_problem(r, 409, "idempotency_key_in_progress")
+            assert_problem(r, 409, "idempotency_in_progress")
     async with committed_engine.connect() as conn:
         count = await conn.scalar(
             select(func.count()).select_from(Person).where(Person.email == email)

@@ -1,0 +1,123 @@
+"""Reading the evidence ledger: the analysts' incremental feed and the chain's verification.
+
+**Who.** The feed is for persons with the platform role ``analyst``; verification for analysts
+and moderators. API keys do neither.
+
+**The feed** pages by ``seq``. The trigger ``evidence_chain`` numbers records under a lock held
+until commit, so records become visible in ``seq`` order: once a reader has seen ``seq`` n,
+no record below n can appear later, and continuing after the last ``seq`` seen never skips one.
+``since`` (a time) only chooses where a first pull starts.
+
+**Serialization.** Each record carries the fields the chain hashes under their canonical names
+(``app.models.evidence.CANONICAL_FIELDS``) plus ``prev_hash`` and ``hash`` in lowercase hex.
+Times are written as the canonical form writes them (UTC, six decimals, ``Z``) and quantities
+as JSON numbers with exactly the three decimals stored, so a verifier that parses them as
+decimals sees the very digits that were hashed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import RoleRequiredError
+from app.models import Evidence
+from app.models.evidence import evidence_fields
+from app.models.person import PlatformRole
+from app.pagination import decode_cursor, encode_cursor, invalid_cursor
+from app.repositories.evidence import EvidenceRepository
+from app.schemas.evidence import EvidenceVerification
+from app.services.policy import Principal, require_person
+
+READERS = frozenset({PlatformRole.ANALYST})
+VERIFIERS = frozenset({PlatformRole.ANALYST, PlatformRole.MODERATOR})
+
+
+def _require_any_role(principal: Principal, roles: frozenset[PlatformRole], who: str) -> None:
+    require_person(principal)
+    if not any(principal.has_role(role) for role in roles):
+        raise RoleRequiredError(f"Only {who} can do this.")
+
+
+def utc_text(value: datetime) -> str:
+    """A time as the canonical form writes it: ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC."""
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        # The stored digits, as a JSON number: 132.660, never 132.66 or "132.660".
+        return orjson.Fragment(f"{value:.3f}".encode("ascii"))
+    if isinstance(value, datetime):
+        return utc_text(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def record_document(record: Evidence) -> dict[str, Any]:
+    """One record as the feed shows it."""
+    doc = {name: _json_value(value) for name, value in evidence_fields(record).items()}
+    doc["prev_hash"] = record.prev_hash.hex()
+    doc["hash"] = record.hash.hex()
+    return doc
+
+
+def _after_seq(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    seq = decode_cursor(cursor, required=("seq",))["seq"]
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise invalid_cursor()
+    return seq
+
+
+async def read_feed(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    cursor: str | None,
+    since: datetime | None,
+    limit: int,
+) -> bytes:
+    """A page of records after ``cursor`` (and recorded at or after ``since``), in ``seq``
+    order, as JSON bytes."""
+    _require_any_role(principal, READERS, "an analyst")
+    after = _after_seq(cursor)
+    repo = EvidenceRepository(session)
+    records = await repo.feed(after_seq=after, since=since, limit=limit)
+    # Read after the page, so the head is never behind it.
+    head = await repo.head()
+    if records:
+        next_cursor: str | None = encode_cursor({"seq": records[-1].seq})
+    else:
+        next_cursor = cursor
+    return orjson.dumps(
+        {
+            "records": [record_document(r) for r in records],
+            "next_cursor": next_cursor,
+            "head": {"seq": head["seq"], "hash": head["hash"].hex()} if head else None,
+        }
+    )
+
+
+async def verify_ledger(
+    session: AsyncSession, *, principal: Principal, now: datetime
+) -> EvidenceVerification:
+    """Recomputes every record's hash and link; the first record that does not check out."""
+    _require_any_role(principal, VERIFIERS, "an analyst or a moderator")
+    result = await EvidenceRepository(session).verify()
+    return EvidenceVerification(
+        valid=result["first_broken_seq"] is None,
+        count=result["count"],
+        head_seq=result["head_seq"],
+        head_hash=result["head_hash"],
+        first_broken_seq=result["first_broken_seq"],
+        reason=result["reason"],
+        checked_at=now,
+    )

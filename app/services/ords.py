@@ -1,0 +1,725 @@
+"""Open Repair Data Standard (ORDS) v0.3 as CSV: export Sirkel's repair records in the
+standard's shape, and read ORDS files that repair groups upload.
+
+ORDS is the Open Repair Alliance's format for sharing data about repairs
+(https://openrepair.org/open-data/open-standard/); its aggregated datasets are published as
+CSV with 14 columns (``ORDS_FIELDS``). The table schema in ``data/ords_v0.3_schema.json``
+is the Alliance's published Frictionless schema with its defects corrected; every file
+``ords_csv_lines`` writes, and every file ``parse_ords_csv`` accepts, is valid against it.
+
+Export (``ords_csv_lines``):
+
+- the header, then one line per record; RFC 4180 quoting (the ``csv`` module), LF line ends
+  and no BOM, as the published files have; UTF-8 once the caller encodes the text (a
+  ``StreamingResponse`` does);
+- missing values as empty cells; ``product_age`` without a trailing ``.0`` when whole
+  (``11``) and with one decimal otherwise (``2.5``);
+- the ``problem`` text passed through ``scrub_problem`` (personal data out), and every
+  free-text cell through ``escape_formula`` (no spreadsheet formula injection).
+
+Import (``parse_ords_csv``): the whole file is read; errors in a row are collected (up to
+``MAX_ROW_ERRORS``) and parsing goes on, so a caller can report all of them at once. A file
+that cannot be read as ORDS at all raises ``OrdsFileError``.
+
+Pure Python: no database, no I/O.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import Final
+
+from app.errors import InvalidInputError
+
+__all__ = [
+    "FREE_TEXT_FIELDS",
+    "MAX_ROW_ERRORS",
+    "ORDS_CSV_MEDIA_TYPE",
+    "ORDS_FIELDS",
+    "ORDS_PRODUCT_CATEGORIES",
+    "OrdsFileError",
+    "OrdsParseResult",
+    "OrdsRecord",
+    "OrdsRowError",
+    "RepairBarrier",
+    "RepairStatus",
+    "escape_formula",
+    "ords_csv_lines",
+    "parse_ords_csv",
+    "scrub_problem",
+]
+
+ORDS_FIELDS: Final[tuple[str, ...]] = (
+    "id",
+    "data_provider",
+    "country",
+    "partner_product_category",
+    "product_category",
+    "product_category_id",
+    "brand",
+    "year_of_manufacture",
+    "product_age",
+    "repair_status",
+    "repair_barrier_if_end_of_life",
+    "group_identifier",
+    "event_date",
+    "problem",
+)
+"""The columns of an ORDS v0.3 file, in the standard's order and spelling."""
+
+FREE_TEXT_FIELDS: Final[frozenset[str]] = frozenset(
+    {
+        "data_provider",
+        "country",
+        "partner_product_category",
+        "product_category",
+        "brand",
+        "group_identifier",
+        "problem",
+    }
+)
+"""Columns whose cells are text a spreadsheet could take for a formula, so are escaped on
+export. The others are generated or validated values (id, numbers, dates, the two enums)."""
+
+ORDS_CSV_MEDIA_TYPE: Final = "text/csv; charset=utf-8"
+
+MAX_ROW_ERRORS: Final = 100
+"""``parse_ords_csv`` keeps the first this many row errors (and counts all of them)."""
+
+ORDS_PRODUCT_CATEGORIES: Final[tuple[tuple[int, str], ...]] = (
+    (1, "Aircon/dehumidifier"),
+    (2, "Battery/charger/adapter"),
+    (3, "Decorative or safety lights"),
+    (4, "Desktop computer"),
+    (5, "Digital compact camera"),
+    (6, "DSLR/video camera"),
+    (7, "Fan"),
+    (8, "Flat screen"),
+    (9, "Hair & beauty item"),
+    (10, "Handheld entertainment device"),
+    (11, "Headphones"),
+    (12, "Hi-Fi integrated"),
+    (13, "Hi-Fi separates"),
+    (14, "Kettle"),
+    (15, "Lamp"),
+    (16, "Laptop"),
+    (17, "Large home electrical"),
+    (18, "Misc"),
+    (19, "Mobile"),
+    (20, "Musical instrument"),
+    (21, "Paper shredder"),
+    (22, "PC accessory"),
+    (23, "Portable radio"),
+    (24, "Power tool"),
+    (25, "Printer/scanner"),
+    (26, "Projector"),
+    (27, "Sewing machine"),
+    (28, "Small home electrical"),
+    (29, "Small kitchen item"),
+    (30, "Tablet"),
+    (31, "Toaster"),
+    (32, "Toy"),
+    (33, "TV and gaming-related accessories"),
+    (34, "Vacuum"),
+    (35, "Watch/clock"),
+    (36, "Coffee maker"),
+    (37, "Food processor"),
+    (38, "Games console"),
+    (39, "Hair dryer"),
+    (40, "Iron"),
+)
+"""The 40 ORDS v0.3 product categories as (id, name); the same list as
+``data/ords_product_categories.csv`` (a test keeps the two equal)."""
+
+_CATEGORY_IDS: Final[dict[str, int]] = {name: id_ for id_, name in ORDS_PRODUCT_CATEGORIES}
+
+
+class RepairStatus(StrEnum):
+    FIXED = "Fixed"
+    REPAIRABLE = "Repairable"
+    END_OF_LIFE = "End of life"
+    UNKNOWN = "Unknown"
+
+
+class RepairBarrier(StrEnum):
+    """Why an item reached end of life (``repair_barrier_if_end_of_life``)."""
+
+    SPARE_PARTS_NOT_AVAILABLE = "Spare parts not available"
+    SPARE_PARTS_TOO_EXPENSIVE = "Spare parts too expensive"
+    NO_WAY_TO_OPEN_PRODUCT = "No way to open product"
+    REPAIR_INFORMATION_NOT_AVAILABLE = "Repair information not available"
+    LACK_OF_EQUIPMENT = "Lack of equipment"
+    ITEM_TOO_WORN_OUT = "Item too worn out"
+
+
+class OrdsFileError(InvalidInputError):
+    """The upload cannot be read as an ORDS file at all: not UTF-8 text, no header or the
+    wrong columns, broken CSV quoting, or more rows than allowed. Errors in single rows are not
+    raised; they are returned in ``OrdsParseResult.errors``."""
+
+    code = "invalid_ords_file"
+    title = "Invalid ORDS file"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# --- Records -------------------------------------------------------------------------------
+
+_ID = re.compile(r"[a-z][a-z0-9]*[_-][0-9]+")
+_COUNTRY = re.compile(r"[A-Z]{3}")
+_MIN_YEAR, _MAX_YEAR = 1000, 9999
+
+_REQUIRED_TEXT: Final = ("data_provider", "partner_product_category")
+
+
+def _id_problem(value: str) -> str | None:
+    if not value:
+        return "is required"
+    if not _ID.fullmatch(value):
+        return "must be a lower-case provider prefix, '_' or '-', and digits, e.g. sirkel_123"
+    return None
+
+
+def _country_problem(value: str) -> str | None:
+    if not _COUNTRY.fullmatch(value):
+        return "must be a three-letter upper-case ISO 3166-1 code, e.g. NOR"
+    return None
+
+
+def _category_problem(name: str, id_: int) -> tuple[str, str] | None:
+    """(column, message) when the category name is unknown or its id is not that name's."""
+    expected = _CATEGORY_IDS.get(name)
+    if expected is None:
+        return "product_category", "must be one of the 40 ORDS product categories"
+    if id_ != expected:
+        return "product_category_id", f"must be {expected}, the id of {name!r}"
+    return None
+
+
+def _year_problem(value: int) -> str | None:
+    if not _MIN_YEAR <= value <= _MAX_YEAR:
+        return "must be a four-digit year such as 2019"
+    return None
+
+
+def _age_problem(value: Decimal | float) -> str | None:
+    finite = value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+    if not finite:
+        return "must be a finite number"
+    if value < 0:
+        return "must not be negative"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class OrdsRecord:
+    """One ORDS v0.3 record: one item brought to one repair event.
+
+    The fields are the ORDS columns in order; ``None`` is an empty cell. The constructor
+    checks what the published schema checks (id shape, country code, the category name and
+    its id, year, age), so a record that exists can be exported as valid ORDS; it raises
+    ``ValueError`` naming every broken field otherwise.
+    """
+
+    id: str
+    data_provider: str
+    country: str
+    partner_product_category: str
+    product_category: str
+    product_category_id: int
+    brand: str | None
+    year_of_manufacture: int | None
+    product_age: Decimal | float | None
+    repair_status: RepairStatus
+    repair_barrier_if_end_of_life: RepairBarrier | None
+    group_identifier: str | None
+    event_date: date
+    problem: str | None
+
+    def __post_init__(self) -> None:
+        problems: list[tuple[str, str]] = []
+
+        def check(column: str, message: str | None) -> None:
+            if message is not None:
+                problems.append((column, message))
+
+        check("id", _id_problem(self.id))
+        for column in _REQUIRED_TEXT:
+            check(column, None if getattr(self, column).strip() else "is required")
+        check("country", _country_problem(self.country))
+        category = _category_problem(self.product_category, self.product_category_id)
+        if category is not None:
+            problems.append(category)
+        if self.year_of_manufacture is not None:
+            check("year_of_manufacture", _year_problem(self.year_of_manufacture))
+        if self.product_age is not None:
+            check("product_age", _age_problem(self.product_age))
+        if not isinstance(self.repair_status, RepairStatus):
+            problems.append(("repair_status", "must be a RepairStatus"))
+        barrier = self.repair_barrier_if_end_of_life
+        if barrier is not None and not isinstance(barrier, RepairBarrier):
+            problems.append(("repair_barrier_if_end_of_life", "must be a RepairBarrier"))
+        if isinstance(self.event_date, datetime) or not isinstance(self.event_date, date):
+            problems.append(("event_date", "must be a date (not a datetime)"))
+        if problems:
+            detail = "; ".join(f"{column} {message}" for column, message in problems)
+            raise ValueError(f"invalid ORDS record {self.id!r}: {detail}")
+
+
+# --- Scrubbing personal data ---------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+# A run of digits may be split by single separators: "912 34 567", "1234.56.78903".
+_SEP = r"[ .\-]"
+# Not in the middle of a longer run of digits (before and after).
+_START = r"(?<![0-9])(?<![0-9][ .\-])"
+_END = r"(?![0-9]|[ .\-][0-9])"
+_TRAILING_PUNCTUATION = ".,;:!?)]}'\"»”’"  # noqa: RUF001 - typographic quotes end sentences
+
+_COMMON_TLDS = r"(?i:no|com|net|org|info|eu|io|uk)"
+_LABEL = r"[^\W_](?:[\w\-]{0,61}[^\W_])?"
+_AMOUNT_NUMBER = r"(?:[0-9]{1,3}(?:[ .][0-9]{3})+|[0-9]+)"
+
+_PATTERNS: Final[tuple[tuple[str, str], ...]] = (
+    # kari.nordmann@example.no, also with æøå (internationalised addresses).
+    ("email", r"(?<![\w.%+\-])[\w.%+\-]+@(?:[\w\-]+\.)+[^\W\d_]{2,}"),
+    ("url", r"(?i:\b(?:https?|ftp)://|(?<![\w.\-])www\.)[^\s<>\"]+"),
+    # A bare domain with a path is a link (any TLD); without a path only common TLDs count,
+    # so that abbreviations ("f.eks.", "bl.a.") and file names ("manual.pdf") survive.
+    (
+        "domain",
+        rf"(?<![\w@.\-/])(?:{_LABEL}\.)+"
+        rf"(?:[^\W\d_]{{2,24}}/[^\s<>\"]*|{_COMMON_TLDS}(?![\w\-]))",
+    ),
+    # Kept as they are: dates, year ranges and amounts of money are repair context, and no
+    # one is identified by them.
+    (
+        "keep",
+        rf"{_START}(?:"
+        r"(?:19|20)[0-9]{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+        r"|(?:0?[1-9]|[12][0-9]|3[01])(?P<date_sep>[./\-])(?:0?[1-9]|1[0-2])(?P=date_sep)"
+        r"(?:19|20)?[0-9]{2}"
+        r"|(?:19|20)[0-9]{2}[-–](?:19|20)[0-9]{2}"  # noqa: RUF001 - the en dash of a range
+        rf"|(?i:(?<=kr )|(?<=kr\. )|(?<=nok )){_AMOUNT_NUMBER}"
+        rf"|{_AMOUNT_NUMBER}(?=,-|(?:,[0-9]{{2}})?\s?(?i:kr|kroner|nok)\b)"
+        rf"){_END}",
+    ),
+    # +47 912 34 567, 0047 91234567, +44 20 7946 0958, +44 (0)20 7946 0958.
+    (
+        "international_phone",
+        r"(?:(?<![\w+])\+|(?<![0-9])00)[1-9][0-9]{0,2}"
+        r"(?:[ .\-]?(?:\([0-9]{1,4}\)|[0-9]{1,4})){2,6}",
+    ),
+    # (555) 123-4567, 555-123-4567.
+    (
+        "north_american_phone",
+        rf"{_START}(?:\([0-9]{{3}}\) ?[0-9]{{3}}|[0-9]{{3}}[.\-][0-9]{{3}})[ .\-][0-9]{{4}}{_END}",
+    ),
+    # Norwegian numbers: eight digits, the first 2-9, written 91234567, 912 34 567,
+    # 22 12 34 56, 912 34567 or 9123 4567.
+    (
+        "norwegian_phone",
+        rf"{_START}[2-9](?:[0-9]{{7}}"
+        r"|[0-9]{2}[ \-][0-9]{2}[ \-][0-9]{3}"
+        r"|[0-9](?:[ \-][0-9]{2}){3}"
+        r"|[0-9]{2}[ \-][0-9]{5}"
+        rf"|[0-9]{{3}}[ \-][0-9]{{4}}){_END}",
+    ),
+    ("digits", rf"{_START}[0-9](?:{_SEP}?[0-9])*"),
+)
+_PERSONAL = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in _PATTERNS))
+_MIN_DIGITS_NUMBER = 6
+_MIN_DIGITS_PHONE = 8
+
+
+def _digit_count(text: str) -> int:
+    return sum(character in "0123456789" for character in text)
+
+
+def _replace_link(text: str) -> str:
+    stripped = text.rstrip(_TRAILING_PUNCTUATION)
+    return "[url]" + text[len(stripped) :]
+
+
+def _replace(match: re.Match[str]) -> str:
+    kind, text = match.lastgroup, match.group()
+    if kind == "email":
+        return "[e-mail]"
+    if kind in ("url", "domain"):
+        return _replace_link(text)
+    if kind == "keep":
+        return text
+    digits = _digit_count(text)
+    if kind == "international_phone" and digits < _MIN_DIGITS_PHONE:
+        kind = "digits"
+    if kind == "digits":
+        return "[number]" if digits >= _MIN_DIGITS_NUMBER else text
+    return "[phone]"
+
+
+def scrub_problem(text: str) -> str:
+    """``text`` without personal data, for export.
+
+    Replaced: e-mail addresses by ``[e-mail]``; links by ``[url]`` (``http(s)://`` and
+    ``ftp://`` URLs, ``www.`` addresses, bare domains followed by a path such as
+    ``example.com/kari``, and bare domains ending in a common TLD: .no, .com, .net, .org,
+    .info, .eu, .io, .uk); telephone numbers by ``[phone]`` (Norwegian eight-digit numbers as
+    they are usually written, numbers with a ``+``/``00`` country code, North American
+    ``(555) 123-4567``); any other run of six or more digits, possibly split by single
+    spaces, dashes or dots (account, personal, serial and order numbers), by ``[number]``.
+
+    Kept: shorter numbers (years, ages, "3 ganger", model numbers such as ``WF-1000XM4``),
+    dates (``2020-01-31``, ``31.01.2020``), year ranges (``2019-2020``), amounts of money
+    next to ``kr``/``NOK``/``,-`` (``12 500 kr``), and bare domains with other endings
+    (``manual.pdf``, ``f.eks.``).
+
+    Control characters (newlines, tabs and the like) become a space; the result is trimmed.
+    """
+    text = _CONTROL.sub(" ", text)
+    return _PERSONAL.sub(_replace, text).strip()
+
+
+# --- Export --------------------------------------------------------------------------------
+
+_FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(value: str) -> str:
+    """``value`` with a leading ``'`` if a spreadsheet would read it as a formula (it starts
+    with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return); OWASP's defence against CSV
+    injection. Spreadsheets show the text without the quote."""
+    return "'" + value if value.startswith(_FORMULA_PREFIXES) else value
+
+
+_TENTH = Decimal("0.1")
+
+
+def _format_age(age: Decimal | float) -> str:
+    # repr gives the shortest decimal that reads back as the float: 2.25, not 2.2499999…
+    value = Decimal(repr(age)) if isinstance(age, float) else Decimal(age)
+    value = value.quantize(_TENTH, rounding=ROUND_HALF_UP)
+    if value == value.to_integral_value():
+        return str(int(value))
+    return str(value)
+
+
+def _cells(record: OrdsRecord) -> list[str]:
+    problem = scrub_problem(record.problem) if record.problem is not None else ""
+    text = {
+        "data_provider": record.data_provider,
+        "country": record.country,
+        "partner_product_category": record.partner_product_category,
+        "product_category": record.product_category,
+        "brand": record.brand or "",
+        "group_identifier": record.group_identifier or "",
+        "problem": problem,
+    }
+    escaped = {column: escape_formula(value) for column, value in text.items()}
+    barrier = record.repair_barrier_if_end_of_life
+    return [
+        record.id,
+        escaped["data_provider"],
+        escaped["country"],
+        escaped["partner_product_category"],
+        escaped["product_category"],
+        str(record.product_category_id),
+        escaped["brand"],
+        "" if record.year_of_manufacture is None else str(record.year_of_manufacture),
+        "" if record.product_age is None else _format_age(record.product_age),
+        record.repair_status.value,
+        "" if barrier is None else barrier.value,
+        escaped["group_identifier"],
+        record.event_date.isoformat(),
+        escaped["problem"],
+    ]
+
+
+def ords_csv_lines(records: Iterable[OrdsRecord]) -> Iterator[str]:
+    """The ORDS CSV of ``records``: the header line, then one line per record, each ending
+    in ``\\n``. Lazy, so it can feed a ``StreamingResponse`` (media type
+    ``ORDS_CSV_MEDIA_TYPE``) without holding the file in memory. A cell with a comma, quote
+    or line break is quoted as RFC 4180 says."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+
+    def line(cells: Iterable[str]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(cells)
+        return buffer.getvalue()
+
+    yield line(ORDS_FIELDS)
+    for record in records:
+        yield line(_cells(record))
+
+
+# --- Import --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OrdsRowError:
+    """One problem in one row: ``line`` is the file's line where the row starts (the header
+    is line 1), ``column`` the ORDS column, or ``None`` for the row as a whole."""
+
+    line: int
+    column: str | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrdsParseResult:
+    """The valid rows of an upload as records, and what was wrong with the others.
+
+    ``errors`` holds at most ``MAX_ROW_ERRORS`` errors, in file order; ``error_count`` is the
+    number found in all. A row with any error gives no record.
+    """
+
+    records: list[OrdsRecord] = field(default_factory=list)
+    errors: list[OrdsRowError] = field(default_factory=list)
+    error_count: int = 0
+
+    @property
+    def valid(self) -> bool:
+        return self.error_count == 0
+
+
+_INTEGER = re.compile(r"[0-9]+")
+_YEAR = re.compile(r"[0-9]{4}")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_STATUSES = ", ".join(status.value for status in RepairStatus)
+_BARRIERS = ", ".join(barrier.value for barrier in RepairBarrier)
+
+
+def _read_header(cells: list[str] | None) -> dict[str, int]:
+    """The position of each ORDS column in the file."""
+    names = [cell.strip() for cell in cells or []]
+    if not any(names):
+        raise OrdsFileError("The file is empty: its first line must be the ORDS header.")
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    unknown = [name for name in names if name not in ORDS_FIELDS]
+    missing = [name for name in ORDS_FIELDS if name not in names]
+    if duplicated or unknown or missing:
+        parts = [
+            f"{label}: {', '.join(repr(name) for name in values)}"
+            for label, values in (
+                ("missing", missing),
+                ("not ORDS v0.3", unknown),
+                ("repeated", duplicated),
+            )
+            if values
+        ]
+        raise OrdsFileError(
+            "The first line must be the header with the 14 ORDS v0.3 columns ("
+            + "; ".join(parts)
+            + ")."
+        )
+    return {name: names.index(name) for name in ORDS_FIELDS}
+
+
+class _RowParser:
+    """Turns one row's cells into a record, collecting every problem on the way."""
+
+    def __init__(self, line: int, cells: dict[str, str]) -> None:
+        self.line = line
+        self.cells = cells
+        self.errors: list[OrdsRowError] = []
+
+    def error(self, column: str, message: str) -> None:
+        self.errors.append(OrdsRowError(self.line, column, message))
+
+    def text(self, column: str, *, required: bool) -> str | None:
+        value = self.cells[column]
+        if value.strip():
+            return value
+        if required:
+            self.error(column, "is required")
+        return None
+
+    def matching(self, column: str, check: str | None) -> None:
+        if check is not None:
+            self.error(column, check)
+
+    def integer(self, column: str) -> int | None:
+        value = self.cells[column]
+        if _INTEGER.fullmatch(value):
+            return int(value)
+        self.error(column, "must be a whole number" if value else "is required")
+        return None
+
+    def year(self) -> int | None:
+        value = self.cells["year_of_manufacture"]
+        if not value:
+            return None
+        if _YEAR.fullmatch(value) and _year_problem(int(value)) is None:
+            return int(value)
+        self.error("year_of_manufacture", "must be a four-digit year such as 2019, or empty")
+        return None
+
+    def age(self) -> Decimal | None:
+        value = self.cells["product_age"]
+        if not value:
+            return None
+        if not _NUMBER.fullmatch(value):
+            self.error("product_age", "must be a number of years such as 11 or 2.5, or empty")
+            return None
+        age = Decimal(value)
+        if age < 0:
+            self.error("product_age", "must not be negative")
+            return None
+        return age
+
+    def status(self) -> RepairStatus | None:
+        value = self.cells["repair_status"]
+        try:
+            return RepairStatus(value)
+        except ValueError:
+            self.error("repair_status", f"must be one of: {_STATUSES}")
+            return None
+
+    def barrier(self) -> RepairBarrier | None:
+        value = self.cells["repair_barrier_if_end_of_life"]
+        if not value:
+            return None
+        try:
+            return RepairBarrier(value)
+        except ValueError:
+            self.error("repair_barrier_if_end_of_life", f"must be empty or one of: {_BARRIERS}")
+            return None
+
+    def event_date(self) -> date | None:
+        value = self.cells["event_date"]
+        if _ISO_DATE.fullmatch(value):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+        self.error("event_date", "must be a date as yyyy-mm-dd" if value else "is required")
+        return None
+
+    def record(self) -> OrdsRecord | None:
+        id_ = self.cells["id"]
+        self.matching("id", _id_problem(id_))
+        data_provider = self.text("data_provider", required=True)
+        country = self.cells["country"]
+        self.matching("country", _country_problem(country))
+        partner_category = self.text("partner_product_category", required=True)
+        category = self.cells["product_category"]
+        category_id = self.integer("product_category_id")
+        if category not in _CATEGORY_IDS:
+            self.error("product_category", "must be one of the 40 ORDS product categories")
+        elif category_id is not None:
+            mismatch = _category_problem(category, category_id)
+            if mismatch is not None:
+                self.error(*mismatch)
+        brand = self.text("brand", required=False)
+        year = self.year()
+        age = self.age()
+        status = self.status()
+        barrier = self.barrier()
+        group = self.text("group_identifier", required=False)
+        event_date = self.event_date()
+        problem = self.text("problem", required=False)
+        if (
+            self.errors
+            or data_provider is None
+            or partner_category is None
+            or category_id is None
+            or status is None
+            or event_date is None
+        ):
+            return None
+        return OrdsRecord(
+            id=id_,
+            data_provider=data_provider,
+            country=country,
+            partner_product_category=partner_category,
+            product_category=category,
+            product_category_id=category_id,
+            brand=brand,
+            year_of_manufacture=year,
+            product_age=age,
+            repair_status=status,
+            repair_barrier_if_end_of_life=barrier,
+            group_identifier=group,
+            event_date=event_date,
+            problem=problem,
+        )
+
+
+def parse_ords_csv(raw: bytes, *, max_rows: int = 50_000) -> OrdsParseResult:
+    """Read an uploaded ORDS v0.3 CSV file.
+
+    The file is UTF-8, with or without a BOM; its first line is the header, which must name
+    the 14 ORDS columns, each once, in any order, and nothing else. Every row is checked as
+    the ORDS schema says (see ``OrdsRecord``), ids must be unique within the file, and
+    ``partner_product_category`` is required, as the schema has it. Empty cells are
+    ``None``; other values are kept as written (``brand`` ``Unknown`` stays ``Unknown``), and
+    ``problem`` is not scrubbed. Blank lines are skipped.
+
+    Raises ``OrdsFileError`` for a file that is not UTF-8 (or holds NUL characters), has no
+    or the wrong header, breaks CSV quoting, or has more than ``max_rows`` rows.
+    """
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise OrdsFileError(
+            f"The file is not UTF-8 text (byte {exc.start} cannot be decoded)."
+        ) from exc
+    if "\x00" in text:
+        # The csv module reads them, but no text column of PostgreSQL can hold one.
+        raise OrdsFileError("The file contains NUL characters; it is not a text file.")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[OrdsRecord] = []
+    errors: list[OrdsRowError] = []
+    error_count = 0
+    first_line: dict[str, int] = {}
+    try:
+        columns = _read_header(next(reader, None))
+        width = len(ORDS_FIELDS)  # the header's, as _read_header has checked
+        rows = 0
+        while True:
+            line = reader.line_num + 1
+            cells = next(reader, None)
+            if cells is None:
+                break
+            if not cells:
+                continue
+            rows += 1
+            if rows > max_rows:
+                raise OrdsFileError(f"The file has more than {max_rows} rows.")
+            if len(cells) != width:
+                row_errors = [
+                    OrdsRowError(line, None, f"has {len(cells)} cells; the header has {width}")
+                ]
+                record = None
+            else:
+                parser = _RowParser(line, {name: cells[i] for name, i in columns.items()})
+                record = parser.record()
+                row_errors = parser.errors
+                id_ = cells[columns["id"]]
+                if id_ in first_line:
+                    row_errors.append(
+                        OrdsRowError(line, "id", f"repeats the id on line {first_line[id_]}")
+                    )
+                    record = None
+                elif id_:
+                    first_line[id_] = line
+            if record is not None and not row_errors:
+                records.append(record)
+            error_count += len(row_errors)
+            errors.extend(row_errors[: max(0, MAX_ROW_ERRORS - len(errors))])
+    except csv.Error as exc:
+        raise OrdsFileError(f"Line {reader.line_num}: the CSV cannot be read ({exc}).") from exc
+    return OrdsParseResult(records=records, errors=errors, error_count=error_count)
