@@ -193,6 +193,64 @@ class TransactionRepository:
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    # --- personal data ------------------------------------------------------------------
+
+    def _of_person(self, person_id: uuid.UUID) -> Any:
+        return or_(
+            Transaction.provider_person_id == person_id,
+            Transaction.receiver_person_id == person_id,
+        )
+
+    async def export_for_person(self, person_id: uuid.UUID) -> list[dict[str, Any]]:
+        stmt = (
+            select(Transaction)
+            .where(self._of_person(person_id))
+            .order_by(Transaction.created_at, Transaction.id)
+        )
+        out = []
+        for tx in (await self.session.execute(stmt)).scalars():
+            period = tx.period
+            out.append(
+                {
+                    "id": str(tx.id),
+                    "type": tx.type,
+                    "status": tx.status,
+                    "listing_id": str(tx.listing_id),
+                    "role": "provider" if tx.provider_person_id == person_id else "receiver",
+                    "quantity": str(tx.quantity) if tx.quantity is not None else None,
+                    "unit": tx.unit,
+                    "delivered_quantity": str(tx.delivered_quantity)
+                    if tx.delivered_quantity is not None
+                    else None,
+                    "period": {"start": period.lower.isoformat(), "end": period.upper.isoformat()}
+                    if period is not None
+                    else None,
+                    "message": tx.message,
+                    "created_at": tx.created_at.isoformat(),
+                    "closed_at": tx.closed_at.isoformat() if tx.closed_at else None,
+                }
+            )
+        return out
+
+    async def erase_for_person(self, person_id: uuid.UUID, *, now: datetime) -> None:
+        """Erasure: cancel what is still only asked for or agreed, and empty every message the
+        person wrote; what happened stays (its evidence names only pseudonyms)."""
+        await self.session.execute(
+            update(Transaction)
+            .where(self._of_person(person_id), Transaction.status.in_(["requested", "accepted"]))
+            .values(status="cancelled", closed_at=now, updated_at=now)
+        )
+        await self.session.execute(
+            update(Transaction)
+            .where(
+                or_(
+                    Transaction.receiver_person_id == person_id,
+                    Transaction.created_by_person_id == person_id,
+                )
+            )
+            .values(message="")
+        )
+
     # --- the clock ----------------------------------------------------------------------
 
     async def due_requests(self, now: datetime) -> list[uuid.UUID]:

@@ -95,6 +95,10 @@ class PersonalDataExport(BaseModel):
     pseudonym: str = Field(description="The only handle evidence records keep")
     sessions: list[SessionExport]
     api_keys_created: list[ApiKeyExport]
+    transactions: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Transactions the person is a party to in their own name",
+    )
     listings: list[dict[str, Any]] = Field(
         description="The person's own listings in every status, with their exact points"
     )

@@ -758,6 +758,10 @@ async def act_on_transaction(
     record: str | None = None  # what the ledger gets, after every other write
 
     if action is A.ACCEPT:
+        if listing.status not in ("active", "reserved") or listing.hidden_at is not None:
+            raise ListingNotAvailableError(
+                f"The listing is {listing.status}; the request can only be declined."
+            )
         tx.accepted_at = now
         tx.expires_at = None
     elif action is A.PICKUP:

@@ -1011,3 +1011,39 @@ async def test_availability_errors(
         f"/v1/listings/{drill.id}/availability", params={"from": "2026-12-02T00:00:00"}
     )
     assert_problem(naive, 422, "validation_failed")
+
+
+async def test_accepting_needs_the_listing_still_available(
+    client: httpx.AsyncClient, session: AsyncSession, provider: Actor, receiver: Actor
+) -> None:
+    listing = await create_listing(session, at=OSLO, person=provider, category="bikes")
+    tx = (await ask(client, receiver, listing)).json()
+    withdrawn = await client.post(f"/v1/listings/{listing.id}/withdraw", headers=provider.headers)
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert_problem(await act(client, provider, tx["id"], "accept"), 409, "listing_not_available")
+    assert (await act(client, provider, tx["id"], "decline")).json()["status"] == "declined"
+
+
+async def test_export_holds_and_erasure_cancels_a_persons_transactions(
+    client: httpx.AsyncClient, session: AsyncSession, provider: Actor, receiver: Actor
+) -> None:
+    open_one = await create_listing(session, at=OSLO, person=provider, category="bikes")
+    done_one = await create_listing(session, at=OSLO, person=provider, category="chairs")
+    asked = (await ask(client, receiver, open_one, message="Kan hente i kveld")).json()
+    done = (await ask(client, receiver, done_one, message="Ring meg")).json()
+    await act(client, provider, done["id"], "accept")
+    await act(client, provider, done["id"], "complete")
+    export = (await client.get("/v1/me/export", headers=receiver.headers)).json()
+    assert {(t["id"], t["role"], t["message"]) for t in export["transactions"]} == {
+        (asked["id"], "receiver", "Kan hente i kveld"),
+        (done["id"], "receiver", "Ring meg"),
+    }
+    assert (await client.delete("/v1/me", headers=receiver.headers)).status_code == 204
+    for tx_id, status in ((asked["id"], "cancelled"), (done["id"], "completed")):
+        row = await session.get(Transaction, uuid.UUID(tx_id))
+        assert row is not None
+        await session.refresh(row)
+        assert row.status == status
+        assert row.message == ""
+    # What happened still counts.
+    assert sum(r.record_count for r in await ledger(session, done["id"])) == 1
