@@ -41,7 +41,6 @@ from app.errors import (
     ListingClosedError,
     ListingNotFoundError,
     NotListingOwnerError,
-    OrganizationNotFoundError,
     PointOutsideNorwayError,
     UnknownCategoryError,
     UnknownEwcCodeError,
@@ -67,7 +66,13 @@ from app.schemas.listing import (
     SortOrder,
 )
 from app.services import geography
-from app.services.policy import OrgAction, Principal, authorize_org, require_platform_role
+from app.services.policy import (
+    OrgAction,
+    Principal,
+    acting_as,
+    authorize_org,
+    require_platform_role,
+)
 
 S = ListingStatus
 
@@ -147,17 +152,8 @@ async def _require_owner(
 async def _acting_owner(
     session: AsyncSession, principal: Principal, organization_id: uuid.UUID | None
 ) -> tuple[uuid.UUID | None, uuid.UUID | None]:
-    """Whose listings the caller acts on: ``(person, None)`` for a person on their own, or
-    ``(None, organization)`` when they name an organization they may write listings for (an
-    API key always acts for its own)."""
-    if organization_id is None and principal.is_api_key:
-        organization_id = principal.organization_id
-    if organization_id is None:
-        return principal.person_id, None
-    if await OrganizationRepository(session).get(organization_id) is None:
-        raise OrganizationNotFoundError(f"No organization has the id {organization_id}.")
-    await authorize_org(session, principal, organization_id, OrgAction.WRITE_LISTINGS)
-    return None, organization_id
+    """Whose listings the caller acts on (see ``acting_as``)."""
+    return await acting_as(session, principal, organization_id, OrgAction.WRITE_LISTINGS)
 
 
 # --- reading --------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from app.errors import (
     InsufficientRoleError,
     InsufficientScopeError,
     NotAMemberError,
+    OrganizationNotFoundError,
     PersonRequiredError,
     RoleRequiredError,
     WrongOrganizationError,
@@ -133,3 +134,22 @@ async def authorize_org(
     if role.rank < rule.min_role.rank:
         raise InsufficientRoleError(f"This needs the role {rule.min_role} or higher.")
     return OrgAccess(organization_id=organization_id, role=role)
+
+
+async def acting_as(
+    session: AsyncSession,
+    principal: Principal,
+    organization_id: uuid.UUID | None,
+    action: OrgAction,
+) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """In whose name the caller acts: ``(person, None)`` for a person on their own, or
+    ``(None, organization)`` when they name an organization they may do ``action`` for (an API
+    key always acts for its own). An unknown organization is 404, a refusal 403."""
+    if organization_id is None and principal.is_api_key:
+        organization_id = principal.organization_id
+    if organization_id is None:
+        return principal.person_id, None
+    if await OrganizationRepository(session).get(organization_id) is None:
+        raise OrganizationNotFoundError(f"No organization has the id {organization_id}.")
+    await authorize_org(session, principal, organization_id, action)
+    return None, organization_id

@@ -83,7 +83,7 @@ from app.repositories.transaction import TransactionFilters, TransactionReposito
 from app.schemas.listing import DEFAULT_BOOKING_RULES, BookingRules
 from app.schemas.transaction import RepairOutcome, TransactionActionBody, TransactionCreate
 from app.services import impact
-from app.services.policy import OrgAction, Principal, authorize_org
+from app.services.policy import OrgAction, Principal, acting_as, authorize_org
 
 # --- the state machines -----------------------------------------------------------------
 
@@ -460,19 +460,6 @@ def _quantity(
     return quantity, expected
 
 
-async def _receiver(
-    session: AsyncSession, principal: Principal, organization_id: uuid.UUID | None
-) -> tuple[uuid.UUID | None, uuid.UUID | None]:
-    if organization_id is None and principal.is_api_key:
-        organization_id = principal.organization_id
-    if organization_id is None:
-        return principal.person_id, None
-    if await OrganizationRepository(session).get(organization_id) is None:
-        raise OrganizationNotFoundError(f"No organization has the id {organization_id}.")
-    await authorize_org(session, principal, organization_id, OrgAction.WRITE_TRANSACTIONS)
-    return None, organization_id
-
-
 async def create_transaction(
     session: AsyncSession,
     *,
@@ -505,7 +492,9 @@ async def create_transaction(
         raise ListingNotAvailableError("The listing changed meanwhile; try again.")
     if listing.status != "active" or (listing.expires_at is not None and listing.expires_at <= now):
         raise ListingNotAvailableError(f"The listing is {listing.status}; it takes no requests.")
-    receiver_person, receiver_org = await _receiver(session, principal, data.organization_id)
+    receiver_person, receiver_org = await acting_as(
+        session, principal, data.organization_id, OrgAction.WRITE_TRANSACTIONS
+    )
     if (receiver_person is not None and receiver_person == listing.owner_person_id) or (
         receiver_org is not None and receiver_org == listing.owner_organization_id
     ):

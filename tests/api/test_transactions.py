@@ -105,6 +105,21 @@ async def count_transactions(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(Transaction)) or 0)
 
 
+async def surplus_timber(session: AsyncSession, owner: Actor) -> Listing:
+    """5 t of timber given away (EWC 17 02 01)."""
+    return await create_listing(
+        session,
+        at=OSLO,
+        person=owner,
+        kind="material",
+        mode="give",
+        category=None,
+        ewc_code=TIMBER_EWC,
+        quantity=Decimal(5),
+        unit="t",
+    )
+
+
 # --- types ------------------------------------------------------------------------------
 
 
@@ -428,17 +443,7 @@ async def test_a_moderators_correction_compensates_and_restates(
     receiver: Actor,
     moderator: Actor,
 ) -> None:
-    timber = await create_listing(
-        session,
-        at=OSLO,
-        person=provider,
-        kind="material",
-        mode="give",
-        category=None,
-        ewc_code=TIMBER_EWC,
-        quantity=Decimal(5),
-        unit="t",
-    )
+    timber = await surplus_timber(session, provider)
     tx = (await ask(client, receiver, timber, quantity=2)).json()
     assert tx["unit"] == "t"
     await act(client, provider, tx["id"], "accept")
@@ -529,17 +534,7 @@ async def test_material_units_must_fit_and_a_quantity_is_required(
     provider: Actor,
     receiver: Actor,
 ) -> None:
-    timber = await create_listing(
-        session,
-        at=OSLO,
-        person=provider,
-        kind="material",
-        mode="give",
-        category=None,
-        ewc_code=TIMBER_EWC,
-        quantity=Decimal(5),
-        unit="t",
-    )
+    timber = await surplus_timber(session, provider)
     assert_problem(await ask(client, receiver, timber, quantity=5, unit="kg"), 422, "unit_mismatch")
     assert_problem(await ask(client, receiver, timber), 422, "invalid_input")
     assert_problem(await ask(client, receiver, timber, quantity=6), 409, "insufficient_quantity")
@@ -619,17 +614,7 @@ async def test_organizations_ask_through_members_and_scoped_api_keys(
 ) -> None:
     buyer_owner = await create_person(session, settings)
     buyer = await create_organization(session, owner=buyer_owner, kind=OrganizationKind.COMPANY)
-    timber = await create_listing(
-        session,
-        at=OSLO,
-        person=provider,
-        kind="material",
-        mode="give",
-        category=None,
-        ewc_code=TIMBER_EWC,
-        quantity=Decimal(5),
-        unit="t",
-    )
+    timber = await surplus_timber(session, provider)
     as_member = await ask(client, buyer_owner, timber, quantity=1, organization_id=str(buyer.id))
     assert as_member.status_code == 201, as_member.text
     assert as_member.json()["receiver"] == {"person_id": None, "organization_id": str(buyer.id)}
