@@ -2,8 +2,8 @@
 
 from app.models.base import Base
 from app.models.category import Category, OrdsCategory, ReuseFactor
-from app.models.geography import Fylke, Kommune, KommunePart
 from app.models.evidence import Evidence
+from app.models.geography import Fylke, Kommune, KommunePart
 from app.models.idempotency import IdempotencyRecord
 from app.models.impact import ImpactFactor, ImpactFactorRevision
 from app.models.listing import Listing, PrivacyKey

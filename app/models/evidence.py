@@ -73,9 +73,7 @@ class Evidence(Base):
     __tablename__ = "evidence"
     __table_args__ = (
         CheckConstraint("record_count IN (-1, 0, 1)", name="record_count_unit"),
-        CheckConstraint(
-            "num_nonnulls(transaction_id, repair_id) >= 1", name="has_subject"
-        ),
+        CheckConstraint("num_nonnulls(transaction_id, repair_id) >= 1", name="has_subject"),
         CheckConstraint("(quantity IS NULL) = (unit IS NULL)", name="quantity_has_unit"),
         CheckConstraint("octet_length(hash) = 32", name="hash_length"),
         CheckConstraint("octet_length(prev_hash) = 32", name="prev_hash_length"),
@@ -125,9 +123,7 @@ class Evidence(Base):
     factor_revision: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("impact_factor_revisions.revision", ondelete="RESTRICT")
     )
-    prev_hash: Mapped[bytes] = mapped_column(
-        LargeBinary, server_default=text("'\\x'::bytea")
-    )
+    prev_hash: Mapped[bytes] = mapped_column(LargeBinary, server_default=text("'\\x'::bytea"))
     hash: Mapped[bytes] = mapped_column(LargeBinary, server_default=text("'\\x'::bytea"))
 
 

@@ -46,9 +46,7 @@ class ImpactFactor(Base):
     __tablename__ = "impact_factors"
     __table_args__ = (
         CheckConstraint("factor >= 0", name="factor_non_negative"),
-        CheckConstraint(
-            "data_quality IN ('high', 'medium', 'low')", name="data_quality_known"
-        ),
+        CheckConstraint("data_quality IN ('high', 'medium', 'low')", name="data_quality_known"),
     )
 
     revision: Mapped[int] = mapped_column(

@@ -131,9 +131,7 @@ class Repair(Base):
             "product_age IS NULL OR (product_age >= 0 AND product_age <= 200)",
             name="age_range",
         ),
-        CheckConstraint(
-            f"char_length(problem) <= {PROBLEM_MAX_LENGTH}", name="problem_length"
-        ),
+        CheckConstraint(f"char_length(problem) <= {PROBLEM_MAX_LENGTH}", name="problem_length"),
         CheckConstraint(
             "char_length(data_provider) BETWEEN 1 AND 200", name="data_provider_length"
         ),

@@ -255,7 +255,8 @@ _VERIFY = text(
     """
     WITH chain AS (
         SELECT e.seq, e.hash, e.prev_hash,
-               sha256(e.prev_hash || convert_to(sirkel_evidence_canonical(e), 'UTF8')) AS recomputed,
+               sha256(e.prev_hash || convert_to(sirkel_evidence_canonical(e), 'UTF8'))
+                   AS recomputed,
                coalesce(lag(e.hash) OVER w, decode(repeat('00', 32), 'hex')) AS expected_prev,
                coalesce(lag(e.seq) OVER w, 0) + 1 AS expected_seq
         FROM evidence AS e

@@ -28,9 +28,7 @@ class _Strict(BaseModel):
 Quantity = Annotated[
     Decimal, Field(gt=0, le=MAX_TRANSACTION_QUANTITY, decimal_places=3, examples=[250])
 ]
-Message = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=MESSAGE_MAX_LENGTH)
-]
+Message = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MESSAGE_MAX_LENGTH)]
 
 
 class Period(_Strict):
@@ -120,9 +118,7 @@ class PeriodRead(BaseModel):
 
 
 class ImpactRead(BaseModel):
-    basis: str | None = Field(
-        description="category, weight, material_weight, activity or none"
-    )
+    basis: str | None = Field(description="category, weight, activity or none")
     kg_diverted: Decimal | None
     co2e_kg: Decimal | None = Field(description="Empty where no sourced factor exists")
     factor_revision: int | None
