@@ -41,6 +41,12 @@ class DatabaseSettings(BaseModel):
 class HttpSettings(BaseModel):
     # Request bodies above this size get a 413 problem before any route sees them.
     max_body_bytes: int = Field(default=1_048_576, ge=1)
+    # Larger limits for the few routes that take files, by exact path: an ORDS import of tens
+    # of thousands of repairs is a few MiB. From the environment as JSON, e.g.
+    # SIRKEL_HTTP__MAX_BODY_BYTES_BY_PATH='{"/v1/repairs/import": 20971520}'.
+    max_body_bytes_by_path: dict[str, Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: {"/v1/repairs/import": 10 * 1_048_576}
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_allow_credentials: bool = False
 

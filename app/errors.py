@@ -14,6 +14,10 @@ The exception tree::
     │   ├── OwnListingError           422 own_listing
     │   ├── NotTransactableError      422 listing_not_transactable
     │   ├── InvalidPeriodError        422 invalid_period
+    │   ├── UnknownRepairEventError   422 unknown_repair_event
+    │   ├── ForeignRepairEventError   422 event_of_another_organization
+    │   ├── InvalidOrdsRowsError      422 invalid_ords_rows
+    │   ├── OrdsFileError             422 invalid_ords_file (app.services.ords)
     │   └── UnitMismatchError         422 unit_mismatch
     ├── UnauthorizedError             401 unauthorized
     │   ├── InvalidCredentialsError   401 invalid_credentials
@@ -40,6 +44,8 @@ The exception tree::
     │   ├── ApiKeyNotFoundError       404 api_key_not_found
     │   ├── CategoryNotFoundError     404 category_not_found
     │   ├── ListingNotFoundError      404 listing_not_found
+    │   ├── RepairEventNotFoundError  404 repair_event_not_found
+    │   ├── RepairNotFoundError       404 repair_not_found
     │   └── TransactionNotFoundError  404 transaction_not_found
     ├── NotAcceptableError            406 not_acceptable
     ├── ConflictError                 409 conflict
@@ -52,8 +58,10 @@ The exception tree::
     │   ├── ListingClosedError        409 listing_closed
     │   ├── ListingNotAvailableError  409 listing_not_available
     │   ├── BookingConflictError      409 booking_conflict
+    │   ├── RepairNotEditableError    409 repair_not_editable
     │   └── InsufficientQuantityError 409 insufficient_quantity
     ├── PayloadTooLargeError          413 payload_too_large
+    ├── UnsupportedMediaTypeError     415 unsupported_media_type
     ├── TooManyAttemptsError          429 too_many_attempts
     └── ServiceUnavailableError       503 service_unavailable
         └── NotReadyError             503 not_ready
@@ -317,6 +325,53 @@ class BookingConflictError(ConflictError):
 class InsufficientQuantityError(ConflictError):
     code = "insufficient_quantity"
     title = "Not that much is left"
+
+
+class RepairEventNotFoundError(NotFoundError):
+    code = "repair_event_not_found"
+    title = "Repair event not found"
+
+
+class RepairNotFoundError(NotFoundError):
+    code = "repair_not_found"
+    title = "Repair not found"
+
+
+class UnknownRepairEventError(InvalidInputError):
+    code = "unknown_repair_event"
+    title = "Unknown repair event"
+
+
+class ForeignRepairEventError(InvalidInputError):
+    code = "event_of_another_organization"
+    title = "The repair event belongs to another organization"
+
+
+class RepairNotEditableError(ConflictError):
+    """Repairs reported through a transaction are corrected through it; imported ones are
+    another provider's published data."""
+
+    code = "repair_not_editable"
+    title = "Only repairs logged here can be changed here"
+
+
+class InvalidOrdsRowsError(InvalidInputError):
+    """Rows of an uploaded ORDS file are invalid. ``errors`` lists them (up to a limit), each
+    with the ``line`` of the file and the ORDS ``column`` as well as the usual members;
+    ``error_count`` says how many there were in all."""
+
+    code = "invalid_ords_rows"
+    title = "Rows of the ORDS file are invalid"
+
+    def __init__(self, detail: str, *, rows: list[dict[str, Any]], error_count: int) -> None:
+        super().__init__(detail)
+        self.extra = {"errors": rows, "error_count": error_count}
+
+
+class UnsupportedMediaTypeError(AppError):
+    status_code = 415
+    code = "unsupported_media_type"
+    title = "Unsupported media type"
 
 
 class InvalidCredentialsError(UnauthorizedError):

@@ -84,6 +84,22 @@ OPENAPI_TAGS = [
         "name": "tiles",
         "description": "Mapbox Vector Tiles of active listings for embedded maps, and TileJSON.",
     },
+    {
+        "name": "transactions",
+        "description": "What happens between two parties around a listing: handovers, loans, "
+        "rentals, space shares, exchanges and repairs, each along its state machine; bookings "
+        "that cannot collide; availability.",
+    },
+    {
+        "name": "repairs",
+        "description": "Repairs and repair events in the Open Repair Data Standard (ORDS v0.3): "
+        "logging, import of ORDS files, and the open ORDS export.",
+    },
+    {
+        "name": "evidence",
+        "description": "The append-only, hash-chained evidence ledger: the incremental feed "
+        "for analysts and its verification.",
+    },
     {"name": "geography", "description": "The kommuner and fylker of 2024, and point lookup."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]

@@ -74,7 +74,9 @@ class RequestContextMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Answers 413 ``payload_too_large`` for request bodies above ``max_bytes``.
+    """Answers 413 ``payload_too_large`` for request bodies above the limit: ``max_bytes``, or
+    for the paths in the app's ``settings.http.max_body_bytes_by_path`` (read from
+    ``app.state.settings`` as the idempotency middleware does) the limit given there.
 
     A declared ``Content-Length`` above the limit is refused before the app runs. A body
     without a length (chunked) is read up to the limit first and then replayed to the app,
@@ -85,12 +87,20 @@ class BodySizeLimitMiddleware:
         self.app = app
         self.max_bytes = max_bytes
 
-    def _too_large(self, scope: Scope) -> ASGIApp:
+    def _limit(self, scope: Scope) -> int:
+        state = getattr(scope.get("app"), "state", None)
+        settings = getattr(state, "settings", None)
+        if settings is None:
+            return self.max_bytes
+        by_path: dict[str, int] = settings.http.max_body_bytes_by_path
+        return by_path.get(scope["path"], self.max_bytes)
+
+    def _too_large(self, scope: Scope, limit: int) -> ASGIApp:
         return problem_response(
             status=413,
             code="payload_too_large",
             title="Request body too large",
-            detail=f"Request bodies are limited to {self.max_bytes} bytes.",
+            detail=f"Request bodies are limited to {limit} bytes.",
             instance=scope.get("path"),
             headers={"Connection": "close"},
         )
@@ -99,15 +109,16 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
         headers = Headers(scope=scope)
         length = headers.get("content-length")
         if length is not None:
             try:
                 declared = int(length)
             except ValueError:
-                declared = self.max_bytes + 1
-            if declared > self.max_bytes:
-                await self._too_large(scope)(scope, receive, send)
+                declared = limit + 1
+            if declared > limit:
+                await self._too_large(scope, limit)(scope, receive, send)
                 return
             await self.app(scope, receive, send)
             return
@@ -120,8 +131,8 @@ class BodySizeLimitMiddleware:
             if message["type"] != "http.request":
                 break
             total += len(message.get("body", b""))
-            if total > self.max_bytes:
-                await self._too_large(scope)(scope, receive, send)
+            if total > limit:
+                await self._too_large(scope, limit)(scope, receive, send)
                 return
             if not message.get("more_body", False):
                 break

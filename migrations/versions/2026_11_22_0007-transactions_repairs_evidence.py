@@ -348,6 +348,7 @@ def _execute_each(script: str) -> None:
         if statement.strip():
             op.execute(statement)
 
+
 def upgrade() -> None:
     _execute_each(FUNCTIONS_SQL)
     op.create_table(

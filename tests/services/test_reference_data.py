@@ -14,8 +14,8 @@ from app.models import Kommune, KommunePart, ReferenceDataset
 from app.services.reference_data import (
     CATEGORIES_DATASET,
     EWC_DATASET,
-    IMPACT_FACTORS,
     GEOGRAPHY_DATASET,
+    IMPACT_FACTORS,
     ORDS_CATEGORIES_DATASET,
     POPULATION_DATASET,
     REUSE_FACTORS_DATASET,

@@ -1,0 +1,424 @@
+"""Importing ORDS v0.3 files: all or nothing, every repair stored and counted once — also when
+the same file is uploaded twice at the same time — and the larger body limit of the route."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from app.api.deps import utcnow
+from app.config import PROJECT_ROOT, Settings
+from app.models import Evidence, Organization, Repair
+from app.models.organization import ApiKeyScope
+from app.services.ords import ORDS_FIELDS
+from tests.api.test_repairs import NOW, counts, repair_body, set_clock
+from tests.factories import Actor, create_api_key, create_organization, create_person
+from tests.problems import assert_problem
+
+SAMPLE = PROJECT_ROOT / "tests" / "fixtures" / "ords_sample.csv"
+MIB = 1024 * 1024
+CSV_HEADERS = {"content-type": "text/csv; charset=utf-8"}
+
+
+def sample_rows() -> list[dict[str, str]]:
+    with SAMPLE.open(encoding="utf-8", newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def csv_bytes(rows: list[dict[str, str]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=ORDS_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue().encode()
+
+
+def one_row(**changes: str) -> dict[str, str]:
+    row = {
+        "id": "kafe_1",
+        "data_provider": "Reparasjonskafé Oslo",
+        "country": "NOR",
+        "partner_product_category": "Bærbar PC",
+        "product_category": "Laptop",
+        "product_category_id": "16",
+        "brand": "Lenovo",
+        "year_of_manufacture": "2019",
+        "product_age": "5",
+        "repair_status": "Fixed",
+        "repair_barrier_if_end_of_life": "",
+        "group_identifier": "Reparasjonskafé Oslo",
+        "event_date": "2026-11-21",
+        "problem": "Byttet ladekontakt",
+    }
+    return row | changes
+
+
+async def upload(
+    client: httpx.AsyncClient,
+    who: dict[str, str],
+    org: Organization,
+    body: bytes,
+    content_type: str = "text/csv; charset=utf-8",
+) -> httpx.Response:
+    return await client.post(
+        "/v1/repairs/import",
+        params={"organization_id": str(org.id)},
+        content=body,
+        headers={**who, "content-type": content_type},
+    )
+
+
+async def imported(session: AsyncSession, data_provider: str) -> dict[str, Repair]:
+    rows = await session.execute(
+        select(Repair)
+        .where(Repair.data_provider == data_provider)
+        .execution_options(populate_existing=True)
+    )
+    return {r.provider_record_id: r for r in rows.scalars()}
+
+
+async def evidence_of(session: AsyncSession, data_provider: str) -> list[Evidence]:
+    ids = select(Repair.id).where(Repair.data_provider == data_provider)
+    rows = await session.execute(
+        select(Evidence).where(Evidence.repair_id.in_(ids)).order_by(Evidence.seq)
+    )
+    return list(rows.scalars())
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(app: FastAPI) -> Iterator[None]:
+    set_clock(app, NOW)
+    yield
+    app.dependency_overrides.pop(utcnow, None)
+
+
+@pytest.fixture
+async def owner(session: AsyncSession, settings: Settings) -> Actor:
+    return await create_person(session, settings)
+
+
+@pytest.fixture
+async def stranger(session: AsyncSession, settings: Settings) -> Actor:
+    return await create_person(session, settings)
+
+
+@pytest.fixture
+async def cafe(session: AsyncSession, owner: Actor) -> Organization:
+    return await create_organization(session, owner=owner, name="Reparasjonskafé Oslo")
+
+
+# --- importing --------------------------------------------------------------------------------
+
+
+async def test_the_sample_is_stored_and_counted_once_however_often_it_is_uploaded(
+    client: httpx.AsyncClient, session: AsyncSession, owner: Actor, cafe: Organization
+) -> None:
+    raw = SAMPLE.read_bytes()
+    first = await upload(client, owner.headers, cafe, raw)
+    assert first.status_code == 200, first.text
+    assert first.json() == {"inserted": 50, "duplicates": 0, "errors": []}
+    again = await upload(client, owner.headers, cafe, raw)
+    assert again.status_code == 200, again.text
+    assert again.json() == {"inserted": 0, "duplicates": 50, "errors": []}
+
+    repairs = await imported(session, "Fixit Clinic")
+    assert len(repairs) == 50
+    assert {r.source for r in repairs.values()} == {"imported"}
+    assert {r.organization_id for r in repairs.values()} == {cafe.id}
+    assert {r.country for r in repairs.values()} == {"USA"}
+    assert {r.kommunenummer for r in repairs.values()} == {None}
+    records = await evidence_of(session, "Fixit Clinic")
+    assert len(records) == 50
+    assert {(r.record_count, r.event, r.grade, r.type, r.subgoal) for r in records} == {
+        (1, "imported", "imported", "repair", "SG1")
+    }
+    party = await session.scalar(text("SELECT sirkel_party('organization', :id)"), {"id": cafe.id})
+    assert {r.provider_party for r in records} == {party}
+    assert {r.kommunenummer for r in records} == {None}
+
+
+async def test_imported_records_keep_their_fields_and_fixed_ones_carry_impact(
+    client: httpx.AsyncClient, session: AsyncSession, owner: Actor, cafe: Organization
+) -> None:
+    assert (await upload(client, owner.headers, cafe, SAMPLE.read_bytes())).status_code == 200
+    repairs = await imported(session, "Fixit Clinic")
+    first = repairs["fixitclinic_1690"]
+    assert (first.partner_product_category, first.ords_category_id) == ("Food processor", 37)
+    assert (first.brand, first.year_of_manufacture, first.product_age) == (
+        "Cuisinart",
+        2009,
+        Decimal("11.0"),
+    )
+    assert (first.repair_status, first.group_identifier) == ("Unknown", "Fixit Clinic")
+    assert first.event_date.isoformat() == "2020-01-01"
+    assert first.problem.startswith("I hadn’t used it in a year")  # noqa: RUF001
+    # Not fixed: counted, with no kg or CO2e.
+    assert (first.kg_diverted, first.co2e_kg, first.factor_revision) == (None, None, None)
+    # Fixed, as our category closest to the root for the ORDS category.
+    expected = {
+        "fixitclinic_1434": ("laptops", "1.834", "132.660"),  # Laptop medium
+        "fixitclinic_2113": ("blenders-and-food-processors", "3.068", "24.900"),  # Blender
+        "fixitclinic_2114": ("electronics", "1.530", "21.400"),  # Small home electrical
+        "fixitclinic_2279": ("printers-and-scanners", "12.466", "50.345"),
+    }
+    for record_id, (slug, kg, co2e) in expected.items():
+        repair = repairs[record_id]
+        assert repair.category_slug == slug
+        assert (repair.kg_diverted, repair.co2e_kg) == (Decimal(kg), Decimal(co2e))
+        assert repair.factor_revision is not None
+    by_repair = {r.repair_id: r for r in await evidence_of(session, "Fixit Clinic")}
+    laptop = by_repair[repairs["fixitclinic_1434"].id]
+    assert (laptop.co2e_kg, laptop.kg_diverted) == (Decimal("132.660"), Decimal("1.834"))
+    assert (laptop.category_slug, laptop.ords_category_id, laptop.repair_status) == (
+        "laptops",
+        16,
+        "Fixed",
+    )
+    # The importer's members see them among the organization's repairs.
+    listed = await client.get(
+        "/v1/repairs", params={"organization_id": str(cafe.id), "limit": 100}, headers=owner.headers
+    )
+    assert len(listed.json()["items"]) == 50
+
+
+async def test_misc_records_are_counted_without_a_category(
+    client: httpx.AsyncClient, session: AsyncSession, owner: Actor, cafe: Organization
+) -> None:
+    row = one_row(product_category="Misc", product_category_id="18", partner_product_category="X")
+    response = await upload(client, owner.headers, cafe, csv_bytes([row]))
+    assert response.json()["inserted"] == 1
+    [repair] = (await imported(session, "Reparasjonskafé Oslo")).values()
+    assert (repair.ords_category_id, repair.category_slug, repair.co2e_kg) == (18, None, None)
+    assert (repair.country, repair.kommunenummer) == ("NOR", None)
+
+
+async def test_an_imported_repair_is_not_corrected_here(
+    client: httpx.AsyncClient, session: AsyncSession, owner: Actor, cafe: Organization
+) -> None:
+    await upload(client, owner.headers, cafe, csv_bytes([one_row()]))
+    [repair] = (await imported(session, "Reparasjonskafé Oslo")).values()
+    response = await client.patch(
+        f"/v1/repairs/{repair.id}", json={"repair_status": "Unknown"}, headers=owner.headers
+    )
+    assert_problem(response, 409, "repair_not_editable")
+    assert (await imported(session, "Reparasjonskafé Oslo"))["kafe_1"].repair_status == "Fixed"
+
+
+async def test_the_same_file_uploaded_twice_at_once_is_stored_and_counted_once(
+    committed_client: httpx.AsyncClient, committed_engine: AsyncEngine, settings: Settings
+) -> None:
+    async with AsyncSession(committed_engine, expire_on_commit=False) as setup:
+        person = await create_person(setup, settings)
+        org = await create_organization(setup, owner=person)
+        key = await create_api_key(
+            setup, organization_id=org.id, scopes=[ApiKeyScope.LISTINGS_WRITE]
+        )
+        await setup.commit()
+    # The committed database outlives this test: a provider name of its own keeps it unique.
+    provider = f"Fixit Clinic {uuid.uuid4().hex[:8]}"
+    raw = csv_bytes([row | {"data_provider": provider} for row in sample_rows()])
+
+    first, second = await asyncio.gather(
+        upload(committed_client, person.headers, org, raw),
+        upload(committed_client, key, org, raw),
+    )
+    assert first.status_code == second.status_code == 200, (first.text, second.text)
+    results = [first.json(), second.json()]
+    assert sum(r["inserted"] for r in results) == 50
+    assert sum(r["duplicates"] for r in results) == 50
+    async with AsyncSession(committed_engine) as check:
+        assert len(await imported(check, provider)) == 50
+        records = await evidence_of(check, provider)
+        assert len(records) == 50
+        assert len({r.repair_id for r in records}) == 50
+
+
+# --- refused files: nothing stored ------------------------------------------------------------
+
+
+async def test_a_file_with_invalid_rows_is_refused_whole_with_every_row_error(
+    client: httpx.AsyncClient, session: AsyncSession, owner: Actor, cafe: Organization
+) -> None:
+    rows = sample_rows()
+    rows[2]["repair_status"] = "Mended"  # line 4
+    rows[9]["event_date"] = "2020-13-01"  # line 11
+    rows[9]["country"] = "US"
+    before = await counts(session)
+    response = await upload(client, owner.headers, cafe, csv_bytes(rows))
+    body = assert_problem(response, 422, "invalid_ords_rows")
+    assert body["error_count"] == 3
+    assert [(e["line"], e["column"]) for e in body["errors"]] == [
+        (4, "repair_status"),
+        (11, "country"),
+        (11, "event_date"),
+    ]
+    for error in body["errors"]:
+        assert error["location"] == "body"
+        assert error["field"] == error["column"]
+        assert error["type"] == "invalid_ords_row"
+        assert error["message"]
+    assert "nothing was imported" in body["detail"]
+    assert await counts(session) == before
+
+
+async def test_values_ords_allows_but_a_repair_cannot_have_are_row_errors(
+    client: httpx.AsyncClient, session: AsyncSession, owner: Actor, cafe: Organization
+) -> None:
+    rows = [
+        one_row(),
+        one_row(id="kafe_2", year_of_manufacture="1500"),
+        one_row(id="kafe_3", product_age="250"),
+        one_row(id="kafe_4", problem="x" * 2001),
+    ]
+    before = await counts(session)
+    body = assert_problem(
+        await upload(client, owner.headers, cafe, csv_bytes(rows)), 422, "invalid_ords_rows"
+    )
+    assert [(e["line"], e["column"]) for e in body["errors"]] == [
+        (3, "year_of_manufacture"),
+        (4, "product_age"),
+        (5, "problem"),
+    ]
+    assert await counts(session) == before
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"id,data_provider\nkafe_1,Kafe\n",  # not the ORDS header
+        "\ufeff".encode() + ",".join(ORDS_FIELDS).encode() + b'\nkafe_1,"broken\n',
+        b"\xff\xfe" + ",".join(ORDS_FIELDS).encode("utf-16-le"),  # not UTF-8
+    ],
+)
+async def test_a_file_that_is_not_ords_is_422(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    owner: Actor,
+    cafe: Organization,
+    raw: bytes,
+) -> None:
+    before = await counts(session)
+    body = assert_problem(await upload(client, owner.headers, cafe, raw), 422, "invalid_ords_file")
+    assert body["detail"]
+    assert await counts(session) == before
+
+
+async def test_a_body_that_is_not_csv_is_415(
+    client: httpx.AsyncClient, session: AsyncSession, owner: Actor, cafe: Organization
+) -> None:
+    before = await counts(session)
+    response = await upload(
+        client, owner.headers, cafe, b'{"rows": []}', content_type="application/json"
+    )
+    assert_problem(response, 415, "unsupported_media_type")
+    assert await counts(session) == before
+
+
+async def test_only_the_organizations_members_and_keys_import(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    stranger: Actor,
+    cafe: Organization,
+) -> None:
+    raw = csv_bytes([one_row()])
+    before = await counts(session)
+    assert_problem(await upload(client, stranger.headers, cafe, raw), 403, "not_a_member")
+    read_key = await create_api_key(
+        session, organization_id=cafe.id, scopes=[ApiKeyScope.IMPACT_READ]
+    )
+    assert_problem(await upload(client, read_key, cafe, raw), 403, "insufficient_scope")
+    elsewhere = await create_organization(session, owner=stranger)
+    other_key = await create_api_key(
+        session, organization_id=elsewhere.id, scopes=[ApiKeyScope.LISTINGS_WRITE]
+    )
+    assert_problem(await upload(client, other_key, cafe, raw), 403, "wrong_organization")
+    assert_problem(await upload(client, {}, cafe, raw), 401, "unauthorized")
+    unknown = await client.post(
+        "/v1/repairs/import",
+        params={"organization_id": str(uuid.uuid4())},
+        content=raw,
+        headers={**stranger.headers, **CSV_HEADERS},
+    )
+    assert_problem(unknown, 404, "organization_not_found")
+    missing = await client.post(
+        "/v1/repairs/import", content=raw, headers={**stranger.headers, **CSV_HEADERS}
+    )
+    assert assert_problem(missing, 422, "validation_failed")["errors"][0]["field"] == (
+        "organization_id"
+    )
+    assert await counts(session) == before
+
+
+# --- the import's body limit -------------------------------------------------------------------
+
+
+def big_file(size: int) -> bytes:
+    """An ORDS file of at least ``size`` bytes, every row of which has an unknown outcome."""
+    row = csv_bytes([one_row(repair_status="Mended")]).split(b"\n", 1)[1]
+    rows = [row.replace(b"kafe_1,", f"kafe_{n},".encode(), 1) for n in range(size // len(row) + 1)]
+    return csv_bytes([]) + b"".join(rows)
+
+
+async def test_the_import_takes_files_larger_than_the_default_limit(
+    client: httpx.AsyncClient, app: FastAPI, owner: Actor, cafe: Organization
+) -> None:
+    assert app.state.settings.http.max_body_bytes == MIB
+    response = await upload(client, owner.headers, cafe, big_file(3 * MIB))
+    # It reached the route: the row is refused for its content, not its size.
+    body = assert_problem(response, 422, "invalid_ords_rows")
+    assert body["error_count"] > 10_000
+    assert len(body["errors"]) == 100
+    assert body["errors"][0] == {
+        "location": "body",
+        "field": "repair_status",
+        "line": 2,
+        "column": "repair_status",
+        "message": "must be one of: Fixed, Repairable, End of life, Unknown",
+        "type": "invalid_ords_row",
+    }
+
+
+async def test_the_import_refuses_more_than_10_mib(
+    client: httpx.AsyncClient, session: AsyncSession, owner: Actor, cafe: Organization
+) -> None:
+    before = await counts(session)
+    declared = await upload(client, owner.headers, cafe, big_file(10 * MIB + 1))
+    body = assert_problem(declared, 413, "payload_too_large")
+    assert str(10 * MIB) in body["detail"]
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(11):
+            yield b"x" * MIB
+
+    chunked = await client.post(
+        "/v1/repairs/import",
+        params={"organization_id": str(cafe.id)},
+        content=chunks(),
+        headers={**owner.headers, **CSV_HEADERS},
+    )
+    assert "content-length" not in chunked.request.headers
+    assert_problem(chunked, 413, "payload_too_large")
+    assert await counts(session) == before
+
+
+async def test_other_routes_keep_the_default_limit(
+    client: httpx.AsyncClient, owner: Actor, cafe: Organization
+) -> None:
+    body: dict[str, Any] = repair_body(cafe, problem="x" * (2 * MIB))
+    response = await client.post("/v1/repairs", json=body, headers=owner.headers)
+    assert_problem(response, 413, "payload_too_large")
+    assert (
+        await client.post("/v1/repairs", json=repair_body(cafe), headers=owner.headers)
+    ).is_success
