@@ -239,6 +239,7 @@ _ACTION_EXAMPLES: dict[str, Any] = {
         TransactionNotFoundError,
         WrongPartyError,
         InvalidTransitionError,
+        ListingNotAvailableError,
         InsufficientQuantityError,
         422,
     ),

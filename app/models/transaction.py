@@ -133,7 +133,6 @@ def subgoal_of(kind: TransactionType, listing_kind: str) -> SubGoal:
 S = TransactionStatus
 # The statuses in which a booking holds its period (and a transaction its quantity).
 LIVE_STATUSES = frozenset({S.REQUESTED, S.ACCEPTED, S.ACTIVE, S.OVERDUE})
-OPEN_STATUSES = frozenset({S.REQUESTED, S.ACCEPTED, S.ACTIVE, S.OVERDUE, S.COMPLETED, S.RETURNED})
 MESSAGE_MAX_LENGTH = 1000
 MAX_TRANSACTION_QUANTITY = Decimal("1000000000")
 

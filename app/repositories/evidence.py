@@ -8,7 +8,7 @@ because the chain's lock is held until commit.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -62,7 +62,6 @@ class EvidenceDraft:
     kg_diverted: Decimal | None = None
     co2e_kg: Decimal | None = None
     factor_revision: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _pseudonym(party: PartyRef | None) -> ColumnElement[Any]:
@@ -201,19 +200,19 @@ class EvidenceRepository:
         seq: int,
         *,
         event: EvidenceEvent,
-        grade: EvidenceGrade,
         occurred_at: datetime,
+        grade: EvidenceGrade | None = None,
         changes: dict[str, Any] | None = None,
     ) -> int:
-        """Counts the subject of record ``seq`` again, with a new grade and any changed
-        figures (a confirmation, an upheld dispute, a correction)."""
+        """Counts the subject of record ``seq`` again, with a new grade (None: the record's
+        own) and any changed figures (a confirmation, an upheld dispute, a correction)."""
         changes = changes or {}
         columns = [c for c in (*_COPIED, *_SIGNED) if c not in changes]
         source = select(
             *(getattr(Evidence, c) for c in columns),
             *(literal(v, type_=getattr(Evidence, k).type).label(k) for k, v in changes.items()),
             literal(event.value).label("event"),
-            literal(grade.value).label("grade"),
+            literal(grade.value).label("grade") if grade is not None else Evidence.grade,
             literal(occurred_at).label("occurred_at"),
         ).where(Evidence.seq == seq)
         stmt = (

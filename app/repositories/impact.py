@@ -90,15 +90,3 @@ class ImpactRepository:
     async def factor_category(self, category_slug: str) -> str | None:
         result = await self.session.execute(_FACTOR_CATEGORY, {"slug": category_slug})
         return result.scalar_one_or_none()
-
-    async def revisions(self) -> list[dict[str, Any]]:
-        stmt = select(ImpactFactorRevision).order_by(ImpactFactorRevision.revision)
-        return [
-            {
-                "revision": r.revision,
-                "created_at": r.created_at,
-                "checksum": r.checksum,
-                "note": r.note,
-            }
-            for r in (await self.session.execute(stmt)).scalars()
-        ]

@@ -38,7 +38,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeEngine
 
-from app.models import Category, Evidence, Kommune, Repair, RepairEvent
+from app.models import Category, Kommune, Repair, RepairEvent
 
 # ORDS 18 "Misc" is the standard's catch-all. Our only category mapped to it is e-bikes (ORDS
 # has no bicycle category), and a Misc repair from another provider is not an e-bike, so no
@@ -304,10 +304,6 @@ class RepairRepository:
             )
             for row in result
         ]
-
-    async def evidence_grade(self, seq: int) -> str:
-        stmt = select(Evidence.grade).where(Evidence.seq == seq)
-        return str((await self.session.execute(stmt)).scalar_one())
 
     # --- the ORDS export --------------------------------------------------------------
 

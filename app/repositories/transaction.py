@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, Literal
 
 from sqlalchemy import Select, and_, func, or_, select, text, tuple_, update
@@ -19,7 +18,7 @@ from app.errors import (
     InvalidTransitionError,
     OwnListingError,
 )
-from app.models import Category, Evidence, Listing, Membership, Repair, Transaction
+from app.models import Category, Listing, Membership, Repair, Transaction
 from app.models.transaction import BOOKING_TYPES, LIVE_STATUSES
 from app.repositories.db_errors import constraint_name
 
@@ -286,17 +285,9 @@ class TransactionRepository:
             await self.session.refresh(listing)  # the identity map may hold an older copy
         return listing
 
-    async def evidence_grade(self, seq: int) -> str:
-        stmt = select(Evidence.grade).where(Evidence.seq == seq)
-        return str((await self.session.execute(stmt)).scalar_one())
-
     async def repair_of(self, transaction_id: uuid.UUID) -> Repair:
         stmt = select(Repair).where(Repair.transaction_id == transaction_id)
         return (await self.session.execute(stmt)).scalar_one()
-
-    async def committed_quantity(self, listing_id: uuid.UUID) -> Decimal:
-        stmt = select(Listing.quantity_committed).where(Listing.id == listing_id)
-        return Decimal((await self.session.execute(stmt)).scalar_one())
 
     async def close_many(self, ids: list[uuid.UUID], *, status: str, now: datetime) -> int:
         if not ids:

@@ -735,12 +735,10 @@ async def update_repair(
         evidence = EvidenceRepository(session)
         counted = await evidence.counted(repair_id=repair.id)
         if counted is not None:
-            grade = EvidenceGrade(await repo.evidence_grade(counted))
             await evidence.compensate(counted, event=EvidenceEvent.CORRECTED, occurred_at=now)
             await evidence.restate(
                 counted,
                 event=EvidenceEvent.CORRECTED,
-                grade=grade,
                 occurred_at=now,
                 changes={k: v for k, v in after.items() if before[k] != v},
             )

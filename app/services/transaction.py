@@ -79,6 +79,7 @@ from app.models.transaction import (
 from app.pagination import decode_cursor, encode_cursor, invalid_cursor
 from app.repositories.evidence import EvidenceDraft, EvidenceRepository, PartyRef
 from app.repositories.organization import OrganizationRepository
+from app.repositories.repair import RepairRepository
 from app.repositories.transaction import TransactionFilters, TransactionRepository
 from app.schemas.listing import DEFAULT_BOOKING_RULES, BookingRules
 from app.schemas.transaction import RepairOutcome, TransactionActionBody, TransactionCreate
@@ -693,9 +694,7 @@ async def _report_repair(
         created_at=now,
         updated_at=now,
     )
-    session.add(repair)
-    await session.flush()
-    return repair
+    return await RepairRepository(session).add(repair)
 
 
 def _missing(field: str, message: str) -> InvalidInputError:
@@ -817,7 +816,6 @@ async def act_on_transaction(
                 await evidence.restate(
                     counted,
                     event=event,
-                    grade=EvidenceGrade(await repo.evidence_grade(counted)),
                     occurred_at=now,
                     changes=_corrected_figures(tx, repair),
                 )
