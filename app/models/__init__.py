@@ -5,7 +5,16 @@ from app.models.category import Category, OrdsCategory, ReuseFactor
 from app.models.evidence import Evidence
 from app.models.geography import Fylke, Kommune, KommunePart
 from app.models.idempotency import IdempotencyRecord
-from app.models.impact import ImpactFactor, ImpactFactorRevision
+from app.models.impact import (
+    ImpactCell,
+    ImpactCollaboration,
+    ImpactFactor,
+    ImpactFactorRevision,
+    ImpactLevel,
+    ImpactParty,
+    OrganizationParty,
+)
+from app.models.initiative import Initiative, InitiativeKommune, InitiativePartner
 from app.models.listing import Listing, PrivacyKey
 from app.models.organization import ApiKey, Membership, Organization
 from app.models.person import AuthSession, LoginFailure, Person, RefreshToken
@@ -25,8 +34,15 @@ __all__ = [
     "EwcCode",
     "Fylke",
     "IdempotencyRecord",
+    "ImpactCell",
+    "ImpactCollaboration",
     "ImpactFactor",
     "ImpactFactorRevision",
+    "ImpactLevel",
+    "ImpactParty",
+    "Initiative",
+    "InitiativeKommune",
+    "InitiativePartner",
     "Kommune",
     "KommunePart",
     "Listing",
@@ -35,6 +51,7 @@ __all__ = [
     "Membership",
     "OrdsCategory",
     "Organization",
+    "OrganizationParty",
     "Person",
     "PrivacyKey",
     "ReferenceDataset",

@@ -57,6 +57,7 @@ class EvidenceEvent(StrEnum):
     CORRECTED = "corrected"  # a moderator corrected the quantity: -old, +new
     LOGGED = "logged"  # a repair logged by a repair shop or café
     IMPORTED = "imported"  # a repair imported from an ORDS file
+    RETAGGED = "retagged"  # moved to another initiative: -1 under the old, +1 under the new
 
 
 class EvidenceGrade(StrEnum):
@@ -65,7 +66,7 @@ class EvidenceGrade(StrEnum):
     IMPORTED = "imported"  # from another system's published data
 
 
-CANONICAL_VERSION = 1
+CANONICAL_VERSION = 2
 GENESIS_HASH = bytes(32)
 
 
@@ -76,6 +77,10 @@ class Evidence(Base):
         CheckConstraint("num_nonnulls(transaction_id, repair_id) >= 1", name="has_subject"),
         CheckConstraint("(quantity IS NULL) = (unit IS NULL)", name="quantity_has_unit"),
         CheckConstraint("octet_length(hash) = 32", name="hash_length"),
+        CheckConstraint("canonical_version IN (1, 2)", name="canonical_version_known"),
+        CheckConstraint(
+            "canonical_version >= 2 OR initiative_id IS NULL", name="initiative_needs_v2"
+        ),
         CheckConstraint("octet_length(prev_hash) = 32", name="prev_hash_length"),
         Index("ix_evidence_recorded_at", "recorded_at"),
         Index("ix_evidence_transaction_id", "transaction_id"),
@@ -86,7 +91,7 @@ class Evidence(Base):
     seq: Mapped[int] = mapped_column(
         BigInteger, primary_key=True, autoincrement=False, server_default=text("0")
     )
-    canonical_version: Mapped[int] = mapped_column(SmallInteger, server_default=text("1"))
+    canonical_version: Mapped[int] = mapped_column(SmallInteger, server_default=text("2"))
     recorded_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("clock_timestamp()")
     )
@@ -123,6 +128,10 @@ class Evidence(Base):
     factor_revision: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("impact_factor_revisions.revision", ondelete="RESTRICT")
     )
+    # Canonical version 2 and later: the initiative the record counts toward.
+    initiative_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("initiatives.id", ondelete="RESTRICT")
+    )
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary, server_default=text("'\\x'::bytea"))
     hash: Mapped[bytes] = mapped_column(LargeBinary, server_default=text("'\\x'::bytea"))
 
@@ -157,12 +166,14 @@ CANONICAL_FIELDS: tuple[str, ...] = (
     "kg_diverted",
     "co2e_kg",
     "factor_revision",
+    "initiative",  # version 2 and later only
 )
 
 
 def evidence_fields(record: Any) -> dict[str, Any]:
-    """The record's fields under their canonical names (used by the feed and its tests)."""
-    return {
+    """The record's fields under their canonical names (used by the feed and its tests).
+    A version-1 record has no ``initiative`` key: its hash was computed without one."""
+    fields = {
         "v": record.canonical_version,
         "seq": record.seq,
         "recorded_at": record.recorded_at,
@@ -192,3 +203,6 @@ def evidence_fields(record: Any) -> dict[str, Any]:
         "co2e_kg": record.co2e_kg,
         "factor_revision": record.factor_revision,
     }
+    if record.canonical_version >= 2:
+        fields["initiative"] = record.initiative_id
+    return fields

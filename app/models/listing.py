@@ -331,6 +331,10 @@ class Listing(Base):
     hidden_by: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("persons.id", ondelete="SET NULL")
     )
+    # The initiative (pilot, experiment, reuse station, repair-café series) this belongs to.
+    initiative_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("initiatives.id", ondelete="RESTRICT"), index=True
+    )
 
 
 class PrivacyKey(Base):

@@ -104,6 +104,10 @@ class RepairEvent(Base):
     )
     participants: Mapped[int | None] = mapped_column(Integer)
     volunteers: Mapped[int | None] = mapped_column(Integer)
+    # The initiative (pilot, experiment, reuse station, repair-café series) this belongs to.
+    initiative_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("initiatives.id", ondelete="RESTRICT"), index=True
+    )
     created_by_person_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("persons.id", ondelete="SET NULL")
     )

@@ -283,6 +283,10 @@ class Transaction(Base):
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The initiative (pilot, experiment, reuse station, repair-café series) this belongs to.
+    initiative_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("initiatives.id", ondelete="RESTRICT"), index=True
+    )
 
 
 class TransactionTransition(Base):

@@ -62,6 +62,7 @@ class EvidenceDraft:
     kg_diverted: Decimal | None = None
     co2e_kg: Decimal | None = None
     factor_revision: int | None = None
+    initiative_id: uuid.UUID | None = None
 
 
 def _pseudonym(party: PartyRef | None) -> ColumnElement[Any]:
@@ -103,6 +104,7 @@ _COPIED = (
     "repair_status",
     "unit",
     "factor_revision",
+    "initiative_id",
 )
 
 
@@ -136,6 +138,7 @@ class EvidenceRepository:
             "kg_diverted": draft.kg_diverted,
             "co2e_kg": draft.co2e_kg,
             "factor_revision": draft.factor_revision,
+            "initiative_id": draft.initiative_id,
         }
         stmt = insert(Evidence).values(**values).returning(Evidence.seq)
         return int((await self.session.execute(stmt)).scalar_one())

@@ -63,14 +63,23 @@ class EvidenceRecordRead(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"example": RECORD_EXAMPLE})
 
-    v: int = Field(description="Version of the canonical serialization (1)")
+    v: int = Field(
+        description="Version of the canonical serialization: 1, or 2 (adds `initiative`)"
+    )
     seq: int = Field(description="Position in the chain: 1, 2, 3 … without gaps")
     recorded_at: datetime = Field(
         description="When the ledger stored the record (UTC, `YYYY-MM-DDTHH:MM:SS.ffffffZ`)"
     )
     occurred_at: datetime = Field(description="When the thing recorded happened (UTC, as above)")
     event: Literal[
-        "completed", "confirmed", "disputed", "upheld", "corrected", "logged", "imported"
+        "completed",
+        "confirmed",
+        "disputed",
+        "upheld",
+        "corrected",
+        "logged",
+        "imported",
+        "retagged",
     ]
     grade: Literal["confirmed", "reported", "imported"] = Field(
         description="`confirmed` by both parties or a moderator, `reported` by one party, "
@@ -102,6 +111,11 @@ class EvidenceRecordRead(BaseModel):
     kg_diverted: float | None = Field(description="Kilograms kept from waste, signed")
     co2e_kg: float | None = Field(description="Kilograms CO2e avoided, signed")
     factor_revision: int | None = Field(description="Impact factor revision used")
+    initiative: str | None = Field(
+        default=None,
+        description="Version 2 and later: the initiative counted toward (a uuid, or null). "
+        "A version-1 record has no such key, and its canonical form none either",
+    )
     prev_hash: str = Field(pattern=HEX_HASH, description="`hash` of record `seq - 1`")
     hash: str = Field(
         pattern=HEX_HASH, description="SHA-256 of `prev_hash` and the canonical form (README)"

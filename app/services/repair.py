@@ -588,6 +588,7 @@ async def create_repair(
             kg_diverted=repair.kg_diverted,
             co2e_kg=repair.co2e_kg,
             factor_revision=repair.factor_revision,
+            initiative_id=event.initiative_id if event is not None else None,
         )
     )
     return render_repair(repair)

@@ -522,6 +522,7 @@ async def create_transaction(
             subgoal=subgoal_of(kind, listing.kind).value,
             status=St.REQUESTED.value,
             listing_id=listing.id,
+            initiative_id=listing.initiative_id,
             provider_person_id=listing.owner_person_id,
             provider_organization_id=listing.owner_organization_id,
             receiver_person_id=receiver_person,
@@ -656,6 +657,7 @@ async def _record_completion(
             kg_diverted=tx.kg_diverted,
             co2e_kg=tx.co2e_kg,
             factor_revision=tx.factor_revision,
+            initiative_id=tx.initiative_id,
         )
     )
 

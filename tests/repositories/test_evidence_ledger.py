@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.config import DatabaseSettings, Settings
 from app.db import create_engine
 from app.models import Evidence, Organization, Repair
-from app.models.evidence import GENESIS_HASH, EvidenceEvent, EvidenceGrade
+from app.models.evidence import CANONICAL_VERSION, GENESIS_HASH, EvidenceEvent, EvidenceGrade
 from app.models.organization import OrganizationKind
 from app.repositories.db_errors import constraint_name, sqlstate
 from app.repositories.evidence import EvidenceDraft, EvidenceRepository, PartyRef
@@ -136,7 +136,7 @@ async def test_the_trigger_decides_seq_hashes_time_and_version_whatever_is_sent(
     assert forged == 1
     record = await session.get_one(Evidence, 1)
     await session.refresh(record)
-    assert record.canonical_version == 1
+    assert record.canonical_version == CANONICAL_VERSION == 2
     assert record.prev_hash == GENESIS_HASH
     assert record.hash != b"\x01" * 32
     assert record.recorded_at > datetime.now(UTC) - timedelta(minutes=5)
