@@ -97,13 +97,14 @@ class ImpactCell(Base):
     __table_args__ = (
         CheckConstraint("cardinality(household_sample) = 3", name="sample_of_three"),
         CheckConstraint("households BETWEEN 0 AND 3", name="households_saturate"),
-        Index("ix_impact_cells_kommune", "level", "kommunenummer", "type", "month"),
-        Index("ix_impact_cells_fylke", "level", "fylkesnummer", "type", "month"),
+        Index("ix_impact_cells_kommune", "level", "kommunenummer", "subgoal", "type", "month"),
+        Index("ix_impact_cells_fylke", "level", "fylkesnummer", "subgoal", "type", "month"),
     )
 
     level: Mapped[int] = mapped_column(
         SmallInteger, ForeignKey("impact_levels.level"), primary_key=True
     )
+    subgoal: Mapped[str] = mapped_column(Text, primary_key=True)
     type: Mapped[str] = mapped_column(Text, primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     facet: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -133,6 +134,7 @@ class ImpactParty(Base):
     __tablename__ = "impact_parties"
     __table_args__ = (Index("ix_impact_parties_party", "party", "month"),)
 
+    subgoal: Mapped[str] = mapped_column(Text, primary_key=True)
     type: Mapped[str] = mapped_column(Text, primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     facet: Mapped[str] = mapped_column(Text, primary_key=True)

@@ -12,10 +12,10 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-_KEYS = "type, month, facet, unit, grade, fylkesnummer, kommunenummer, sector, category, initiative"
+_KEYS = "subgoal, type, month, facet, unit, grade, fylkesnummer, kommunenummer, sector, category, initiative"
 
 # Masked keys of a level ``l`` for a row ``c`` of level 0 / of impact_parties ``q``.
-_MASKED = """{t}.type, {t}.month, {t}.facet, {t}.unit, {t}.grade,
+_MASKED = """{t}.subgoal, {t}.type, {t}.month, {t}.facet, {t}.unit, {t}.grade,
     CASE WHEN l.fylke THEN {t}.fylkesnummer ELSE '*' END,
     CASE WHEN l.kommune THEN {t}.kommunenummer ELSE '*' END,
     CASE WHEN l.sector THEN {t}.sector ELSE '*' END,
@@ -51,7 +51,7 @@ _REBUILD = (
            0, ARRAY[NULL, NULL, NULL]::text[]
     FROM impact_cells AS c CROSS JOIN impact_levels AS l
     WHERE c.level = 0 AND l.level > 0
-    GROUP BY l.level, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+    GROUP BY l.level, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
     """,
     f"""
     UPDATE impact_cells AS c
@@ -61,11 +61,11 @@ _REBUILD = (
                sirkel_sample3((array_agg(DISTINCT q.party ORDER BY q.party))[1:3]) AS sample
         FROM impact_parties AS q CROSS JOIN impact_levels AS l
         WHERE q.party_sector = 'households' AND q.net > 0
-        GROUP BY l.level, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+        GROUP BY l.level, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
     ) AS s ({"level, " + _KEYS}, sample)
-    WHERE (c.level, c.type, c.month, c.facet, c.unit, c.grade, c.fylkesnummer,
+    WHERE (c.level, c.subgoal, c.type, c.month, c.facet, c.unit, c.grade, c.fylkesnummer,
            c.kommunenummer, c.sector, c.category, c.initiative)
-        = (s.level, s.type, s.month, s.facet, s.unit, s.grade, s.fylkesnummer,
+        = (s.level, s.subgoal, s.type, s.month, s.facet, s.unit, s.grade, s.fylkesnummer,
            s.kommunenummer, s.sector, s.category, s.initiative)
     """,
     # First seen: the earliest month; a transaction before an initiative in the same month.

@@ -97,6 +97,7 @@ CREATE VIEW impact_facts AS
 SELECT
     e.seq,
     sirkel_impact_month(e.occurred_at) AS month,
+    e.subgoal,
     e.type,
     CASE
         WHEN e.repair_status IS NOT NULL THEN e.repair_status
@@ -149,21 +150,21 @@ DECLARE
     present boolean;
     changed boolean;
 BEGIN
-    INSERT INTO impact_parties AS q (type, month, facet, unit, grade, fylkesnummer,
+    INSERT INTO impact_parties AS q (subgoal, type, month, facet, unit, grade, fylkesnummer,
         kommunenummer, sector, category, initiative, role, party, party_sector, net)
-    VALUES (f.type, f.month, f.facet, f.unit, f.grade, f.fylkesnummer, f.kommunenummer,
+    VALUES (f.subgoal, f.type, f.month, f.facet, f.unit, f.grade, f.fylkesnummer, f.kommunenummer,
         f.sector, f.category, f.initiative, 'provider', f.provider_party, f.provider_sector,
         f.records)
-    ON CONFLICT (type, month, facet, unit, grade, fylkesnummer, kommunenummer, sector,
+    ON CONFLICT (subgoal, type, month, facet, unit, grade, fylkesnummer, kommunenummer, sector,
         category, initiative, role, party)
     DO UPDATE SET net = q.net + EXCLUDED.net;
     IF f.receiver_party IS NOT NULL THEN
-        INSERT INTO impact_parties AS q (type, month, facet, unit, grade, fylkesnummer,
+        INSERT INTO impact_parties AS q (subgoal, type, month, facet, unit, grade, fylkesnummer,
             kommunenummer, sector, category, initiative, role, party, party_sector, net)
-        VALUES (f.type, f.month, f.facet, f.unit, f.grade, f.fylkesnummer, f.kommunenummer,
+        VALUES (f.subgoal, f.type, f.month, f.facet, f.unit, f.grade, f.fylkesnummer, f.kommunenummer,
             f.sector, f.category, f.initiative, 'receiver', f.receiver_party,
             f.receiver_sector, f.records)
-        ON CONFLICT (type, month, facet, unit, grade, fylkesnummer, kommunenummer, sector,
+        ON CONFLICT (subgoal, type, month, facet, unit, grade, fylkesnummer, kommunenummer, sector,
             category, initiative, role, party)
         DO UPDATE SET net = q.net + EXCLUDED.net;
     END IF;
@@ -180,13 +181,13 @@ BEGIN
         se := CASE WHEN lv.sector THEN f.sector ELSE '*' END;
         ca := CASE WHEN lv.category THEN f.category ELSE '*' END;
         it := CASE WHEN lv.initiative THEN f.initiative ELSE '*' END;
-        INSERT INTO impact_cells AS c (level, type, month, facet, unit, grade, fylkesnummer,
+        INSERT INTO impact_cells AS c (level, subgoal, type, month, facet, unit, grade, fylkesnummer,
             kommunenummer, sector, category, initiative, records, quantity, unit_days, kg,
             co2e_kg, households, household_sample)
-        VALUES (lv.level, f.type, f.month, f.facet, f.unit, f.grade, fy, k, se, ca, it,
+        VALUES (lv.level, f.subgoal, f.type, f.month, f.facet, f.unit, f.grade, fy, k, se, ca, it,
             f.records, f.quantity, f.unit_days, f.kg, f.co2e_kg, 0,
             ARRAY[NULL, NULL, NULL]::text[])
-        ON CONFLICT (level, type, month, facet, unit, grade, fylkesnummer, kommunenummer,
+        ON CONFLICT (level, subgoal, type, month, facet, unit, grade, fylkesnummer, kommunenummer,
             sector, category, initiative)
         DO UPDATE SET records = c.records + EXCLUDED.records,
             quantity = c.quantity + EXCLUDED.quantity,
@@ -199,7 +200,7 @@ BEGIN
         FOREACH p IN ARRAY persons LOOP
             present := EXISTS (
                 SELECT 1 FROM impact_parties AS q
-                WHERE q.party = p AND q.month = f.month AND q.type = f.type
+                WHERE q.party = p AND q.month = f.month AND q.subgoal = f.subgoal AND q.type = f.type
                   AND q.facet = f.facet AND q.unit = f.unit AND q.grade = f.grade
                   AND (k = '*' OR q.kommunenummer = k) AND (fy = '*' OR q.fylkesnummer = fy)
                   AND (se = '*' OR q.sector = se) AND (ca = '*' OR q.category = ca)
@@ -210,7 +211,7 @@ BEGIN
             ELSIF NOT present AND array_position(sample, p) IS NOT NULL THEN
                 sample := sirkel_sample3(ARRAY(
                     SELECT DISTINCT q.party FROM impact_parties AS q
-                    WHERE q.month = f.month AND q.type = f.type AND q.facet = f.facet
+                    WHERE q.month = f.month AND q.subgoal = f.subgoal AND q.type = f.type AND q.facet = f.facet
                       AND q.unit = f.unit AND q.grade = f.grade
                       AND (k = '*' OR q.kommunenummer = k) AND (fy = '*' OR q.fylkesnummer = fy)
                       AND (se = '*' OR q.sector = se) AND (ca = '*' OR q.category = ca)
@@ -223,7 +224,7 @@ BEGIN
         IF changed THEN
             UPDATE impact_cells AS c
             SET household_sample = sample, households = cardinality(array_remove(sample, NULL))
-            WHERE c.level = lv.level AND c.type = f.type AND c.month = f.month
+            WHERE c.level = lv.level AND c.subgoal = f.subgoal AND c.type = f.type AND c.month = f.month
               AND c.facet = f.facet AND c.unit = f.unit AND c.grade = f.grade
               AND c.fylkesnummer = fy AND c.kommunenummer = k AND c.sector = se
               AND c.category = ca AND c.initiative = it;
@@ -438,6 +439,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "impact_parties",
+        sa.Column("subgoal", sa.Text(), nullable=False),
         sa.Column("type", sa.Text(), nullable=False),
         sa.Column("month", sa.Date(), nullable=False),
         sa.Column("facet", sa.Text(), nullable=False),
@@ -453,6 +455,7 @@ def upgrade() -> None:
         sa.Column("party_sector", sa.Text(), nullable=False),
         sa.Column("net", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint(
+            "subgoal",
             "type",
             "month",
             "facet",
@@ -472,6 +475,7 @@ def upgrade() -> None:
     op.create_table(
         "impact_cells",
         sa.Column("level", sa.SmallInteger(), nullable=False),
+        sa.Column("subgoal", sa.Text(), nullable=False),
         sa.Column("type", sa.Text(), nullable=False),
         sa.Column("month", sa.Date(), nullable=False),
         sa.Column("facet", sa.Text(), nullable=False),
@@ -500,6 +504,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint(
             "level",
+            "subgoal",
             "type",
             "month",
             "facet",
@@ -516,13 +521,13 @@ def upgrade() -> None:
     op.create_index(
         "ix_impact_cells_fylke",
         "impact_cells",
-        ["level", "fylkesnummer", "type", "month"],
+        ["level", "fylkesnummer", "subgoal", "type", "month"],
         unique=False,
     )
     op.create_index(
         "ix_impact_cells_kommune",
         "impact_cells",
-        ["level", "kommunenummer", "type", "month"],
+        ["level", "kommunenummer", "subgoal", "type", "month"],
         unique=False,
     )
     op.create_table(
