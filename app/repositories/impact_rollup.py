@@ -9,10 +9,17 @@ property test compares the trigger's work against.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-_KEYS = "subgoal, type, month, facet, unit, grade, fylkesnummer, kommunenummer, sector, category, initiative"
+_KEYS = (
+    "subgoal, type, month, facet, unit, grade, fylkesnummer, kommunenummer, sector, "
+    "category, initiative"
+)
 
 # Masked keys of a level ``l`` for a row ``c`` of level 0 / of impact_parties ``q``.
 _MASKED = """{t}.subgoal, {t}.type, {t}.month, {t}.facet, {t}.unit, {t}.grade,
@@ -98,6 +105,98 @@ _REBUILD = (
 )
 
 
+# The dimensions each level of impact_cells keeps (the rows of impact_levels; a test keeps the
+# two equal), in the order a query tries them: the smallest level that has them all wins.
+LEVEL_DIMS: dict[int, frozenset[str]] = {
+    3: frozenset({"fylke"}),
+    5: frozenset({"initiative"}),
+    4: frozenset({"sector", "category"}),
+    2: frozenset({"kommune", "fylke"}),
+    1: frozenset({"fylke", "sector", "category"}),
+    0: frozenset({"kommune", "fylke", "sector", "category", "initiative"}),
+}
+
+
+def level_for(dims: set[str]) -> int:
+    """The smallest level of impact_cells that keeps every dimension in ``dims``."""
+    return next(level for level, kept in LEVEL_DIMS.items() if dims <= kept)
+
+
+def _time_keys(column: str) -> dict[str, str]:
+    return {
+        "year": f"to_char({column}, 'YYYY')",
+        "quarter": f"to_char({column}, 'YYYY-\"Q\"Q')",
+        "month": f"to_char({column}, 'YYYY-MM')",
+    }
+
+
+_CELL_KEYS = {
+    **_time_keys("c.month"),
+    "subgoal": "c.subgoal",
+    "fylke": "c.fylkesnummer",
+    "kommune": "c.kommunenummer",
+    "sector": "c.sector",
+    "category": "c.category",
+    "initiative": "c.initiative",
+}
+_PARTY_KEYS = {
+    **{k: v.replace("c.", "q.") for k, v in _CELL_KEYS.items()},
+    "sector": "q.party_sector",
+    "kind": "coalesce(op.kind, '')",
+}
+_COLLABORATION_KEYS = {
+    **_time_keys("x.first_month"),
+    "fylke": "x.fylkesnummer",
+    "kommune": "x.kommunenummer",
+    "initiative": "x.initiative",
+}
+_LENDABLE_KEYS = {
+    "year": "l.period",
+    "quarter": "l.period",
+    "month": "l.period",
+    "fylke": "coalesce(l.fylkesnummer, '')",
+    "kommune": "coalesce(l.kommunenummer, '')",
+    "category": "coalesce(l.category_slug, '')",
+}
+_MEASURES = {"records", "kg", "co2e_kg", "unit_days", "quantity"}
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What every impact query shares: months (inclusive), grades, the place, an initiative."""
+
+    month_from: date
+    month_to: date
+    grades: tuple[str, ...] | None = None  # None: every grade
+    fylke: str | None = None
+    kommune: str | None = None
+    initiative: str | None = None
+
+
+def _where(f: Filters, alias: str, params: dict[str, Any], *, month: str = "month") -> list[str]:
+    params.update(month_from=f.month_from, month_to=f.month_to)
+    where = [f"{alias}.{month} BETWEEN :month_from AND :month_to"]
+    if f.grades is not None and alias != "x":
+        where.append(f"{alias}.grade = ANY(CAST(:grades AS text[]))")
+        params["grades"] = list(f.grades)
+    for name, column in (
+        ("fylke", "fylkesnummer"),
+        ("kommune", "kommunenummer"),
+        ("initiative", "initiative"),
+    ):
+        value = getattr(f, name)
+        if value is not None:
+            where.append(f"{alias}.{column} = :{name}")
+            params[name] = value
+    return where
+
+
+def _grouped(keys: dict[str, str], group: tuple[str, ...]) -> tuple[str, str]:
+    select = "".join(f"{keys[d]} AS key_{d}, " for d in group)
+    group_by = f"GROUP BY {', '.join(str(i + 1) for i in range(len(group)))}" if group else ""
+    return select, group_by
+
+
 class ImpactRollupRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -108,3 +207,190 @@ class ImpactRollupRepository:
         await self.session.execute(text("SELECT pg_advisory_xact_lock(7262353537)"))
         for statement in _REBUILD:
             await self.session.execute(text(statement))
+
+    async def _rows(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        result = await self.session.execute(text(sql), params)
+        return [dict(row) for row in result.mappings()]
+
+    async def cells(
+        self,
+        f: Filters,
+        *,
+        group: tuple[str, ...],
+        measure: str,
+        subgoal: str | None,
+        types: tuple[str, ...],
+        facets: tuple[str, ...],
+        numerator_facets: tuple[str, ...],
+    ) -> list[dict[str, Any]]:
+        """Sums over impact_cells at the smallest level that has every dimension needed:
+        records, the measure (and its share in ``numerator_facets``), and how many distinct
+        households the union of the cells' samples holds (0-3, exact below 3)."""
+        assert measure in _MEASURES
+        needed = {d for d in group if d in LEVEL_DIMS[0]}
+        needed |= {d for d in ("fylke", "kommune", "initiative") if getattr(f, d) is not None}
+        params: dict[str, Any] = {"level": level_for(needed)}
+        where = ["c.level = :level", *_where(f, "c", params)]
+        if subgoal is not None:
+            where.append("c.subgoal = :subgoal")
+            params["subgoal"] = subgoal
+        if types:
+            where.append("c.type = ANY(CAST(:types AS text[]))")
+            params["types"] = list(types)
+        if facets:
+            where.append("c.facet = ANY(CAST(:facets AS text[]))")
+            params["facets"] = list(facets)
+        params["numerator"] = list(numerator_facets)
+        keys, group_by = _grouped(_CELL_KEYS, group)
+        sql = f"""
+            SELECT {keys}
+                   sum(c.records) AS records,
+                   sum(c.{measure}) AS value,
+                   sum(c.{measure}) FILTER (
+                       WHERE c.facet = ANY(CAST(:numerator AS text[]))) AS numerator,
+                   least(3, (SELECT count(DISTINCT h)
+                             FROM unnest(array_agg(c.household_sample)) AS h)) AS households
+            FROM impact_cells AS c
+            WHERE {" AND ".join(where)}
+            {group_by}
+        """
+        return await self._rows(sql, params)
+
+    async def parties(
+        self,
+        f: Filters,
+        *,
+        group: tuple[str, ...],
+        subgoal: str | None,
+        types: tuple[str, ...],
+        role: str,
+        party_sectors: tuple[str, ...],
+        exclude_households: bool,
+    ) -> list[dict[str, Any]]:
+        """Distinct parties with a record that still counts (net > 0 in some finest cell)."""
+        params: dict[str, Any] = {}
+        where = _where(f, "q", params)
+        if subgoal is not None:
+            where.append("q.subgoal = :subgoal")
+            params["subgoal"] = subgoal
+        if types:
+            where.append("q.type = ANY(CAST(:types AS text[]))")
+            params["types"] = list(types)
+        if role != "any":
+            where.append("q.role = :role")
+            params["role"] = role
+        if party_sectors:
+            where.append("q.party_sector = ANY(CAST(:party_sectors AS text[]))")
+            params["party_sectors"] = list(party_sectors)
+        if exclude_households:
+            where.append("q.party_sector <> 'households'")
+        join = (
+            "LEFT JOIN organization_parties AS op ON op.party = q.party" if "kind" in group else ""
+        )
+        keys, group_by = _grouped(_PARTY_KEYS, group)
+        sql = f"""
+            SELECT {keys}
+                   sum(q.net) AS records,
+                   count(DISTINCT q.party) FILTER (WHERE q.net > 0) AS value,
+                   NULL::numeric AS numerator,
+                   count(DISTINCT q.party) FILTER (
+                       WHERE q.net > 0 AND q.party_sector = 'households') AS households
+            FROM impact_parties AS q {join}
+            WHERE {" AND ".join(where)}
+            {group_by}
+        """
+        return await self._rows(sql, params)
+
+    async def collaborations(self, f: Filters, *, group: tuple[str, ...]) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {}
+        where = _where(f, "x", params, month="first_month")
+        keys, group_by = _grouped(_COLLABORATION_KEYS, group)
+        sql = f"""
+            SELECT {keys} count(*) AS records, count(*) AS value, NULL::numeric AS numerator,
+                   0 AS households
+            FROM impact_collaborations AS x
+            WHERE {" AND ".join(where)}
+            {group_by}
+        """
+        return await self._rows(sql, params)
+
+    async def lendable(
+        self,
+        f: Filters,
+        *,
+        group: tuple[str, ...],
+        periods: list[tuple[str, date, date]],
+    ) -> list[dict[str, Any]]:
+        """Lendable item listings live in each period, and how many of them were lent or
+        rented at least once in it (a loan that was taken back does not count)."""
+        params: dict[str, Any] = {
+            "keys": [p[0] for p in periods],
+            "starts": [p[1] for p in periods],
+            "ends": [p[2] for p in periods],
+        }
+        place = []
+        for name, column in (("fylke", "fylkesnummer"), ("kommune", "kommunenummer")):
+            value = getattr(f, name)
+            if value is not None:
+                place.append(f"AND l.{column} = :{name}")
+                params[name] = value
+        grades = ""
+        if f.grades is not None:
+            grades = "AND e.grade = ANY(CAST(:grades AS text[]))"
+            params["grades"] = list(f.grades)
+        keys, group_by = _grouped(_LENDABLE_KEYS, group)
+        sql = f"""
+            WITH periods AS (
+                SELECT p.key, p.starts,
+                       (p.starts::timestamp AT TIME ZONE 'Europe/Oslo') AS starts_at,
+                       ((p.ends + interval '1 month')::timestamp AT TIME ZONE 'Europe/Oslo')
+                           AS ends_at,
+                       p.ends
+                FROM unnest(CAST(:keys AS text[]), CAST(:starts AS date[]),
+                            CAST(:ends AS date[])) AS p (key, starts, ends)
+            ), lendable AS (
+                SELECT p.key AS period, l.id, l.kommunenummer, l.fylkesnummer,
+                       l.category_slug, l.owner_person_id
+                FROM periods AS p
+                JOIN listings AS l
+                  ON l.kind = 'item' AND l.mode IN ('lend', 'rent')
+                 AND l.published_at < p.ends_at
+                 AND (l.closed_at IS NULL OR l.closed_at >= p.starts_at)
+                 AND (l.expires_at IS NULL OR l.expires_at >= p.starts_at)
+                 {" ".join(place)}
+            ), used AS (
+                SELECT p.key AS period, t.listing_id
+                FROM periods AS p
+                JOIN evidence AS e
+                  ON e.occurred_at >= p.starts_at AND e.occurred_at < p.ends_at
+                JOIN transactions AS t ON t.id = e.transaction_id
+                WHERE e.type IN ('loan', 'rental') AND e.subgoal = 'SG2' {grades}
+                GROUP BY p.key, t.listing_id
+                HAVING sum(e.record_count) > 0
+            )
+            SELECT {keys}
+                   count(*) AS records,
+                   count(*) AS value,
+                   count(u.listing_id) AS numerator,
+                   count(DISTINCT l.owner_person_id) AS households
+            FROM lendable AS l
+            LEFT JOIN used AS u ON u.period = l.period AND u.listing_id = l.id
+            {group_by}
+        """
+        return await self._rows(sql, params)
+
+    async def populations(self) -> list[dict[str, Any]]:
+        sql = (
+            "SELECT kommunenummer, fylkesnummer, population, population_year FROM kommuner "
+            "WHERE population IS NOT NULL"
+        )
+        return await self._rows(sql, {})
+
+    async def levels(self) -> dict[int, frozenset[str]]:
+        result = await self.session.execute(text("SELECT * FROM impact_levels"))
+        return {
+            row["level"]: frozenset(
+                d for d in ("kommune", "fylke", "sector", "category", "initiative") if row[d]
+            )
+            for row in result.mappings()
+        }

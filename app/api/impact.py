@@ -1,0 +1,122 @@
+"""/v1/impact — the mission's indicators: catalogue, aggregates (JSON or CSV), yearly report."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import orjson
+from fastapi import APIRouter, Query, Request, Response
+
+from app.api.deps import ClockDep
+from app.api.media import CSV, JSON, negotiate
+from app.db import SessionDep
+from app.errors import NotAcceptableError, UnknownFylkeError, UnknownKommuneError, problem_responses
+from app.schemas.impact import ImpactResponse, IndicatorCatalogue
+from app.services import impact_query as service
+
+router = APIRouter(prefix="/v1/impact", tags=["impact"])
+
+_QUERY_ERRORS = (
+    service.UnknownIndicatorError,
+    service.InvalidGroupingError,
+    service.InvalidImpactPeriodError,
+    UnknownFylkeError,
+    UnknownKommuneError,
+)
+
+
+@router.get(
+    "/indicators",
+    response_model=IndicatorCatalogue,
+    summary="The indicator catalogue",
+    description="Every indicator `GET /v1/impact` can compute, for the three sub-goals of the "
+    "circular-economy mission: its id, name in bokmål and English, sub-goal, unit, "
+    "definition, counting rule, data source, factor source, and the groupings it supports. "
+    "Also states the suppression rule applied to every cell. Public.",
+)
+async def read_indicators() -> Response:
+    return Response(content=orjson.dumps(service.catalogue_document()), media_type=JSON)
+
+
+@router.get(
+    "",
+    response_model=ImpactResponse,
+    summary="Aggregate indicators",
+    description="Indicators from the evidence ledger, grouped and filtered. Public: every cell "
+    "with 1-4 records or 1-2 distinct households is suppressed (`value` and `records` null, "
+    "`suppressed` true), with complementary suppression so that no suppressed cell can be "
+    "recovered by subtracting the others from a total.\n\n"
+    "* `indicator`: one or more ids (repeat it or separate with commas);\n"
+    "* `group_by`: any of `year`, `quarter` or `month` (one), `subgoal`, `fylke`, `kommune`, "
+    "`sector`, `category`, `initiative`, and `kind` (organization indicators);\n"
+    "* `from`, `to`: months `YYYY-MM` or years `YYYY`, inclusive (default: the last 12 months);\n"
+    "* `evidence`: `all` (default) or `confirmed` only;\n"
+    "* `baseline`: a year to compare each row with (the same period of that year).\n\n"
+    "Rows carry their group keys, the value, its unit, the number of evidence records behind "
+    "it, and the change against the previous period and the baseline. `Accept: text/csv` "
+    "gives the same rows as CSV. Totals are current to the last committed record: the "
+    "rollups are updated in the transaction that appends it.",
+    responses={
+        200: {"content": {CSV: {"example": "indicator,year,value,unit,records,...\r\n"}}},
+        **problem_responses(*_QUERY_ERRORS, NotAcceptableError, 422),
+    },
+)
+async def read_impact(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    indicator: Annotated[
+        list[str],
+        Query(
+            description="Indicator id(s), see /v1/impact/indicators",
+            examples=["sg1.repairs.count,sg1.repairs.fixed_co2e"],
+        ),
+    ],
+    group_by: Annotated[
+        list[str],
+        Query(description="Dimensions to group by", examples=["year,kommune"]),
+    ] = [],  # noqa: B006 - FastAPI copies the default
+    from_: Annotated[
+        str | None,
+        Query(alias="from", max_length=7, description="First month", examples=["2025-01"]),
+    ] = None,
+    to: Annotated[
+        str | None, Query(max_length=7, description="Last month, inclusive", examples=["2025-12"])
+    ] = None,
+    evidence: Annotated[
+        Literal["confirmed", "all"], Query(description="Which evidence grades count")
+    ] = "all",
+    fylke: Annotated[
+        str | None, Query(pattern=r"^[0-9]{2}$", description="Only this fylke")
+    ] = None,
+    kommune: Annotated[
+        str | None, Query(pattern=r"^[0-9]{4}$", description="Only this kommune")
+    ] = None,
+    initiative: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[0-9a-fA-F-]{36}$", description="Only what is tagged with this initiative"
+        ),
+    ] = None,
+    baseline: Annotated[
+        int | None, Query(ge=2000, le=2100, description="Year to compare with")
+    ] = None,
+) -> Response:
+    media = negotiate(request, [JSON, CSV])
+    query = await service.build_query(
+        session,
+        indicator=indicator,
+        group_by=group_by,
+        month_from=from_,
+        month_to=to,
+        evidence=evidence,
+        fylke=fylke,
+        kommune=kommune,
+        initiative=initiative.lower() if initiative else None,
+        baseline=baseline,
+        now=clock,
+    )
+    result = await service.aggregate(session, query)
+    if media == CSV:
+        return Response(content=service.result_csv(result), media_type="text/csv; charset=utf-8")
+    return Response(content=orjson.dumps(service.result_document(result)), media_type=JSON)

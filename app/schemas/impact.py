@@ -1,0 +1,95 @@
+"""Bodies of /v1/impact: the indicator catalogue and aggregate rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+INDICATOR_EXAMPLE: dict[str, Any] = {
+    "id": "sg2.loans.per_1000",
+    "subgoal": "SG2",
+    "name": {"nb": "Utlån og utleie per 1 000 innbyggere", "en": "Loans and rentals per 1,000"},
+    "unit": "per 1,000 inhabitants",
+    "definition": "Completed loans and rentals of items per 1,000 inhabitants of the area.",
+    "counting_rule": "Loans + rentals / population x 1,000",
+    "data_source": "Sirkel evidence ledger; Statistics Norway population (table 07459)",
+    "factor_source": None,
+    "group_by": ["fylke", "kommune", "month", "quarter", "year"],
+}
+
+ROW_EXAMPLE: dict[str, Any] = {
+    "indicator": "sg1.repairs.count",
+    "keys": {"year": "2026", "kommune": "0301"},
+    "value": 412,
+    "unit": "count",
+    "records": 412,
+    "suppressed": False,
+    "suppression": None,
+    "previous": {"period": "2025", "value": 380, "absolute": 32, "relative": 0.0842},
+    "baseline": {"period": "2024", "value": 300, "absolute": 112, "relative": 0.3733},
+}
+
+
+class IndicatorName(BaseModel):
+    nb: str = Field(description="Norwegian bokmål")
+    en: str = Field(description="English")
+
+
+class IndicatorRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": INDICATOR_EXAMPLE})
+
+    id: str
+    subgoal: str = Field(description="SG1 reuse and repair, SG2 sharing, SG3 business sharing")
+    name: IndicatorName
+    unit: str
+    definition: str
+    counting_rule: str
+    data_source: str
+    factor_source: str | None = Field(description="Where the impact factors come from")
+    group_by: list[str] = Field(description="The groupings this indicator supports")
+
+
+class IndicatorCatalogue(BaseModel):
+    indicators: list[IndicatorRead]
+    suppression: str = Field(description="The rule applied to every aggregate cell")
+
+
+class ChangeRead(BaseModel):
+    period: str | None = Field(description="The period compared with")
+    value: float | None = Field(description="Its value (null: suppressed or nothing)")
+    absolute: float | None = Field(description="This row's value minus it")
+    relative: float | None = Field(description="absolute / value (0.1 = +10 %)")
+
+
+class ImpactRowRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": ROW_EXAMPLE})
+
+    indicator: str
+    keys: dict[str, str | None] = Field(
+        description="One entry per group_by dimension: year `2026`, quarter `2026-Q1`, month "
+        "`2026-01`, fylke and kommune numbers, sector, category slug (`ewc-17` for a "
+        "European List of Waste chapter), initiative id, organization kind; null = none"
+    )
+    value: float | None = Field(description="null when suppressed (or a share of nothing)")
+    unit: str
+    records: int | None = Field(description="Evidence records behind the value (null: hidden)")
+    suppressed: bool
+    suppression: str | None = Field(
+        description="`primary` (too few records or households) or `complementary` (hidden so "
+        "that a primary cell cannot be recovered by subtraction)"
+    )
+    previous: ChangeRead | None = Field(description="Against the previous period")
+    baseline: ChangeRead | None = Field(description="Against the baseline year, if asked")
+
+
+class ImpactResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"rows": [ROW_EXAMPLE]}})
+
+    indicators: list[str]
+    group_by: list[str]
+    from_: str = Field(alias="from", description="First month (YYYY-MM)")
+    to: str = Field(description="Last month (YYYY-MM), inclusive")
+    evidence: str = Field(description="`all` or `confirmed`")
+    population_year: int | None = Field(description="Year of the population figures used")
+    rows: list[ImpactRowRead]

@@ -1,0 +1,728 @@
+"""Impact aggregates: ``GET /v1/impact`` — indicators grouped, compared and suppressed.
+
+**Reading.** Each indicator (``app.services.impact_catalogue``) is one query against a rollup
+that the ledger's trigger keeps current, so answers stay fast at any ledger size and never
+disagree with it (``app.repositories.impact_rollup``).
+
+**Privacy.** A cell built from fewer than ``MIN_RECORDS`` records, or counting between one and
+``MIN_HOUSEHOLDS - 1`` distinct households, is *suppressed*: value and record count are
+withheld. Zero is not suppressed (nothing happened; nobody can be singled out). Then
+*complementary* suppression: whenever a line of cells that adds up to a total someone else can
+ask for — the same keys but one dimension, and for kommune also within its fylke, for month
+also within its quarter and year, for quarter within its year — holds exactly one suppressed
+cell, the smallest other cell of that line is suppressed too, until no line has a lone
+suppressed cell. So no suppressed value can be recovered by subtracting the cells shown from
+a total, or from each other.
+
+**Comparisons.** With a time grouping, each row carries the change against the previous
+period (the year, quarter or month before) and, with ``baseline=YYYY``, against the same
+period of the baseline year; without one, against the equally long span just before ``from``
+and against the whole baseline year. A change is withheld when either side is suppressed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import InvalidInputError, UnknownFylkeError, UnknownKommuneError
+from app.repositories.geography import GeographyRepository
+from app.repositories.impact_rollup import Filters, ImpactRollupRepository
+from app.services.impact_catalogue import BY_ID, TIME_DIMS, Indicator
+
+MIN_RECORDS = 5
+MIN_HOUSEHOLDS = 3
+MAX_INDICATORS = 25
+NORWAY = ZoneInfo("Europe/Oslo")
+EARLIEST_YEAR = 2000
+
+TimeGrain = Literal["year", "quarter", "month"]
+Suppression = Literal["primary", "complementary"]
+
+
+class UnknownIndicatorError(InvalidInputError):
+    code = "unknown_indicator"
+    title = "No indicator has this id"
+
+
+class InvalidGroupingError(InvalidInputError):
+    code = "invalid_grouping"
+    title = "This grouping is not available"
+
+
+class InvalidImpactPeriodError(InvalidInputError):
+    code = "invalid_period"
+    title = "The period is not valid"
+
+
+# ------------------------------------------------------------------------- the query itself
+
+
+@dataclass(frozen=True, slots=True)
+class ImpactQuery:
+    indicators: tuple[Indicator, ...]
+    group_by: tuple[str, ...]
+    month_from: date
+    month_to: date
+    evidence: Literal["confirmed", "all"] = "all"
+    fylke: str | None = None
+    kommune: str | None = None
+    initiative: str | None = None
+    baseline: int | None = None
+
+    @property
+    def grain(self) -> TimeGrain | None:
+        for d in self.group_by:
+            if d in TIME_DIMS:
+                return d  # type: ignore[return-value]
+        return None
+
+    def filters(self, month_from: date | None = None, month_to: date | None = None) -> Filters:
+        return Filters(
+            month_from=month_from or self.month_from,
+            month_to=month_to or self.month_to,
+            grades=("confirmed",) if self.evidence == "confirmed" else None,
+            fylke=self.fylke,
+            kommune=self.kommune,
+            initiative=self.initiative,
+        )
+
+
+def _split(values: Iterable[str]) -> list[str]:
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+_MONTH = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
+
+
+def parse_month(value: str, *, end: bool) -> date:
+    """``YYYY`` (January, or December when it ends a period) or ``YYYY-MM``."""
+    match = _MONTH.match(value.strip())
+    if match is None:
+        raise InvalidImpactPeriodError(f"'{value}' is not a month (YYYY-MM) or a year (YYYY).")
+    year = int(match.group(1))
+    month = int(match.group(2)) if match.group(2) else (12 if end else 1)
+    if not 1 <= month <= 12 or not EARLIEST_YEAR <= year <= 2100:
+        raise InvalidImpactPeriodError(f"'{value}' is not a month between 2000 and 2100.")
+    return date(year, month, 1)
+
+
+def add_months(month: date, n: int) -> date:
+    index = month.year * 12 + month.month - 1 + n
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def months_between(first: date, last: date) -> int:
+    return (last.year - first.year) * 12 + last.month - first.month + 1
+
+
+def current_month(now: datetime) -> date:
+    local = now.astimezone(NORWAY)
+    return date(local.year, local.month, 1)
+
+
+async def build_query(
+    session: AsyncSession,
+    *,
+    indicator: list[str],
+    group_by: list[str],
+    month_from: str | None,
+    month_to: str | None,
+    evidence: Literal["confirmed", "all"],
+    fylke: str | None,
+    kommune: str | None,
+    initiative: str | None,
+    baseline: int | None,
+    now: datetime,
+) -> ImpactQuery:
+    ids = _split(indicator)
+    if not ids:
+        raise UnknownIndicatorError("Name at least one indicator (GET /v1/impact/indicators).")
+    if len(ids) > MAX_INDICATORS:
+        raise InvalidGroupingError(f"At most {MAX_INDICATORS} indicators per request.")
+    unknown = [i for i in ids if i not in BY_ID]
+    if unknown:
+        raise UnknownIndicatorError(
+            f"Unknown indicator(s): {', '.join(unknown)}. See GET /v1/impact/indicators."
+        )
+    indicators = tuple(BY_ID[i] for i in dict.fromkeys(ids))
+    dims = tuple(dict.fromkeys(_split(group_by)))
+    times = [d for d in dims if d in TIME_DIMS]
+    if len(times) > 1:
+        raise InvalidGroupingError("Group by one of year, quarter and month, not several.")
+    for ind in indicators:
+        missing = [d for d in dims if d not in ind.dims]
+        if missing:
+            raise InvalidGroupingError(
+                f"{ind.id} cannot be grouped by {', '.join(missing)}; it can be grouped by "
+                f"{', '.join(sorted(ind.dims))}."
+            )
+    last = current_month(now)
+    end = parse_month(month_to, end=True) if month_to else last
+    start = parse_month(month_from, end=False) if month_from else add_months(end, -11)
+    if start > end:
+        raise InvalidImpactPeriodError("'from' must not be after 'to'.")
+    if months_between(start, end) > 12 * 30:
+        raise InvalidImpactPeriodError("A period spans at most 30 years.")
+    if baseline is not None and not EARLIEST_YEAR <= baseline <= 2100:
+        raise InvalidImpactPeriodError("'baseline' is a year between 2000 and 2100.")
+    geography = GeographyRepository(session)
+    if fylke is not None and not await geography.fylke_exists(fylke):
+        raise UnknownFylkeError(f"No fylke has the number '{fylke}'.")
+    if kommune is not None and not await geography.kommune_exists(kommune):
+        raise UnknownKommuneError(f"No kommune has the number '{kommune}'.")
+    # Order the dimensions: time first, then as asked.
+    ordered = tuple(times) + tuple(d for d in dims if d not in TIME_DIMS)
+    return ImpactQuery(
+        indicators=indicators,
+        group_by=ordered,
+        month_from=start,
+        month_to=end,
+        evidence=evidence,
+        fylke=fylke,
+        kommune=kommune,
+        initiative=initiative,
+        baseline=baseline,
+    )
+
+
+# ----------------------------------------------------------------------------------- rows
+
+
+@dataclass(slots=True)
+class Change:
+    value: Decimal | None
+    absolute: Decimal | None
+    relative: Decimal | None
+    period: str | None = None
+
+
+@dataclass(slots=True)
+class Row:
+    indicator: str
+    keys: dict[str, str | None]
+    value: Decimal | None
+    unit: str
+    records: int | None
+    suppressed: bool
+    suppression: Suppression | None = None
+    households: int = 0
+    previous: Change | None = None
+    baseline: Change | None = None
+    # Before suppression; never leaves the service.
+    raw_value: Decimal | None = field(default=None, repr=False)
+    raw_records: int = field(default=0, repr=False)
+
+
+@dataclass(slots=True)
+class ImpactResult:
+    query: ImpactQuery
+    rows: list[Row]
+    population_year: int | None = None
+
+
+def _key_tuple(row: Row, dims: Iterable[str]) -> tuple[str | None, ...]:
+    return tuple(row.keys.get(d) for d in dims)
+
+
+def _period_keys(grain: TimeGrain | None, start: date, end: date) -> list[tuple[str, date, date]]:
+    """The periods of a grain that [start, end] covers: (key, first month, last month)."""
+    if grain is None:
+        return [("", start, end)]
+    out: dict[str, tuple[date, date]] = {}
+    month = start
+    while month <= end:
+        key = time_key(grain, month)
+        first, _ = out.get(key, (month, month))
+        out[key] = (first, month)
+        month = add_months(month, 1)
+    return [(k, a, b) for k, (a, b) in out.items()]
+
+
+def time_key(grain: TimeGrain, month: date) -> str:
+    if grain == "year":
+        return f"{month.year:04d}"
+    if grain == "quarter":
+        return f"{month.year:04d}-Q{(month.month - 1) // 3 + 1}"
+    return f"{month.year:04d}-{month.month:02d}"
+
+
+def shift_key(grain: TimeGrain, key: str, *, periods: int = 0, to_year: int | None = None) -> str:
+    """The key ``periods`` periods later (negative: earlier), or the same period in
+    ``to_year``."""
+    year = int(key[:4])
+    if grain == "year":
+        return f"{to_year if to_year is not None else year + periods:04d}"
+    if grain == "quarter":
+        q = int(key[-1])
+        if to_year is not None:
+            return f"{to_year:04d}-Q{q}"
+        index = year * 4 + q - 1 + periods
+        return f"{index // 4:04d}-Q{index % 4 + 1}"
+    month = int(key[5:7])
+    if to_year is not None:
+        return f"{to_year:04d}-{month:02d}"
+    shifted = add_months(date(year, month, 1), periods)
+    return time_key("month", shifted)
+
+
+_GRAIN_MONTHS = {"year": 12, "quarter": 3, "month": 1}
+
+
+def _round(value: Decimal, decimals: int) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-decimals))
+
+
+async def _fetch(
+    repo: ImpactRollupRepository,
+    ind: Indicator,
+    query: ImpactQuery,
+    filters: Filters,
+    populations: dict[str, Any],
+) -> list[Row]:
+    group = query.group_by
+    subgoal = None if ind.id == "sg1.organizations.active" else ind.subgoal
+    if ind.source == "cells":
+        raw = await repo.cells(
+            filters,
+            group=group,
+            measure=ind.measure,
+            subgoal=subgoal,
+            types=ind.types,
+            facets=ind.facets,
+            numerator_facets=ind.numerator_facets,
+        )
+    elif ind.source == "parties":
+        raw = await repo.parties(
+            filters,
+            group=group,
+            subgoal=subgoal,
+            types=ind.types,
+            role=ind.role,
+            party_sectors=ind.party_sectors,
+            exclude_households=ind.exclude_households,
+        )
+    elif ind.source == "collaborations":
+        raw = await repo.collaborations(filters, group=group)
+    else:
+        periods = _period_keys(query.grain, filters.month_from, filters.month_to)
+        raw = await repo.lendable(filters, group=group, periods=periods)
+    rows: list[Row] = []
+    for r in raw:
+        records = int(r["records"] or 0)
+        value = _value(ind, r, group, populations, filters)
+        if records == 0 and not value:
+            continue  # everything in it was taken back: as if it never happened
+        rows.append(
+            Row(
+                indicator=ind.id,
+                keys={d: (r[f"key_{d}"] or None) for d in group},
+                value=value,
+                unit=ind.unit,
+                records=records,
+                suppressed=False,
+                households=int(r["households"] or 0),
+                raw_value=value,
+                raw_records=records,
+            )
+        )
+    if not group and not rows:
+        # Nothing counted: one explicit zero (a listing never handed over counts nothing).
+        rows.append(
+            Row(
+                indicator=ind.id,
+                keys={},
+                value=None if ind.is_share or ind.per_1000 else _round(Decimal(0), ind.decimals),
+                unit=ind.unit,
+                records=0,
+                suppressed=False,
+                raw_value=Decimal(0),
+            )
+        )
+    return rows
+
+
+def _value(
+    ind: Indicator,
+    r: dict[str, Any],
+    group: tuple[str, ...],
+    populations: dict[str, Any],
+    filters: Filters,
+) -> Decimal | None:
+    total = Decimal(r["value"] or 0)
+    if ind.is_share:
+        numerator = Decimal(r["numerator"] or 0)
+        if total == 0:
+            return None
+        return _round(numerator * 100 / total, ind.decimals)
+    if ind.per_1000:
+        people = _population(r, group, populations, filters)
+        if not people:
+            return None
+        return _round(total * 1000 / people, ind.decimals)
+    return _round(total * ind.scale, ind.decimals)
+
+
+def _population(
+    r: dict[str, Any], group: tuple[str, ...], populations: dict[str, Any], f: Filters
+) -> int | None:
+    kommune = r.get("key_kommune") if "kommune" in group else f.kommune
+    if kommune is not None:
+        return populations["kommune"].get(kommune) if kommune else None
+    fylke = r.get("key_fylke") if "fylke" in group else f.fylke
+    if fylke is not None:
+        return populations["fylke"].get(fylke) if fylke else None
+    return int(populations["norway"]) or None
+
+
+# ---------------------------------------------------------------------------- suppression
+
+
+def _parents(dim: str) -> list[tuple[str, Any]]:
+    """Coarser totals a line of ``dim`` cells also adds up to (kommune → its fylke, month →
+    its quarter and year, quarter → its year), as functions of the cell's key."""
+    if dim == "kommune":
+        return [("fylke", lambda k: k[:2] if k else k)]
+    if dim == "month":
+        return [
+            ("year", lambda k: k[:4] if k else k),
+            ("quarter", lambda k: time_key("quarter", date(int(k[:4]), int(k[5:7]), 1))),
+        ]
+    if dim == "quarter":
+        return [("year", lambda k: k[:4] if k else k)]
+    return []
+
+
+def suppress(rows: list[Row], dims: tuple[str, ...]) -> None:
+    """Primary, then complementary suppression, in place (see the module's docstring)."""
+    for row in rows:
+        small_records = 0 < row.raw_records < MIN_RECORDS
+        few_households = 0 < row.households < MIN_HOUSEHOLDS
+        if small_records or few_households:
+            row.suppressed, row.suppression = True, "primary"
+    by_indicator: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        by_indicator[row.indicator].append(row)
+    for group in by_indicator.values():
+        _complement(group, dims)
+    for row in rows:
+        if row.suppressed:
+            row.value, row.records = None, None
+
+
+def _complement(rows: list[Row], dims: tuple[str, ...]) -> None:
+    lines: list[list[Row]] = []
+    for dim in dims:
+        others = [d for d in dims if d != dim]
+        partitions: list[Any] = [lambda r, o=others: _key_tuple(r, o)]
+        for _, parent in _parents(dim):
+            partitions.append(
+                lambda r, o=others, p=parent, d=dim: (*_key_tuple(r, o), p(r.keys.get(d)))
+            )
+        for part in partitions:
+            buckets: dict[Any, list[Row]] = defaultdict(list)
+            for row in rows:
+                buckets[part(row)].append(row)
+            lines.extend(b for b in buckets.values() if len(b) > 1)
+    changed = True
+    while changed:
+        changed = False
+        for line in lines:
+            hidden = [r for r in line if r.suppressed]
+            if len(hidden) != 1:
+                continue
+            shown = [r for r in line if not r.suppressed]
+            if not shown:
+                continue
+            pick = min(shown, key=lambda r: (r.raw_records, _sort_key(r)))
+            pick.suppressed, pick.suppression = True, "complementary"
+            changed = True
+
+
+def _sort_key(row: Row) -> tuple[str, ...]:
+    return tuple(v or "" for v in row.keys.values())
+
+
+# ---------------------------------------------------------------------------- comparisons
+
+
+def _change(current: Row, other: Row | None, period: str | None) -> Change | None:
+    if other is None:
+        return Change(value=None, absolute=None, relative=None, period=period)
+    if current.suppressed or other.suppressed or current.value is None or other.value is None:
+        return Change(value=other.value, absolute=None, relative=None, period=period)
+    absolute = current.value - other.value
+    relative = _round(absolute / other.value, 4) if other.value != 0 else None
+    return Change(value=other.value, absolute=absolute, relative=relative, period=period)
+
+
+async def _run(
+    repo: ImpactRollupRepository,
+    query: ImpactQuery,
+    month_from: date,
+    month_to: date,
+    populations: dict[str, Any],
+) -> list[Row]:
+    filters = query.filters(month_from, month_to)
+    rows: list[Row] = []
+    for ind in query.indicators:
+        rows.extend(await _fetch(repo, ind, query, filters, populations))
+    suppress(rows, query.group_by)
+    return rows
+
+
+async def aggregate(session: AsyncSession, query: ImpactQuery) -> ImpactResult:
+    repo = ImpactRollupRepository(session)
+    populations, year = await _populations(repo)
+    grain = query.grain
+    if grain is not None:
+        # One period earlier too, so the first row has its previous period; suppression runs
+        # over everything fetched, then the extra period is dropped.
+        span = _GRAIN_MONTHS[grain]
+        first = _period_start(grain, query.month_from)
+        extended = add_months(first, -span)
+        rows = await _run(repo, query, extended, query.month_to, populations)
+        keep_from = time_key(grain, query.month_from)
+        index = {(r.indicator, _key_tuple(r, query.group_by)): r for r in rows}
+        shown = [r for r in rows if (r.keys[grain] or "") >= keep_from]
+        for row in shown:
+            prev_key = shift_key(grain, row.keys[grain] or "", periods=-1)
+            other = index.get(
+                (row.indicator, _key_tuple(_rekey(row, grain, prev_key), query.group_by))
+            )
+            row.previous = _change(row, other, prev_key)
+    else:
+        shown = await _run(repo, query, query.month_from, query.month_to, populations)
+        length = months_between(query.month_from, query.month_to)
+        before = await _run(
+            repo,
+            query,
+            add_months(query.month_from, -length),
+            add_months(query.month_from, -1),
+            populations,
+        )
+        index = {(r.indicator, _key_tuple(r, query.group_by)): r for r in before}
+        earlier = add_months(query.month_from, -length)
+        label = f"{earlier:%Y-%m}/{add_months(query.month_from, -1):%Y-%m}"
+        for row in shown:
+            row.previous = _change(
+                row, index.get((row.indicator, _key_tuple(row, query.group_by))), label
+            )
+    if query.baseline is not None:
+        await _attach_baseline(repo, query, shown, populations)
+    shown.sort(key=lambda r: (query_order(query, r.indicator), _sort_key(r)))
+    return ImpactResult(query=query, rows=shown, population_year=year)
+
+
+def query_order(query: ImpactQuery, indicator: str) -> int:
+    return [i.id for i in query.indicators].index(indicator)
+
+
+def _period_start(grain: TimeGrain, month: date) -> date:
+    if grain == "year":
+        return date(month.year, 1, 1)
+    if grain == "quarter":
+        return date(month.year, (month.month - 1) // 3 * 3 + 1, 1)
+    return month
+
+
+def _rekey(row: Row, grain: str, key: str) -> Row:
+    return replace(row, keys={**row.keys, grain: key})
+
+
+async def _attach_baseline(
+    repo: ImpactRollupRepository,
+    query: ImpactQuery,
+    rows: list[Row],
+    populations: dict[str, Any],
+) -> None:
+    assert query.baseline is not None
+    year = query.baseline
+    grain = query.grain
+    base = await _run(repo, query, date(year, 1, 1), date(year, 12, 1), populations)
+    index = {(r.indicator, _key_tuple(r, query.group_by)): r for r in base}
+    for row in rows:
+        if grain is None:
+            key = row
+            label = f"{year:04d}"
+        else:
+            label = shift_key(grain, row.keys[grain] or "", to_year=year)
+            key = _rekey(row, grain, label)
+        other = index.get((row.indicator, _key_tuple(key, query.group_by)))
+        row.baseline = _change(row, other, label)
+
+
+async def _populations(repo: ImpactRollupRepository) -> tuple[dict[str, Any], int | None]:
+    kommune: dict[str, int] = {}
+    fylke: dict[str, int] = defaultdict(int)
+    years: set[int] = set()
+    for r in await repo.populations():
+        kommune[r["kommunenummer"]] = int(r["population"])
+        fylke[r["fylkesnummer"]] += int(r["population"])
+        years.add(int(r["population_year"]))
+    return (
+        {"kommune": kommune, "fylke": dict(fylke), "norway": sum(kommune.values())},
+        max(years) if years else None,
+    )
+
+
+# ------------------------------------------------------------------------------ rendering
+
+CSV_CHANGE_COLUMNS = (
+    "previous_period",
+    "previous_value",
+    "change",
+    "change_relative",
+    "baseline_period",
+    "baseline_value",
+    "baseline_change",
+    "baseline_change_relative",
+)
+
+
+def _number(value: Decimal | None) -> float | int | None:
+    if value is None:
+        return None
+    return (
+        int(value)
+        if value == value.to_integral_value() and value.as_tuple().exponent == 0
+        else float(value)
+    )
+
+
+def _change_doc(change: Change | None) -> dict[str, Any] | None:
+    if change is None:
+        return None
+    return {
+        "period": change.period,
+        "value": _number(change.value),
+        "absolute": _number(change.absolute),
+        "relative": _number(change.relative),
+    }
+
+
+def row_document(row: Row) -> dict[str, Any]:
+    return {
+        "indicator": row.indicator,
+        "keys": row.keys,
+        "value": _number(row.value),
+        "unit": row.unit,
+        "records": row.records,
+        "suppressed": row.suppressed,
+        "suppression": row.suppression,
+        "previous": _change_doc(row.previous),
+        "baseline": _change_doc(row.baseline),
+    }
+
+
+def result_document(result: ImpactResult) -> dict[str, Any]:
+    q = result.query
+    return {
+        "indicators": [i.id for i in q.indicators],
+        "group_by": list(q.group_by),
+        "from": f"{q.month_from:%Y-%m}",
+        "to": f"{q.month_to:%Y-%m}",
+        "evidence": q.evidence,
+        "population_year": result.population_year,
+        "rows": [row_document(r) for r in result.rows],
+    }
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    # Spreadsheet formula injection: keys are codes, but never trust that.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _is_number(text) else text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def result_csv(result: ImpactResult) -> str:
+    """The same rows as the JSON document, one line each (RFC 4180, CRLF)."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    dims = list(result.query.group_by)
+    writer.writerow(
+        [
+            "indicator",
+            *dims,
+            "value",
+            "unit",
+            "records",
+            "suppressed",
+            "suppression",
+            *CSV_CHANGE_COLUMNS,
+        ]
+    )
+    for row in result.rows:
+        doc = row_document(row)
+        prev, base = doc["previous"] or {}, doc["baseline"] or {}
+        writer.writerow(
+            _cell(v)
+            for v in (
+                doc["indicator"],
+                *(doc["keys"].get(d) for d in dims),
+                doc["value"],
+                doc["unit"],
+                doc["records"],
+                doc["suppressed"],
+                doc["suppression"],
+                prev.get("period"),
+                prev.get("value"),
+                prev.get("absolute"),
+                prev.get("relative"),
+                base.get("period"),
+                base.get("value"),
+                base.get("absolute"),
+                base.get("relative"),
+            )
+        )
+    return buffer.getvalue()
+
+
+def catalogue_document() -> dict[str, Any]:
+    from app.services.impact_catalogue import INDICATORS
+
+    return {
+        "indicators": [
+            {
+                "id": i.id,
+                "subgoal": i.subgoal,
+                "name": {"nb": i.name_nb, "en": i.name_en},
+                "unit": i.unit,
+                "definition": i.definition,
+                "counting_rule": i.counting_rule,
+                "data_source": i.data_source,
+                "factor_source": i.factor_source,
+                "group_by": sorted(i.dims),
+            }
+            for i in INDICATORS
+        ],
+        "suppression": (
+            f"A cell built from 1-{MIN_RECORDS - 1} records, or counting 1-{MIN_HOUSEHOLDS - 1} "
+            "distinct households, is suppressed (value and records null), and so is the "
+            "smallest other cell of any line (same keys but one dimension; kommune within its "
+            "fylke, month within its quarter and year) that would otherwise hold exactly one "
+            "suppressed cell."
+        ),
+    }
