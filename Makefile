@@ -52,6 +52,7 @@ lint: venv ## ruff (lint + format check) and mypy --strict
 .PHONY: test
 test: venv ## the whole check: lint, types, and the test suite on a PostGIS the tests start
 	@$(DEV) packages
+	@$(DEV) test-packages
 	$(MAKE) --no-print-directory lint
 	$(VENV)/bin/pytest
 

@@ -7,6 +7,8 @@ tick                       periodic work (run it from cron or a systemd timer ev
                            expire unanswered transaction requests, lapse bookings never picked
                            up, mark loans not returned by the end of their period overdue
 maintain                   CLUSTER listings on the spatial index, rebuild the tile rollup, ANALYZE
+rebuild-impact             recompute the impact rollups from the evidence ledger (after a bulk
+                           load or a restore; the trigger keeps them current otherwise)
 grant-role / revoke-role   give or take a platform role (moderator, analyst)
 """
 
@@ -24,6 +26,7 @@ from app.config import Environment, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.errors import PersonNotFoundError
 from app.models.person import PlatformRole
+from app.services import impact_query as impact_service
 from app.services import listing as listing_service
 from app.services import transaction as transaction_service
 from app.services.demo_data import DEMO_PASSWORD, load_demo_data
@@ -113,6 +116,14 @@ async def _maintain() -> None:
     await _in_transaction(work)
 
 
+async def _rebuild_impact() -> None:
+    async def work(session: AsyncSession) -> None:
+        await impact_service.rebuild_rollups(session)
+        print("impact rollups rebuilt from the evidence ledger")
+
+    await _in_transaction(work)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.cli", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -127,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         "maintain",
         help="re-cluster listings on their spatial index, rebuild the tile rollup, analyse",
     )
+    sub.add_parser("rebuild-impact", help="recompute the impact rollups from the evidence ledger")
     for name, text in (("grant-role", "give"), ("revoke-role", "take away")):
         cmd = sub.add_parser(name, help=f"{text} a platform role")
         cmd.add_argument("email")
@@ -141,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_tick())
         elif args.command == "maintain":
             asyncio.run(_maintain())
+        elif args.command == "rebuild-impact":
+            asyncio.run(_rebuild_impact())
         elif args.command in ("grant-role", "revoke-role"):
             granted = args.command == "grant-role"
             asyncio.run(_set_role(args.email, PlatformRole(args.role), granted=granted))

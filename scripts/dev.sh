@@ -3,6 +3,7 @@
 #
 #   scripts/dev.sh venv        create .venv if missing and install the locked dependencies
 #   scripts/dev.sh packages    make sure PostgreSQL >= 15 and PostGIS 3 are installed
+#   scripts/dev.sh test-packages  make sure headless Chromium (the report render test) is installed
 #   scripts/dev.sh db-start    initialise (once) and start the project-local cluster in .data/
 #   scripts/dev.sh db-stop     stop the project-local cluster
 #   scripts/dev.sh db-url      print the URL of the project-local database
@@ -97,6 +98,23 @@ or set DATABASE_URL to a PostGIS database you already run."
   fi
 }
 
+# What only the test suite needs: Debian's headless Chromium renders the yearly impact report
+# (tests/api/test_impact_report_render.py). Installed as root; otherwise the render test says
+# how, and skips — unless SIRKEL_REQUIRE_CHROMIUM=1 (CI sets it), when it fails.
+cmd_test_packages() {
+  if command -v chromium >/dev/null 2>&1; then
+    return 0
+  fi
+  if is_root && command -v apt-get >/dev/null 2>&1; then
+    say "installing Chromium (headless, for the report's render test) from the Debian packages"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+  else
+    say "Chromium is missing: the report's render test will skip (sudo apt-get install chromium)"
+  fi
+}
+
 pg_password_file="$DATA/pg-password"
 
 cmd_db_start() {
@@ -173,8 +191,9 @@ cmd_db_url() {
 case "${1:-}" in
   venv) cmd_venv ;;
   packages) cmd_packages ;;
+  test-packages) cmd_test_packages ;;
   db-start) cmd_db_start ;;
   db-stop) cmd_db_stop ;;
   db-url) cmd_db_url ;;
-  *) die "usage: scripts/dev.sh venv|packages|db-start|db-stop|db-url" ;;
+  *) die "usage: scripts/dev.sh venv|packages|test-packages|db-start|db-stop|db-url" ;;
 esac

@@ -69,3 +69,9 @@ def test_tick_and_maintain_run_against_a_database(committed_database_url: str) -
     maintain = run_project_command(["app.cli", "maintain"], committed_database_url)
     assert maintain.returncode == 0, maintain.stderr
     assert "tile rollup rebuilt" in maintain.stdout
+
+
+def test_rebuild_impact_recomputes_the_rollups(committed_database_url: str) -> None:
+    rebuilt = run_project_command(["app.cli", "rebuild-impact"], committed_database_url)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "impact rollups rebuilt" in rebuilt.stdout

@@ -64,3 +64,86 @@ def test_reference_data_comes_back_after_a_downgrade(pg_cluster: Cluster) -> Non
         database="sirkel_reference_round_trip",
     ).strip()
     assert counts == "842,136"
+
+
+def test_version_1_evidence_still_verifies_and_is_rolled_up_after_0008(
+    pg_cluster: Cluster,
+) -> None:
+    """Migration 0008 moves the ledger to canonical version 2. Records written before keep
+    their version-1 serialization (their hashes must not change), the chain continues across
+    the versions, and the new rollups are backfilled from the records already there."""
+    database = "sirkel_canonical_v1"
+    pg_cluster.create_database(database)
+    url = pg_cluster.url(database)
+    for result in (
+        alembic(url, "upgrade", "0007"),
+        run_project_command(["app.cli", "load-reference"], url),
+    ):
+        assert result.returncode == 0, result.stderr
+    pg_cluster.psql(
+        """
+        WITH shop AS (
+            INSERT INTO organizations (name, kind) VALUES ('Fiksern', 'repair_shop') RETURNING id
+        ), owner AS (
+            INSERT INTO persons (email, display_name, password_hash)
+            VALUES ('eier@example.no', 'Eier', 'x') RETURNING id
+        ), member AS (
+            INSERT INTO memberships (organization_id, person_id, role)
+            SELECT shop.id, owner.id, 'owner' FROM shop, owner
+        ), repair AS (
+            INSERT INTO repairs (organization_id, source, data_provider, provider_record_id,
+                partner_product_category, ords_category_id, repair_status, event_date,
+                created_at, updated_at)
+            SELECT id, 'logged', 'Sirkel', 'r-1', 'Kaffetrakter', 1, 'Fixed', '2025-01-10',
+                   now(), now() FROM shop
+            RETURNING id, organization_id
+        )
+        INSERT INTO evidence (occurred_at, event, grade, type, subgoal, repair_id,
+            provider_party, provider_sector, kommunenummer, fylkesnummer, record_count,
+            kg_diverted, co2e_kg)
+        SELECT '2025-01-10T10:00:00Z', 'logged', 'reported', 'repair', 'SG1', r.id,
+               sirkel_party('organization', r.organization_id), 'business', '0301', '03', 1,
+               2.5 * g, 13.125
+        FROM repair AS r CROSS JOIN generate_series(1, 6) AS g
+        """,
+        database=database,
+    )
+    before = pg_cluster.psql(
+        "SELECT string_agg(encode(hash, 'hex'), ',' ORDER BY seq) FROM evidence", database=database
+    ).strip()
+
+    upgraded = alembic(url, "upgrade", "head")
+    assert upgraded.returncode == 0, upgraded.stderr
+    pg_cluster.psql(
+        "INSERT INTO evidence (occurred_at, event, grade, type, subgoal, repair_id, "
+        "provider_party, provider_sector, record_count) SELECT occurred_at, 'logged', grade, "
+        "type, subgoal, repair_id, provider_party, provider_sector, 1 FROM evidence "
+        "WHERE seq = 1",
+        database=database,
+    )
+    checked = pg_cluster.psql(
+        """
+        SELECT string_agg(encode(hash, 'hex'), ',' ORDER BY seq) FILTER (WHERE seq <= 6)
+            || '|' || string_agg(canonical_version::text, '' ORDER BY seq)
+            || '|' || bool_and(hash = sha256(prev_hash
+                   || convert_to(sirkel_evidence_canonical(e), 'UTF8')))
+            || '|' || bool_and(prev_hash = coalesce(
+                   (SELECT p.hash FROM evidence AS p WHERE p.seq = e.seq - 1),
+                   decode(repeat('00', 32), 'hex')))
+            || '|' || (SELECT sum(records) FROM impact_cells WHERE level = 3)
+            || '|' || position('"initiative"' IN (
+                   SELECT sirkel_evidence_canonical(x) FROM evidence AS x WHERE x.seq = 7))
+                   :: boolean
+            || '|' || position('"initiative"' IN (
+                   SELECT sirkel_evidence_canonical(x) FROM evidence AS x WHERE x.seq = 1))
+                   :: boolean
+        FROM evidence AS e
+        """,
+        database=database,
+    ).strip()
+    hashes, versions, rehashed, linked, rolled_up, v2_has_key, v1_has_key = checked.split("|")
+    assert hashes == before
+    assert versions == "1111112"
+    assert (rehashed, linked) == ("true", "true")
+    assert rolled_up == "7"  # six backfilled by the migration, one by the trigger
+    assert (v2_has_key, v1_has_key) == ("true", "false")

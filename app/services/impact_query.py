@@ -194,6 +194,11 @@ async def build_query(
     )
 
 
+async def rebuild_rollups(session: AsyncSession) -> None:
+    """Recompute every rollup from the ledger (``python -m app.cli rebuild-impact``)."""
+    await ImpactRollupRepository(session).rebuild()
+
+
 # ----------------------------------------------------------------------------------- rows
 
 

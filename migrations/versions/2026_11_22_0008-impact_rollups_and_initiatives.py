@@ -329,6 +329,89 @@ FOR EACH ROW EXECUTE FUNCTION organizations_party();
 INSERT INTO organization_parties (party, organization_id, kind)
 SELECT sirkel_party('organization', o.id), o.id, o.kind FROM organizations AS o;
 -- ;;
+-- Recomputes every rollup from impact_facts in a few set-based statements (a bulk load, a
+-- restore, this migration's backfill; python -m app.cli rebuild-impact). Takes the ledger's
+-- lock first, so no record is appended half-way.
+CREATE FUNCTION sirkel_impact_rebuild() RETURNS void
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    PERFORM pg_advisory_xact_lock(7262353537);
+    TRUNCATE impact_cells, impact_parties, impact_collaborations;
+    INSERT INTO impact_parties (subgoal, type, month, facet, unit, grade, fylkesnummer, kommunenummer, sector, category, initiative, role, party, party_sector, net)
+        SELECT subgoal, type, month, facet, unit, grade, fylkesnummer, kommunenummer, sector, category, initiative, 'provider', provider_party, provider_sector, sum(records)
+        FROM impact_facts
+        GROUP BY subgoal, type, month, facet, unit, grade, fylkesnummer, kommunenummer, sector, category, initiative, provider_party, provider_sector
+        UNION ALL
+        SELECT subgoal, type, month, facet, unit, grade, fylkesnummer, kommunenummer, sector, category, initiative, 'receiver', receiver_party, receiver_sector, sum(records)
+        FROM impact_facts
+        WHERE receiver_party IS NOT NULL
+        GROUP BY subgoal, type, month, facet, unit, grade, fylkesnummer, kommunenummer, sector, category, initiative, receiver_party, receiver_sector;
+    INSERT INTO impact_cells (level, subgoal, type, month, facet, unit, grade, fylkesnummer, kommunenummer, sector, category, initiative, records, quantity, unit_days, kg, co2e_kg,
+                                  households, household_sample)
+        SELECT 0, subgoal, type, month, facet, unit, grade, fylkesnummer, kommunenummer, sector, category, initiative, sum(records), sum(quantity), sum(unit_days), sum(kg), sum(co2e_kg),
+               0, ARRAY[NULL, NULL, NULL]::text[]
+        FROM impact_facts
+        GROUP BY subgoal, type, month, facet, unit, grade, fylkesnummer, kommunenummer, sector, category, initiative;
+    INSERT INTO impact_cells (level, subgoal, type, month, facet, unit, grade, fylkesnummer, kommunenummer, sector, category, initiative, records, quantity, unit_days, kg, co2e_kg,
+                                  households, household_sample)
+        SELECT l.level, c.subgoal, c.type, c.month, c.facet, c.unit, c.grade,
+        CASE WHEN l.fylke THEN c.fylkesnummer ELSE '*' END,
+        CASE WHEN l.kommune THEN c.kommunenummer ELSE '*' END,
+        CASE WHEN l.sector THEN c.sector ELSE '*' END,
+        CASE WHEN l.category THEN c.category ELSE '*' END,
+        CASE WHEN l.initiative THEN c.initiative ELSE '*' END,
+               sum(c.records), sum(c.quantity), sum(c.unit_days), sum(c.kg), sum(c.co2e_kg),
+               0, ARRAY[NULL, NULL, NULL]::text[]
+        FROM impact_cells AS c CROSS JOIN impact_levels AS l
+        WHERE c.level = 0 AND l.level > 0
+        GROUP BY l.level, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12;
+    UPDATE impact_cells AS c
+        SET household_sample = s.sample, households = cardinality(array_remove(s.sample, NULL))
+        FROM (
+            SELECT l.level, q.subgoal, q.type, q.month, q.facet, q.unit, q.grade,
+        CASE WHEN l.fylke THEN q.fylkesnummer ELSE '*' END,
+        CASE WHEN l.kommune THEN q.kommunenummer ELSE '*' END,
+        CASE WHEN l.sector THEN q.sector ELSE '*' END,
+        CASE WHEN l.category THEN q.category ELSE '*' END,
+        CASE WHEN l.initiative THEN q.initiative ELSE '*' END,
+                   sirkel_sample3((array_agg(DISTINCT q.party ORDER BY q.party))[1:3]) AS sample
+            FROM impact_parties AS q CROSS JOIN impact_levels AS l
+            WHERE q.party_sector = 'households' AND q.net > 0
+            GROUP BY l.level, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
+        ) AS s (level, subgoal, type, month, facet, unit, grade, fylkesnummer, kommunenummer, sector, category, initiative, sample)
+        WHERE (c.level, c.subgoal, c.type, c.month, c.facet, c.unit, c.grade, c.fylkesnummer,
+               c.kommunenummer, c.sector, c.category, c.initiative)
+            = (s.level, s.subgoal, s.type, s.month, s.facet, s.unit, s.grade, s.fylkesnummer,
+               s.kommunenummer, s.sector, s.category, s.initiative);
+    INSERT INTO impact_collaborations (party_a, party_b, sector_a, sector_b, first_month,
+                                           source, fylkesnummer, kommunenummer, initiative)
+        SELECT DISTINCT ON (party_a, party_b)
+               party_a, party_b, sector_a, sector_b, first_month, source, fylkesnummer,
+               kommunenummer, initiative
+        FROM (
+            SELECT least(f.provider_party, f.receiver_party) AS party_a,
+                   greatest(f.provider_party, f.receiver_party) AS party_b,
+                   CASE WHEN f.provider_party < f.receiver_party
+                        THEN f.provider_sector ELSE f.receiver_sector END AS sector_a,
+                   CASE WHEN f.provider_party < f.receiver_party
+                        THEN f.receiver_sector ELSE f.provider_sector END AS sector_b,
+                   f.month AS first_month, 'transaction' AS source, f.fylkesnummer,
+                   f.kommunenummer, f.initiative, 0 AS source_rank, f.seq
+            FROM impact_facts AS f
+            WHERE f.records > 0 AND f.receiver_party IS NOT NULL
+              AND f.provider_sector <> 'households' AND f.receiver_sector <> 'households'
+              AND f.provider_sector <> f.receiver_sector
+            UNION ALL
+            SELECT s.party_a, s.party_b, s.sector_a, s.sector_b, s.first_month, 'initiative',
+                   '', '', s.initiative, 1, 0
+            FROM sirkel_initiative_pairs(NULL) AS s
+        ) AS seen
+        ORDER BY party_a, party_b, first_month, source_rank, seq;
+END
+$fn$;
+-- ;;
+SELECT sirkel_impact_rebuild();
+-- ;;
 CREATE OR REPLACE FUNCTION evidence_chain() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -360,6 +443,8 @@ DROP TRIGGER IF EXISTS initiative_partners_collaborate ON initiative_partners;
 DROP TRIGGER IF EXISTS organizations_party ON organizations;
 -- ;;
 DROP FUNCTION IF EXISTS evidence_rollup();
+-- ;;
+DROP FUNCTION IF EXISTS sirkel_impact_rebuild();
 -- ;;
 DROP FUNCTION IF EXISTS sirkel_impact_add(impact_facts);
 -- ;;

@@ -7,15 +7,17 @@ import csv
 import io
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.deps import utcnow
 from app.config import Settings
 from app.models import Listing
 from app.models.evidence import EvidenceEvent, EvidenceGrade
@@ -525,3 +527,78 @@ async def test_every_indicator_answers_every_grouping_it_declares(
         for dim in sorted(indicator.dims):
             body = await impact(client, indicator=indicator.id, group_by=dim)
             assert all(set(r["keys"]) == {dim} for r in body["rows"]), (indicator.id, dim)
+
+
+# --- through real transactions --------------------------------------------------------------
+
+
+class FixedClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_the_share_of_lendable_items_used_counts_real_loans(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, app: FastAPI
+) -> None:
+    start = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    clock = FixedClock(start)
+    app.dependency_overrides[utcnow] = clock
+    try:
+        owners = [await create_person(session, settings) for _ in range(3)]
+        borrower = await create_person(session, settings)
+        drills = [
+            await create_listing(
+                session,
+                at=OSLO,
+                person=owners[i % 3],
+                mode="lend",
+                category="power-tools",
+                published_at=start - timedelta(days=30),
+            )
+            for i in range(6)
+        ]
+        # Not lendable: a gift does not count in either part of the share.
+        await create_listing(session, at=OSLO, person=owners[0], published_at=start)
+        for drill, owner in ((drills[0], owners[0]), (drills[1], owners[1])):
+            clock.now = start
+            period = {
+                "start": (start + timedelta(days=1)).isoformat(),
+                "end": (start + timedelta(days=3)).isoformat(),
+            }
+            asked = await client.post(
+                "/v1/transactions",
+                json={"listing_id": str(drill.id), "period": period},
+                headers=borrower.headers,
+            )
+            assert asked.status_code == 201, asked.text
+            tx = asked.json()["id"]
+            for action, days in (("accept", 0), ("pickup", 1), ("return", 2)):
+                clock.now = start + timedelta(days=days, hours=1)
+                moved = await client.post(f"/v1/transactions/{tx}/{action}", headers=owner.headers)
+                assert moved.status_code == 200, moved.text
+    finally:
+        app.dependency_overrides.pop(utcnow, None)
+
+    body = await impact(
+        client,
+        indicator="sg2.lendable.used_share,sg2.loans.count,sg2.sharing.item_days",
+        **{"from": "2026-11", "to": "2026-11"},
+    )
+    rows = {r["indicator"]: r for r in body["rows"]}
+    assert (
+        rows["sg2.lendable.used_share"]["value"],
+        rows["sg2.lendable.used_share"]["records"],
+    ) == (
+        33.3,
+        6,
+    )
+    # Two loans are too few to show; their item-days (2 x 1 day) likewise.
+    assert rows["sg2.loans.count"]["suppressed"] is True
+    assert rows["sg2.sharing.item_days"]["suppressed"] is True
+    october = await impact(
+        client, indicator="sg2.lendable.used_share", **{"from": "2026-10", "to": "2026-10"}
+    )
+    assert october["rows"][0]["value"] == 0.0

@@ -12,6 +12,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.repositories.evidence import EvidenceRepository
+from app.repositories.impact_rollup import ImpactRollupRepository
+from tests.services.test_impact_rollup_property import snapshot
 
 PASSWORD = "et langt passord"
 OSLO = [10.7336, 59.9119]
@@ -158,3 +160,10 @@ async def test_parallel_completions_stay_one_valid_chain(
     assert report["first_broken_seq"] is None
     assert report["count"] >= 12
     assert report["head_seq"] == report["count"]
+    # The rollups the trigger updated from twelve parallel transactions equal a rebuild from
+    # the ledger (in a transaction that is rolled back, leaving the committed data alone).
+    async with AsyncSession(committed_engine) as session:
+        kept = await snapshot(session)
+        await ImpactRollupRepository(session).rebuild()
+        assert await snapshot(session) == kept
+        await session.rollback()

@@ -185,7 +185,7 @@ _SNAPSHOTS = {
 }
 
 
-async def _snapshot(session: AsyncSession) -> dict[str, list[tuple[Any, ...]]]:
+async def snapshot(session: AsyncSession) -> dict[str, list[tuple[Any, ...]]]:
     return {
         name: [tuple(r) for r in (await session.execute(text(sql))).all()]
         for name, sql in _SNAPSHOTS.items()
@@ -234,7 +234,7 @@ async def test_rollups_equal_a_direct_aggregation_of_random_ledgers(
     savepoint = await session.begin_nested()
     try:
         await _write(session, ops, settings)
-        kept = await _snapshot(session)
+        kept = await snapshot(session)
         rollups = ImpactRollupRepository(session)
         _, dims = grouping
         group = tuple(sorted(dims))
@@ -249,7 +249,7 @@ async def test_rollups_equal_a_direct_aggregation_of_random_ledgers(
         )
         seen = {tuple(r[f"key_{d}"] for d in group): r["households"] for r in service_view}
         await rollups.rebuild()
-        rebuilt = await _snapshot(session)
+        rebuilt = await snapshot(session)
         assert kept == rebuilt
 
         keys = ", ".join(_COLUMN[d] for d in group)
