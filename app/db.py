@@ -88,3 +88,28 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_snapshot_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A read-only REPEATABLE READ transaction: every statement of the request sees the same
+    snapshot. For reads made of many statements that must agree with each other — an impact
+    response's indicators, previous period and baseline; the yearly report's figures and its
+    ledger head. (The test harness runs requests inside the test's own transaction, where the
+    isolation cannot be set: ``app.state.snapshot_isolation`` is False there.)"""
+    state = request.app.state
+    sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
+    async with sessionmaker() as session:
+        try:
+            if getattr(state, "snapshot_isolation", True):
+                await session.connection(
+                    execution_options={
+                        "isolation_level": "REPEATABLE READ",
+                        "postgresql_readonly": True,
+                    }
+                )
+            yield session
+        finally:
+            await session.rollback()
+
+
+SnapshotSessionDep = Annotated[AsyncSession, Depends(get_snapshot_session, scope="function")]

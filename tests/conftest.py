@@ -125,6 +125,8 @@ async def app(settings: Settings, connection: AsyncConnection) -> AsyncIterator[
         )
         # Reads too: in production they run in autocommit, which a test's transaction cannot.
         application.state.read_sessionmaker = application.state.sessionmaker
+        # Snapshot reads (app.db.get_snapshot_session) cannot set their isolation inside it.
+        application.state.snapshot_isolation = False
         yield application
 
 

@@ -6,13 +6,15 @@ from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import HTMLResponse
 
 from app.api.deps import ClockDep
 from app.api.media import CSV, JSON, negotiate
-from app.db import SessionDep
+from app.db import SnapshotSessionDep
 from app.errors import NotAcceptableError, UnknownFylkeError, UnknownKommuneError, problem_responses
 from app.schemas.impact import ImpactResponse, IndicatorCatalogue
 from app.services import impact_query as service
+from app.services.impact_report import render_report
 
 router = APIRouter(prefix="/v1/impact", tags=["impact"])
 
@@ -63,7 +65,7 @@ async def read_indicators() -> Response:
 )
 async def read_impact(
     request: Request,
-    session: SessionDep,
+    session: SnapshotSessionDep,
     clock: ClockDep,
     indicator: Annotated[
         list[str],
@@ -120,3 +122,38 @@ async def read_impact(
     if media == CSV:
         return Response(content=service.result_csv(result), media_type="text/csv; charset=utf-8")
     return Response(content=orjson.dumps(service.result_document(result)), media_type=JSON)
+
+
+@router.get(
+    "/report/{year}",
+    response_class=HTMLResponse,
+    summary="The yearly report (HTML)",
+    description="A self-contained HTML page for the working group's yearly status: each "
+    "sub-goal's indicators by month as inline SVG charts, the fylker (or, with `fylke`, its "
+    "kommuner) compared, the top categories, the change against the year before, and a "
+    "method section — definitions, counting rules, impact factor revisions and sources, the "
+    "attributions of the reference data, and the evidence ledger's head for the year "
+    "(`seq` and hash), so the figures can be verified against `GET /v1/evidence`. No "
+    "script, nothing loaded from elsewhere; prints to A4 PDF from a browser. Every figure "
+    "comes from `GET /v1/impact`, suppressed the same way. All figures and the head are "
+    "read from one database snapshot. Public.",
+    responses={
+        200: {"content": {"text/html": {"example": "<!doctype html><html lang=nb>…"}}},
+        **problem_responses(
+            service.InvalidImpactPeriodError, UnknownFylkeError, UnknownKommuneError, 422
+        ),
+    },
+)
+async def read_report(
+    session: SnapshotSessionDep,
+    clock: ClockDep,
+    year: int,
+    fylke: Annotated[
+        str | None, Query(pattern=r"^[0-9]{2}$", description="Only this fylke")
+    ] = None,
+    kommune: Annotated[
+        str | None, Query(pattern=r"^[0-9]{4}$", description="Only this kommune")
+    ] = None,
+) -> HTMLResponse:
+    html = await render_report(session, year=year, fylke=fylke, kommune=kommune, now=clock)
+    return HTMLResponse(content=html)

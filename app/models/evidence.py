@@ -83,6 +83,8 @@ class Evidence(Base):
         ),
         CheckConstraint("octet_length(prev_hash) = 32", name="prev_hash_length"),
         Index("ix_evidence_recorded_at", "recorded_at"),
+        # The share of lendable items used reads loans by time (migration 0008).
+        Index("ix_evidence_type_occurred_at", "type", "occurred_at"),
         Index("ix_evidence_transaction_id", "transaction_id"),
         Index("ix_evidence_repair_id", "repair_id"),
     )

@@ -345,7 +345,7 @@ async def _fetch(
             Row(
                 indicator=ind.id,
                 keys={},
-                value=None if ind.is_share or ind.per_1000 else _round(Decimal(0), ind.decimals),
+                value=None if ind.is_share else _round(Decimal(0), ind.decimals),
                 unit=ind.unit,
                 records=0,
                 suppressed=False,
@@ -406,8 +406,10 @@ def _parents(dim: str) -> list[tuple[str, Any]]:
     return []
 
 
-def suppress(rows: list[Row], dims: tuple[str, ...]) -> None:
-    """Primary, then complementary suppression, in place (see the module's docstring)."""
+def suppress(rows: list[Row], dims: tuple[str, ...], *, shown_from: str | None = None) -> None:
+    """Primary, then complementary suppression, in place (see the module's docstring).
+    ``shown_from``: rows whose time key is before it are fetched only for comparison; the
+    rows from it on make lines of their own (their total is the ungrouped figure)."""
     for row in rows:
         small_records = 0 < row.raw_records < MIN_RECORDS
         few_households = 0 < row.households < MIN_HOUSEHOLDS
@@ -417,17 +419,21 @@ def suppress(rows: list[Row], dims: tuple[str, ...]) -> None:
     for row in rows:
         by_indicator[row.indicator].append(row)
     for group in by_indicator.values():
-        _complement(group, dims)
+        _complement(group, dims, shown_from)
     for row in rows:
         if row.suppressed:
             row.value, row.records = None, None
 
 
-def _complement(rows: list[Row], dims: tuple[str, ...]) -> None:
+def _complement(rows: list[Row], dims: tuple[str, ...], shown_from: str | None) -> None:
     lines: list[list[Row]] = []
     for dim in dims:
         others = [d for d in dims if d != dim]
         partitions: list[Any] = [lambda r, o=others: _key_tuple(r, o)]
+        if shown_from is not None and dim in TIME_DIMS:
+            partitions.append(
+                lambda r, o=others, d=dim: (*_key_tuple(r, o), (r.keys.get(d) or "") >= shown_from)
+            )
         for _, parent in _parents(dim):
             partitions.append(
                 lambda r, o=others, p=parent, d=dim: (*_key_tuple(r, o), p(r.keys.get(d)))
@@ -475,12 +481,13 @@ async def _run(
     month_from: date,
     month_to: date,
     populations: dict[str, Any],
+    shown_from: str | None = None,
 ) -> list[Row]:
     filters = query.filters(month_from, month_to)
     rows: list[Row] = []
     for ind in query.indicators:
         rows.extend(await _fetch(repo, ind, query, filters, populations))
-    suppress(rows, query.group_by)
+    suppress(rows, query.group_by, shown_from=shown_from)
     return rows
 
 
@@ -494,8 +501,8 @@ async def aggregate(session: AsyncSession, query: ImpactQuery) -> ImpactResult:
         span = _GRAIN_MONTHS[grain]
         first = _period_start(grain, query.month_from)
         extended = add_months(first, -span)
-        rows = await _run(repo, query, extended, query.month_to, populations)
         keep_from = time_key(grain, query.month_from)
+        rows = await _run(repo, query, extended, query.month_to, populations, keep_from)
         index = {(r.indicator, _key_tuple(r, query.group_by)): r for r in rows}
         shown = [r for r in rows if (r.keys[grain] or "") >= keep_from]
         for row in shown:

@@ -766,6 +766,9 @@ def upgrade() -> None:
         ["id"],
         ondelete="RESTRICT",
     )
+    op.create_index(
+        "ix_evidence_type_occurred_at", "evidence", ["type", "occurred_at"], unique=False
+    )
     op.create_check_constraint(
         op.f("ck_evidence_canonical_version_known"), "evidence", "canonical_version IN (1, 2)"
     )
@@ -779,6 +782,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     _execute_each(DROP_SQL)
+    op.drop_index("ix_evidence_type_occurred_at", table_name="evidence")
     op.drop_constraint(op.f("ck_evidence_initiative_needs_v2"), "evidence")
     op.drop_constraint(op.f("ck_evidence_canonical_version_known"), "evidence")
     op.drop_constraint(

@@ -295,6 +295,26 @@ async def test_suppression_within_a_fylke_and_across_months(
     }
 
 
+async def test_the_requested_span_is_a_line_of_its_own(
+    client: httpx.AsyncClient, ledger: Ledger
+) -> None:
+    """The period before ``from`` is fetched for the comparison only; were it part of the
+    months' line, one hidden month in the span could be recovered from the span's total."""
+    await ledger.repairs(2, when=datetime(2024, 11, 15, 12, tzinfo=UTC))
+    await ledger.repairs(2, when=datetime(2024, 12, 15, 12, tzinfo=UTC))
+    for month in range(1, 4):
+        await ledger.repairs(6, when=datetime(2025, month, 15, 12, tzinfo=UTC))
+    params = {"indicator": "sg1.repairs.count", "from": "2024-12", "to": "2025-03"}
+    monthly = await impact(client, group_by="month", **params)
+    hidden = [r["keys"]["month"] for r in monthly["rows"] if r["suppressed"]]
+    assert "2024-12" in hidden
+    assert len(hidden) >= 2
+    total = (await impact(client, **params))["rows"][0]["value"]
+    shown = sum(r["value"] for r in monthly["rows"] if not r["suppressed"])
+    assert total == 20
+    assert total - shown >= 2 + 6  # never a single hidden month's value
+
+
 async def test_fewer_than_three_households_is_suppressed_however_many_records(
     client: httpx.AsyncClient, ledger: Ledger
 ) -> None:
@@ -331,9 +351,8 @@ async def test_loans_per_1000_inhabitants_use_the_real_population(
                 kommune=kommune,
                 status=None,
             )
-    population = dict(
-        (await session.execute(text("SELECT kommunenummer, population FROM kommuner"))).all()
-    )
+    counts = (await session.execute(text("SELECT kommunenummer, population FROM kommuner"))).all()
+    population: dict[str, int] = {str(k): int(p) for k, p in counts}
     assert population["0301"] > 700_000  # Oslo, Statistics Norway 2024
     body = await impact(client, indicator="sg2.loans.per_1000", group_by="kommune")
     rows = by_key(body, "kommune")
@@ -602,3 +621,18 @@ async def test_the_share_of_lendable_items_used_counts_real_loans(
         client, indicator="sg2.lendable.used_share", **{"from": "2026-10", "to": "2026-10"}
     )
     assert october["rows"][0]["value"] == 0.0
+
+
+async def test_impact_and_the_report_read_one_snapshot_in_production(
+    committed_client: httpx.AsyncClient,
+) -> None:
+    """With the real engine (not the test transaction) the reads run in a read-only
+    REPEATABLE READ transaction; this is the path the harness cannot take."""
+    response = await committed_client.get(
+        "/v1/impact",
+        params={"indicator": "sg1.repairs.count,sg2.loans.count", "group_by": "month"},
+    )
+    assert response.status_code == 200, response.text
+    report = await committed_client.get("/v1/impact/report/2026")
+    assert report.status_code == 200, report.text
+    assert report.headers["content-type"].startswith("text/html")
