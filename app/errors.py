@@ -18,6 +18,7 @@ The exception tree::
     │   ├── ForeignRepairEventError   422 event_of_another_organization
     │   ├── InvalidOrdsRowsError      422 invalid_ords_rows
     │   ├── OrdsFileError             422 invalid_ords_file (app.services.ords)
+    │   ├── OwnerAsPartnerError       422 owner_cannot_be_partner
     │   └── UnitMismatchError         422 unit_mismatch
     ├── UnauthorizedError             401 unauthorized
     │   ├── InvalidCredentialsError   401 invalid_credentials
@@ -33,7 +34,8 @@ The exception tree::
     │   ├── InsufficientScopeError    403 insufficient_scope
     │   ├── WrongOrganizationError    403 wrong_organization
     │   ├── NotListingOwnerError      403 not_listing_owner
-    │   └── WrongPartyError           403 wrong_party
+    │   ├── WrongPartyError           403 wrong_party
+    │   └── NotInInitiativeError      403 not_in_initiative
     ├── NotFoundError                 404 not_found
     │   ├── KommuneNotFoundError      404 kommune_not_found
     │   ├── FylkeNotFoundError        404 fylke_not_found
@@ -46,7 +48,8 @@ The exception tree::
     │   ├── ListingNotFoundError      404 listing_not_found
     │   ├── RepairEventNotFoundError  404 repair_event_not_found
     │   ├── RepairNotFoundError       404 repair_not_found
-    │   └── TransactionNotFoundError  404 transaction_not_found
+    │   ├── TransactionNotFoundError  404 transaction_not_found
+    │   └── InitiativeNotFoundError   404 initiative_not_found
     ├── NotAcceptableError            406 not_acceptable
     ├── ConflictError                 409 conflict
     │   ├── EmailTakenError           409 email_taken
@@ -59,7 +62,9 @@ The exception tree::
     │   ├── ListingNotAvailableError  409 listing_not_available
     │   ├── BookingConflictError      409 booking_conflict
     │   ├── RepairNotEditableError    409 repair_not_editable
-    │   └── InsufficientQuantityError 409 insufficient_quantity
+    │   ├── InsufficientQuantityError 409 insufficient_quantity
+    │   ├── OtherInitiativeError      409 tagged_with_another_initiative
+    │   └── TransactionDisputedError  409 transaction_disputed
     ├── PayloadTooLargeError          413 payload_too_large
     ├── UnsupportedMediaTypeError     415 unsupported_media_type
     ├── TooManyAttemptsError          429 too_many_attempts
@@ -366,6 +371,42 @@ class InvalidOrdsRowsError(InvalidInputError):
     def __init__(self, detail: str, *, rows: list[dict[str, Any]], error_count: int) -> None:
         super().__init__(detail)
         self.extra = {"errors": rows, "error_count": error_count}
+
+
+class InitiativeNotFoundError(NotFoundError):
+    code = "initiative_not_found"
+    title = "Initiative not found"
+
+
+class OwnerAsPartnerError(InvalidInputError):
+    """The database refuses an initiative's owner as its own partner
+    (``initiative_partners_not_owner``)."""
+
+    code = "owner_cannot_be_partner"
+    title = "The initiative's owner cannot also be its partner"
+
+
+class NotInInitiativeError(ForbiddenError):
+    """Only what belongs to (or was done by) an organization that is the initiative's owner or
+    one of its partners can be tagged with it."""
+
+    code = "not_in_initiative"
+    title = "The organization is neither the initiative's owner nor a partner"
+
+
+class OtherInitiativeError(ConflictError):
+    """A listing, transaction or repair event carries at most one initiative."""
+
+    code = "tagged_with_another_initiative"
+    title = "Already tagged with another initiative"
+
+
+class TransactionDisputedError(ConflictError):
+    """A disputed transaction is counted again, as it was, if a moderator upholds it; it keeps
+    its initiative until then."""
+
+    code = "transaction_disputed"
+    title = "A disputed transaction keeps its initiative until a moderator decides"
 
 
 class UnsupportedMediaTypeError(AppError):

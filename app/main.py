@@ -16,6 +16,8 @@ from app.api import (
     fylker,
     geo,
     health,
+    impact,
+    initiatives,
     kommuner,
     listings,
     me,
@@ -100,6 +102,19 @@ OPENAPI_TAGS = [
         "description": "The append-only, hash-chained evidence ledger: the incremental feed "
         "for analysts and its verification.",
     },
+    {
+        "name": "impact",
+        "description": "The mission's indicators for its three sub-goals: the catalogue, "
+        "aggregates by period, place, sector, category and initiative (JSON or CSV, with "
+        "suppression of small cells), and the yearly report.",
+    },
+    {
+        "name": "initiatives",
+        "description": "Pilots, experiments, reuse stations and repair-café series: an owner "
+        "organization, partners, kommuner and a period; listings, transactions and repair "
+        "events tagged with them, so that their impact is counted per initiative (retagging "
+        "never edits the evidence ledger).",
+    },
     {"name": "geography", "description": "The kommuner and fylker of 2024, and point lookup."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
@@ -143,6 +158,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         transactions,
         repairs,
         evidence,
+        impact,
+        initiatives,
         tiles,
         kommuner,
         fylker,

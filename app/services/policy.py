@@ -66,6 +66,7 @@ class OrgAction(StrEnum):
     WRITE_LISTINGS = "write_listings"
     WRITE_TRANSACTIONS = "write_transactions"
     READ_IMPACT = "read_impact"
+    MANAGE_INITIATIVES = "manage_initiatives"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,10 @@ ORG_RULES: dict[OrgAction, Rule] = {
     OrgAction.WRITE_LISTINGS: Rule(MemberRole.MEMBER, ApiKeyScope.LISTINGS_WRITE),
     OrgAction.WRITE_TRANSACTIONS: Rule(MemberRole.MEMBER, ApiKeyScope.TRANSACTIONS_WRITE),
     OrgAction.READ_IMPACT: Rule(MemberRole.MEMBER, ApiKeyScope.IMPACT_READ),
+    # Starting an initiative, changing it and choosing its partners commit the organization
+    # in public, like its profile: admins and owners, or keys with organization:write.
+    # Tagging listings, transactions and events with it follows their own write rules.
+    OrgAction.MANAGE_INITIATIVES: Rule(MemberRole.ADMIN, ApiKeyScope.ORGANIZATION_WRITE),
 }
 
 
