@@ -17,7 +17,6 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.deps import utcnow
 from app.config import Settings
 from app.models import Listing
 from app.models.evidence import EvidenceEvent, EvidenceGrade
@@ -25,6 +24,7 @@ from app.models.organization import OrganizationKind
 from app.repositories.evidence import EvidenceDraft, EvidenceRepository, PartyRef
 from app.repositories.impact_rollup import LEVEL_DIMS, ImpactRollupRepository
 from app.services.impact_catalogue import INDICATORS
+from tests.clock import frozen
 from tests.factories import create_listing, create_organization, create_person
 from tests.places import PLACES
 from tests.problems import assert_problem
@@ -551,21 +551,11 @@ async def test_every_indicator_answers_every_grouping_it_declares(
 # --- through real transactions --------------------------------------------------------------
 
 
-class FixedClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 async def test_the_share_of_lendable_items_used_counts_real_loans(
     client: httpx.AsyncClient, session: AsyncSession, settings: Settings, app: FastAPI
 ) -> None:
     start = datetime(2026, 11, 2, 9, tzinfo=UTC)
-    clock = FixedClock(start)
-    app.dependency_overrides[utcnow] = clock
-    try:
+    with frozen(app, start) as clock:
         owners = [await create_person(session, settings) for _ in range(3)]
         borrower = await create_person(session, settings)
         drills = [
@@ -598,8 +588,6 @@ async def test_the_share_of_lendable_items_used_counts_real_loans(
                 clock.now = start + timedelta(days=days, hours=1)
                 moved = await client.post(f"/v1/transactions/{tx}/{action}", headers=owner.headers)
                 assert moved.status_code == 200, moved.text
-    finally:
-        app.dependency_overrides.pop(utcnow, None)
 
     body = await impact(
         client,

@@ -15,12 +15,12 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.deps import utcnow
 from app.config import Settings
 from app.models import Evidence, Listing, Organization, RepairEvent, Transaction
 from app.models.organization import ApiKeyScope, MemberRole, OrganizationKind
 from tests.api.test_repairs import create_event, log_repair
 from tests.api.test_transactions import OSLO, act, ask
+from tests.clock import Clock, frozen
 from tests.factories import (
     Actor,
     create_api_key,
@@ -34,20 +34,10 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 BASE = "/v1/initiatives"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture(autouse=True)
 def clock(app: FastAPI) -> Iterator[Clock]:
-    c = Clock()
-    app.dependency_overrides[utcnow] = c
-    yield c
-    app.dependency_overrides.pop(utcnow, None)
+    with frozen(app, NOW) as c:
+        yield c
 
 
 # --- the cast ---------------------------------------------------------------------------------

@@ -14,10 +14,10 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.deps import utcnow
 from app.config import Settings
 from app.models import Initiative, InitiativeKommune, InitiativePartner, Organization
 from app.models.organization import ApiKeyScope, MemberRole, OrganizationKind
+from tests.clock import Clock, frozen
 from tests.factories import Actor, create_api_key, create_organization, create_person
 from tests.problems import assert_problem
 
@@ -26,20 +26,10 @@ LATER = NOW + timedelta(days=3)
 BASE = "/v1/initiatives"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture(autouse=True)
 def clock(app: FastAPI) -> Iterator[Clock]:
-    c = Clock()
-    app.dependency_overrides[utcnow] = c
-    yield c
-    app.dependency_overrides.pop(utcnow, None)
+    with frozen(app, NOW) as c:
+        yield c
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.deps import utcnow
 from app.config import Settings
 from app.models import Evidence, Listing, Repair, Transaction
 from app.models.organization import ApiKeyScope, OrganizationKind
 from app.services.transaction import tick
+from tests.clock import Clock, frozen
 from tests.factories import (
     Actor,
     create_api_key,
@@ -35,20 +35,10 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 TIMBER_EWC = "170201"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture(autouse=True)
 def clock(app: FastAPI) -> Iterator[Clock]:
-    c = Clock()
-    app.dependency_overrides[utcnow] = c
-    yield c
-    app.dependency_overrides.pop(utcnow, None)
+    with frozen(app, NOW) as c:
+        yield c
 
 
 @pytest.fixture
