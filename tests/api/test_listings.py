@@ -170,11 +170,12 @@ async def test_one_persons_listings_at_home_share_one_blurred_point(
         lon, lat = (await client.get(f"/v1/listings/{created['id']}")).json()["location"][
             "coordinates"
         ]
-        jittered.append((lat, lon))
+        jittered.append((OSLO.lat + d_lat, OSLO.lon + d_lon, lat, lon))
     (home_lon, home_lat) = (p_lon, p_lat)
-    for lat, lon in jittered:
+    for at_lat, at_lon, lat, lon in jittered:
         assert haversine_m((home_lat, home_lon), (lat, lon)) < 250
-        assert haversine_m((OSLO.lat, OSLO.lon), (lat, lon)) > 250
+        # Still blurred: 280-520 m from where it was put, less at most half a 0.001° snap.
+        assert haversine_m((at_lat, at_lon), (lat, lon)) > 280 - 65
     # Other people at the same place are blurred in their own directions.
     others = set()
     for _ in range(4):
