@@ -75,3 +75,13 @@ bench: ## the benchmark of issue #7 on 1,000,000 listings; writes docs/benchmark
 .PHONY: bench-quick
 bench-quick: ## the same benchmark on 10,000 listings with short rounds (a few minutes)
 	@BENCH_SIZE=$${BENCH_SIZE:-10000} BENCH_DURATION=$${BENCH_DURATION:-3} BENCH_WARMUP=$${BENCH_WARMUP:-1} bench/run.sh
+
+.PHONY: bench-impact
+bench-impact: ## impact queries on 10,000,000 evidence records vs direct SQL; writes its section of docs/benchmarks.md
+	@$(DEV) venv && $(DEV) packages
+	@$(PY) -m bench.impact_run
+
+.PHONY: bench-impact-quick
+bench-impact-quick: ## the same on 200,000 evidence records with fewer rounds (a few minutes)
+	@$(DEV) venv && $(DEV) packages
+	@BENCH_IMPACT_SIZE=$${BENCH_IMPACT_SIZE:-200000} BENCH_IMPACT_ROUNDS=$${BENCH_IMPACT_ROUNDS:-20} $(PY) -m bench.impact_run
