@@ -32,7 +32,8 @@ do not exist (the ledger, the rollups and the impact queries never join them), a
 organizations have no members. Afterwards 1,000 consecutive records at five places are
 checked in SQL against ``sha256(prev_hash || convert_to(sirkel_evidence_canonical(e),
 'UTF8'))`` and their links, so the ledger is a valid chain by the database's own definition
-(``--verify-all`` runs the API's full verification as well). The rollups are then rebuilt by
+(``--verify-all`` runs the API's full verification as well, ``--verify-existing`` only that, on
+the ledger generated before). The rollups are then rebuilt by
 ``ImpactRollupRepository.rebuild()``, the statements the trigger's property test compares
 against, and everything is vacuumed and analysed.
 
@@ -71,6 +72,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from pydantic import SecretStr
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import DatabaseSettings
 from app.db import create_engine, create_sessionmaker
@@ -1134,36 +1136,58 @@ async def verify_sample(conn: asyncpg.Connection, size: int, world: World) -> di
     return {"records_checked": checked, "broken": bad}
 
 
-async def rebuild(database: str, *, verify_all: bool) -> dict[str, Any]:
-    """``ImpactRollupRepository.rebuild()`` on the app's own engine (no statement timeout),
-    with memory for its sorts; optionally the API's full chain verification."""
-    settings = DatabaseSettings(
-        url=SecretStr(app_url(database)),
-        statement_timeout_ms=0,
-        pool_size=1,
-        max_overflow=0,
+def _engine(database: str) -> AsyncEngine:
+    """The app's own engine (jit off, UTC), without the statement timeout."""
+    return create_engine(
+        DatabaseSettings(
+            url=SecretStr(app_url(database)), statement_timeout_ms=0, pool_size=1, max_overflow=0
+        )
     )
-    engine = create_engine(settings)
-    out: dict[str, Any] = {}
+
+
+async def rebuild(database: str) -> float:
+    """``ImpactRollupRepository.rebuild()``, with memory for its sorts; its seconds."""
+    engine = _engine(database)
     try:
-        sessions = create_sessionmaker(engine)
-        async with sessions() as session:
+        async with create_sessionmaker(engine)() as session:
             await session.execute(text("SET work_mem = '1GB'"))
             t0 = time.perf_counter()
             await ImpactRollupRepository(session).rebuild()
             await session.commit()
-            out["rebuild_s"] = time.perf_counter() - t0
-        if verify_all:
-            async with sessions() as session:
-                t0 = time.perf_counter()
-                result = await EvidenceRepository(session).verify()
-                out["verify_all_s"] = time.perf_counter() - t0
-                out["verify_all"] = {k: v for k, v in result.items() if k != "head_hash"}
-                if result["first_broken_seq"] is not None:
-                    raise SystemExit(f"GET /v1/evidence/verify finds a break: {result}")
+            return time.perf_counter() - t0
     finally:
         await engine.dispose()
-    return out
+
+
+async def verify_all(database: str) -> dict[str, Any]:
+    """What ``GET /v1/evidence/verify`` runs (``EvidenceRepository.verify``: every hash and
+    link, in one statement), timed; a break stops the run."""
+    engine = _engine(database)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            t0 = time.perf_counter()
+            result = await EvidenceRepository(session).verify()
+            seconds = time.perf_counter() - t0
+    finally:
+        await engine.dispose()
+    if result["first_broken_seq"] is not None:
+        raise SystemExit(f"GET /v1/evidence/verify finds a break: {result}")
+    return {
+        "verify_all_s": round(seconds, 1),
+        "verify_all": {k: v for k, v in result.items() if k != "head_hash"},
+    }
+
+
+async def verify_existing(size: int) -> None:
+    """``--verify-existing``: the full verification of a ledger generated earlier, recorded
+    in its ``impact-gen-N.json``."""
+    path = RESULTS / f"impact-gen-{size}.json"
+    summary = json.loads(path.read_text())
+    found = await verify_all(database_for(size))
+    summary["timings"]["verify_all_s"] = found["verify_all_s"]
+    summary["verify_all"] = found["verify_all"]
+    path.write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps(found))
 
 
 async def generate(
@@ -1173,7 +1197,7 @@ async def generate(
     households: int,
     organizations: int,
     initiatives: int,
-    verify_all: bool,
+    full_verification: bool,
 ) -> dict[str, Any]:
     started = time.monotonic()
     timings: dict[str, float] = {}
@@ -1225,13 +1249,13 @@ async def generate(
         await conn.execute("VACUUM (ANALYZE) evidence")
     finally:
         await conn.close()
-    mark = time.monotonic()
-    rebuilt = await rebuild(database, verify_all=verify_all)
-    timings["rebuild_s"] = rebuilt.pop("rebuild_s")
-    if "verify_all_s" in rebuilt:
-        timings["verify_all_s"] = rebuilt.pop("verify_all_s")
-        _log(f"full chain verification: {timings['verify_all_s']:.0f} s", started)
+    timings["rebuild_s"] = await rebuild(database)
     _log(f"rollups rebuilt in {timings['rebuild_s']:.0f} s", started)
+    verified: dict[str, Any] = {}
+    if full_verification:
+        verified = await verify_all(database)
+        timings["verify_all_s"] = verified.pop("verify_all_s")
+        _log(f"full chain verification: {timings['verify_all_s']:.0f} s", started)
     conn = await asyncpg.connect(dsn(database))
     try:
         mark = time.monotonic()
@@ -1266,7 +1290,7 @@ async def generate(
         "last_recorded": _utc(led.last_recorded),
         "chain": chain,
         "timings": {k: round(v, 1) for k, v in timings.items()},
-        **rebuilt,
+        **verified,
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
     RESULTS.mkdir(exist_ok=True)
@@ -1284,7 +1308,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--verify-all", action="store_true", help="also time GET /v1/evidence/verify's query"
     )
+    parser.add_argument(
+        "--verify-existing",
+        action="store_true",
+        help="only time GET /v1/evidence/verify's query on the ledger generated before",
+    )
     args = parser.parse_args(argv)
+    if args.verify_existing:
+        asyncio.run(verify_existing(args.size))
+        return 0
     scale = args.size / DEFAULT_SIZE
     summary = asyncio.run(
         generate(
@@ -1293,7 +1325,7 @@ def main(argv: list[str] | None = None) -> int:
             households=args.households or max(5_000, round(400_000 * scale)),
             organizations=args.organizations or max(1_500, round(15_000 * scale)),
             initiatives=args.initiatives,
-            verify_all=args.verify_all,
+            full_verification=args.verify_all,
         )
     )
     print(json.dumps(summary["timings"]))

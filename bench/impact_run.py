@@ -596,6 +596,15 @@ def write_report(saved: dict[str, Any]) -> None:
 
 def report_only() -> int:
     saved = json.loads((RESULTS / f"impact-{SIZE}.json").read_text())
+    # The same generation may have been verified since (impact_generate --verify-existing).
+    path = RESULTS / f"impact-gen-{SIZE}.json"
+    if path.exists():
+        generation = json.loads(path.read_text())
+        if generation.get("date") == saved["generation"].get("date"):
+            saved["generation"] = generation
+            (RESULTS / f"impact-{SIZE}.json").write_text(
+                json.dumps(saved, indent=2, default=str, ensure_ascii=False) + "\n"
+            )
     write_report(saved)
     say(f"rewrote the impact section of {DOC.relative_to(ROOT)} from impact-{SIZE}.json")
     return 0
