@@ -13,7 +13,9 @@ The exception tree::
     │   ├── InvalidTileError          422 invalid_tile
     │   ├── OwnListingError           422 own_listing
     │   ├── NotTransactableError      422 listing_not_transactable
-    │   ├── InvalidPeriodError        422 invalid_period
+    │   ├── InvalidPeriodError        422 invalid_period (a booking's, an impact query's)
+    │   ├── UnknownIndicatorError     422 unknown_indicator
+    │   ├── InvalidGroupingError      422 invalid_grouping
     │   ├── UnknownRepairEventError   422 unknown_repair_event
     │   ├── ForeignRepairEventError   422 event_of_another_organization
     │   ├── InvalidOrdsRowsError      422 invalid_ords_rows
@@ -299,7 +301,17 @@ class NotTransactableError(InvalidInputError):
 
 class InvalidPeriodError(InvalidInputError):
     code = "invalid_period"
-    title = "The booking period is not allowed"
+    title = "The period is not valid"
+
+
+class UnknownIndicatorError(InvalidInputError):
+    code = "unknown_indicator"
+    title = "No indicator has this id"
+
+
+class InvalidGroupingError(InvalidInputError):
+    code = "invalid_grouping"
+    title = "This grouping is not available"
 
 
 class UnitMismatchError(InvalidInputError):

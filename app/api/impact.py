@@ -11,7 +11,15 @@ from fastapi.responses import HTMLResponse
 from app.api.deps import ClockDep
 from app.api.media import CSV, JSON, negotiate
 from app.db import SnapshotSessionDep
-from app.errors import NotAcceptableError, UnknownFylkeError, UnknownKommuneError, problem_responses
+from app.errors import (
+    InvalidGroupingError,
+    InvalidPeriodError,
+    NotAcceptableError,
+    UnknownFylkeError,
+    UnknownIndicatorError,
+    UnknownKommuneError,
+    problem_responses,
+)
 from app.schemas.impact import ImpactResponse, IndicatorCatalogue
 from app.services import impact_query as service
 from app.services.impact_report import render_report
@@ -19,9 +27,9 @@ from app.services.impact_report import render_report
 router = APIRouter(prefix="/v1/impact", tags=["impact"])
 
 _QUERY_ERRORS = (
-    service.UnknownIndicatorError,
-    service.InvalidGroupingError,
-    service.InvalidImpactPeriodError,
+    UnknownIndicatorError,
+    InvalidGroupingError,
+    InvalidPeriodError,
     UnknownFylkeError,
     UnknownKommuneError,
 )
@@ -139,9 +147,7 @@ async def read_impact(
     "read from one database snapshot. Public.",
     responses={
         200: {"content": {"text/html": {"example": "<!doctype html><html lang=nb>…"}}},
-        **problem_responses(
-            service.InvalidImpactPeriodError, UnknownFylkeError, UnknownKommuneError, 422
-        ),
+        **problem_responses(InvalidPeriodError, UnknownFylkeError, UnknownKommuneError, 422),
     },
 )
 async def read_report(

@@ -75,6 +75,8 @@ class Indicator:
     role: Role = "any"
     party_sectors: tuple[str, ...] = ()
     exclude_households: bool = False
+    # Counts records of every sub-goal, though it reports under its own (active organizations).
+    all_subgoals: bool = False
     dims: frozenset[str] = field(default=_CELL_DIMS)
     decimals: int = 0
 
@@ -223,6 +225,7 @@ INDICATORS: tuple[Indicator, ...] = (
         factor_source=None,
         source="parties",
         exclude_households=True,
+        all_subgoals=True,
         dims=_CELL_DIMS | {"kind"},
     ),
     Indicator(

@@ -36,6 +36,7 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.errors import InvalidPeriodError
 from app.repositories.impact_report import (
     FactorRevision,
     ImpactReportRepository,
@@ -51,7 +52,6 @@ from app.services.impact_query import (
     NORWAY,
     Change,
     ImpactResult,
-    InvalidImpactPeriodError,
     Row,
     aggregate,
     build_query,
@@ -238,11 +238,11 @@ async def render_report(
     now: datetime,
 ) -> str:
     """The yearly report for ``year`` (the whole country, or one fylke or kommune) as a
-    complete HTML document. Raises ``InvalidImpactPeriodError`` for a year before 2000 or
+    complete HTML document. Raises ``InvalidPeriodError`` for a year before 2000 or
     after next year, and the aggregate service's errors for an unknown fylke or kommune."""
     this_year = now.astimezone(NORWAY).year
     if not EARLIEST_YEAR <= year <= this_year + 1:
-        raise InvalidImpactPeriodError(
+        raise InvalidPeriodError(
             f"The report's year is between {EARLIEST_YEAR} and {this_year + 1}."
         )
     ids = [i.id for i in INDICATORS]

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.errors import UnknownFylkeError, UnknownKommuneError
+from app.errors import InvalidPeriodError, UnknownFylkeError, UnknownKommuneError
 from app.models.organization import Organization, OrganizationKind
 from app.repositories.evidence import EvidenceRepository
 from app.repositories.impact_report import ImpactReportRepository
@@ -25,7 +25,6 @@ from app.services.impact_query import (
     MIN_HOUSEHOLDS,
     MIN_RECORDS,
     NORWAY,
-    InvalidImpactPeriodError,
     aggregate,
     build_query,
 )
@@ -338,7 +337,7 @@ async def test_a_fylke_compares_its_kommuner_and_a_kommune_nothing(
 async def test_years_and_places_that_do_not_exist(session: AsyncSession) -> None:
     year = this_year()
     for bad in (1999, year + 2):
-        with pytest.raises(InvalidImpactPeriodError):
+        with pytest.raises(InvalidPeriodError):
             await render(session, bad)
     with pytest.raises(UnknownFylkeError):
         await render(session, year, fylke="99")
