@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
@@ -36,13 +37,20 @@ def install_openapi(app: FastAPI) -> None:
         components["Problem"] = defs
         validation_doc = problem_responses(422)[422]
         internal_doc = problem_responses(500)[500]
+        # The body-size limit (app.middleware) answers any request with a body.
+        too_large_doc = problem_responses(413)[413]
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
                 responses = operation.setdefault("responses", {})
                 responses.setdefault("500", internal_doc)
+                if "requestBody" in operation:
+                    responses.setdefault("413", too_large_doc)
                 if method == "post":
                     _document_idempotency(operation, exempt=path in EXEMPT_PATHS)
                 for status, response in responses.items():
+                    for media in response.get("content", {}).values():
+                        if "schema" in media:
+                            media["schema"] = _hoist_defs(media["schema"], components)
                     if not str(status).isdigit() or int(status) < 400:
                         continue
                     content = response.setdefault("content", {})
@@ -60,6 +68,23 @@ def install_openapi(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _hoist_defs(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+    """A model's own JSON schema given as a response (``Model.model_json_schema()``) keeps its
+    nested models in ``$defs`` with ``#/$defs/…`` references, which dangle once the schema sits
+    inside the OpenAPI document: move them to the components and point the references there."""
+    defs = schema.pop("$defs", None)
+    if not defs:
+        return schema
+    text = orjson.dumps(schema).replace(b'"#/$defs/', b'"#/components/schemas/')
+    for name, definition in defs.items():
+        components.setdefault(
+            name,
+            orjson.loads(orjson.dumps(definition).replace(b'"#/$defs/', b'"#/components/schemas/')),
+        )
+    result: dict[str, Any] = orjson.loads(text)
+    return result
 
 
 def _document_idempotency(operation: dict[str, Any], *, exempt: bool) -> None:

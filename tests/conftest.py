@@ -8,8 +8,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from app.config import AuthSettings, DatabaseSettings, Environment, Settings
 from app.db import create_engine
 from app.main import create_app
+from tests.conformance import ResponseContract
 from tests.pg_cluster import Cluster, cluster_from_url, start_cluster
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -133,7 +135,10 @@ async def app(settings: Settings, connection: AsyncConnection) -> AsyncIterator[
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    hooks: dict[str, list[Callable[..., Any]]] = {"response": [ResponseContract(app)]}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", event_hooks=hooks
+    ) as client:
         yield client
 
 
@@ -163,7 +168,10 @@ async def committed_client(
     application = create_app(settings.model_copy(update={"database": database}))
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        hooks: dict[str, list[Callable[..., Any]]] = {"response": [ResponseContract(application)]}
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", event_hooks=hooks
+        ) as c:
             yield c
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from decimal import Decimal
+from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PlainSerializer
 
 T = TypeVar("T")
+
+# A quantity, price or weight as a JSON number (pydantic writes a Decimal as a string). The
+# responses built in SQL already carry numbers; this makes the declared schema say so.
+DecimalNumber = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 
 
 class Page(BaseModel, Generic[T]):

@@ -39,6 +39,7 @@ from app.models.listing import (
     QuantityUnit,
 )
 from app.models.waste import EWC_CODE_PATTERN
+from app.schemas.common import DecimalNumber
 
 # Anything that looks like markup: a tag, a comment, a character reference. Titles and
 # descriptions are plain text; clients render them, so markup would be someone's XSS.
@@ -504,10 +505,10 @@ class ListingRead(BaseModel):
     description: str
     category: str | None
     ewc: EwcRead | None
-    quantity: Decimal | None
+    quantity: DecimalNumber | None
     unit: QuantityUnit | None
-    price_nok: Decimal | None
-    weight_kg: Decimal | None
+    price_nok: DecimalNumber | None
+    weight_kg: DecimalNumber | None
     details: dict[str, Any]
     kommune: PlaceName
     fylke: PlaceName

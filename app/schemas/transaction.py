@@ -19,6 +19,7 @@ from app.models.transaction import (
     TransactionType,
     TransactionUnit,
 )
+from app.schemas.common import DecimalNumber
 
 
 class _Strict(BaseModel):
@@ -119,8 +120,8 @@ class PeriodRead(BaseModel):
 
 class ImpactRead(BaseModel):
     basis: str | None = Field(description="category, weight, activity or none")
-    kg_diverted: Decimal | None
-    co2e_kg: Decimal | None = Field(description="Empty where no sourced factor exists")
+    kg_diverted: DecimalNumber | None
+    co2e_kg: DecimalNumber | None = Field(description="Empty where no sourced factor exists")
     factor_revision: int | None
 
 
@@ -134,9 +135,9 @@ class TransactionRead(BaseModel):
     receiver: Party
     roles: list[Role] = Field(description="The caller's roles in it (empty for moderators)")
     actions: list[str] = Field(description="What the caller may do next")
-    quantity: Decimal | None
+    quantity: DecimalNumber | None
     unit: TransactionUnit | None
-    delivered_quantity: Decimal | None
+    delivered_quantity: DecimalNumber | None
     period: PeriodRead | None
     blocked_until: datetime | None = Field(
         description="End of the period plus the listing's buffer; open (null) while overdue"
