@@ -6,7 +6,15 @@ on ``geography`` (or a metric projection), never degrees.
 
 from __future__ import annotations
 
+from geoalchemy2 import WKTElement
+
 SRID = 4326
+
+
+def point_element(lon: float, lat: float) -> WKTElement:
+    """A WGS 84 point to assign to a geometry column; never assign a bare EWKT string."""
+    return WKTElement(f"POINT({lon!r} {lat!r})", srid=SRID)
+
 
 # Norway's mainland, islands and territorial waters lie well inside this box; points outside
 # it cannot be in a kommune and are refused before any query runs.

@@ -42,10 +42,10 @@ from app.errors import (
     UnknownIndicatorError,
     UnknownKommuneError,
 )
+from app.render.csv import escape_formula
 from app.repositories.geography import GeographyRepository
 from app.repositories.impact_rollup import Filters, ImpactRollupRepository
 from app.services.impact_catalogue import BY_ID, INDICATORS, TIME_DIMS, Indicator
-from app.services.ords import escape_formula
 
 MIN_RECORDS = 5
 MIN_HOUSEHOLDS = 3

@@ -38,6 +38,7 @@ from enum import StrEnum
 from typing import Final
 
 from app.errors import InvalidInputError
+from app.render.csv import escape_formula
 
 __all__ = [
     "FREE_TEXT_FIELDS",
@@ -391,16 +392,6 @@ def scrub_problem(text: str) -> str:
 
 
 # --- Export --------------------------------------------------------------------------------
-
-_FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
-
-
-def escape_formula(value: str) -> str:
-    """``value`` with a leading ``'`` if a spreadsheet would read it as a formula (it starts
-    with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return); OWASP's defence against CSV
-    injection. Spreadsheets show the text without the quote."""
-    return "'" + value if value.startswith(_FORMULA_PREFIXES) else value
-
 
 _TENTH = Decimal("0.1")
 
