@@ -2,8 +2,11 @@
 
 **Reads are built in SQL.** A listing's JSON (and its GeoJSON Feature) is assembled by
 PostgreSQL with ``json_build_object`` from one list of ``(key, expression)`` pairs
-(``_PROPERTIES``), so the JSON, the GeoJSON and the single-listing read cannot drift apart, and
-a page of 100 results never passes through Python objects.
+(``_PROPERTIES``), so the JSON, the GeoJSON and the single-listing read cannot drift apart.
+The hot reads — a search page, a listing by id, and the tiles below — send these bytes out as
+they are, because the benchmark needs it (bench/, docs/benchmarks.md: a page of 100 results
+never passes through Python objects); ``app.schemas.listing.ListingRead`` declares the shape,
+and every other listing response is that model, validated from the same document.
 
 **Privacy.** Every public read takes the point from ``public_geom`` (blurred for persons by a
 trigger, see ``app.models.listing``): search filters, distances, sort order, cursors, GeoJSON

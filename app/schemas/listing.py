@@ -21,7 +21,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -466,7 +468,18 @@ class SortOrder(StrEnum):
     NEWEST = "newest"
 
 
-# --- responses (documentation: the JSON itself is built in SQL) ---------------------------
+# --- responses ------------------------------------------------------------------------------
+# The hot reads (search, a listing by id) serve the JSON PostgreSQL builds
+# (``app.repositories.listing``); these models declare it, and the other routes return them
+# through ``response_model``, validated from the same document.
+
+# A time as PostgreSQL writes it in JSON (``+00:00``, where pydantic would write ``Z``), so a
+# listing reads the same from every route.
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(datetime.isoformat, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 
 
 class PlaceName(BaseModel):
@@ -487,9 +500,9 @@ class EwcRead(BaseModel):
 
 
 class ListingModeration(BaseModel):
-    hidden_at: datetime | None
+    hidden_at: Timestamp | None
     hidden_reason: str | None
-    review_approved_at: datetime | None
+    review_approved_at: Timestamp | None
 
 
 class ListingRead(BaseModel):
@@ -513,10 +526,10 @@ class ListingRead(BaseModel):
     kommune: PlaceName
     fylke: PlaceName
     owner: ListingOwner
-    created_at: datetime
-    updated_at: datetime
-    published_at: datetime | None
-    expires_at: datetime | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    published_at: Timestamp | None
+    expires_at: Timestamp | None
     location: Point
     location_precision: Literal["exact", "approximate"]
     distance_m: float | None = Field(

@@ -50,6 +50,7 @@ from app.errors import (
 from app.errors import (
     OutsideNorwayError as LookupOutsideNorwayError,
 )
+from app.geo import point_element
 from app.models import Listing
 from app.models.listing import FINAL_STATUSES, ListingKind, ListingStatus
 from app.models.person import PlatformRole
@@ -62,6 +63,7 @@ from app.repositories.waste import WasteCodeRepository
 from app.schemas.listing import (
     CREATE_MODELS,
     ListingAction,
+    ListingRead,
     ListingUpdate,
     SortOrder,
 )
@@ -159,7 +161,7 @@ async def _acting_owner(
 # --- reading --------------------------------------------------------------------------------
 
 
-async def _render(
+async def _document(
     session: AsyncSession, listing_id: uuid.UUID, *, principal: Principal | None, manage: bool
 ) -> bytes:
     viewer = principal.person_id if principal is not None else None
@@ -170,9 +172,20 @@ async def _render(
     return doc
 
 
+async def _read(
+    session: AsyncSession, listing_id: uuid.UUID, *, principal: Principal
+) -> ListingRead:
+    """The listing as its manager sees it after a change: the document ``get_listing`` serves,
+    typed, so the two can never differ."""
+    doc = await _document(session, listing_id, principal=principal, manage=True)
+    return ListingRead.model_validate_json(doc)
+
+
 async def get_listing(
     session: AsyncSession, *, principal: Principal | None, listing_id: uuid.UUID
 ) -> bytes:
+    """The listing's JSON document as built in SQL (a hot read: see
+    ``app.repositories.listing``)."""
     if principal is None:
         # Anonymous readers (maps, the public web) see only public listings: one statement.
         doc = await ListingRepository(session).public_listing_json(
@@ -181,11 +194,8 @@ async def get_listing(
         if doc is not None:
             return doc
     access = await _load(session, principal, listing_id, lock=False)
-    return await _render(
-        session,
-        listing_id,
-        principal=principal,
-        manage=access.manages or access.moderates,
+    return await _document(
+        session, listing_id, principal=principal, manage=access.manages or access.moderates
     )
 
 
@@ -287,7 +297,7 @@ async def create_listing(
     data: Any,
     now: datetime,
     settings: Settings,
-) -> bytes:
+) -> ListingRead:
     owner_person_id, owner_organization_id = await _acting_owner(
         session, principal, data.organization_id
     )
@@ -303,7 +313,7 @@ async def create_listing(
         owner_person_id=owner_person_id,
         owner_organization_id=owner_organization_id,
         created_by_person_id=principal.person_id,
-        geom=f"SRID=4326;POINT({data.location.lon!r} {data.location.lat!r})",
+        geom=point_element(data.location.lon, data.location.lat),
         kommunenummer=place.kommunenummer,
         fylkesnummer=place.fylkesnummer,
         created_at=now,
@@ -314,7 +324,7 @@ async def create_listing(
         else None,
     )
     await ListingRepository(session).add(listing)
-    return await _render(session, listing.id, principal=principal, manage=True)
+    return await _read(session, listing.id, principal=principal)
 
 
 def _current_body(listing: Listing, *, lon: float, lat: float) -> dict[str, Any]:
@@ -345,7 +355,7 @@ async def update_listing(
     listing_id: uuid.UUID,
     changes: ListingUpdate,
     now: datetime,
-) -> bytes:
+) -> ListingRead:
     listing = await _require_owner(session, principal, listing_id)
     if listing.status in FINAL_STATUSES:
         raise ListingClosedError(f"The listing is {listing.status}.")
@@ -380,7 +390,7 @@ async def update_listing(
         setattr(listing, key, value)
     if "location" in patch:
         place = await _place(session, lon=data.location.lon, lat=data.location.lat)
-        listing.geom = f"SRID=4326;POINT({data.location.lon!r} {data.location.lat!r})"
+        listing.geom = point_element(data.location.lon, data.location.lat)
         listing.kommunenummer = place.kommunenummer
         listing.fylkesnummer = place.fylkesnummer
     ewc_changed = "ewc_code" in patch
@@ -390,7 +400,7 @@ async def update_listing(
     listing.updated_at = now
     await ListingRepository(session).flush()
     await session.refresh(listing)
-    return await _render(session, listing.id, principal=principal, manage=True)
+    return await _read(session, listing.id, principal=principal)
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,7 +433,7 @@ async def act_on_listing(
     action: ListingAction,
     now: datetime,
     settings: Settings,
-) -> bytes:
+) -> ListingRead:
     rule = LISTING_ACTIONS[action]
     if rule.by_moderator:
         moderator_id = require_platform_role(principal, PlatformRole.MODERATOR)
@@ -467,7 +477,7 @@ async def act_on_listing(
         listing.closed_at = now
     listing.updated_at = now
     await ListingRepository(session).flush()
-    return await _render(session, listing.id, principal=principal, manage=True)
+    return await _read(session, listing.id, principal=principal)
 
 
 async def hide_listing(
@@ -477,7 +487,7 @@ async def hide_listing(
     listing_id: uuid.UUID,
     reason: str,
     now: datetime,
-) -> bytes:
+) -> ListingRead:
     moderator_id = require_platform_role(principal, PlatformRole.MODERATOR)
     listing = (await _load(session, principal, listing_id, lock=True)).listing
     listing.hidden_at = now
@@ -485,7 +495,7 @@ async def hide_listing(
     listing.hidden_by = moderator_id
     listing.updated_at = now
     await ListingRepository(session).flush()
-    return await _render(session, listing.id, principal=principal, manage=True)
+    return await _read(session, listing.id, principal=principal)
 
 
 async def expire_listings(session: AsyncSession, *, now: datetime) -> int:
