@@ -32,6 +32,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -420,27 +421,19 @@ class ListingRepository:
         limit: int,
         geojson: bool,
     ) -> SearchPage:
-        stmt = search_statement(
-            filters, now=now, sort=sort, after=after, limit=limit, geojson=geojson
+        statement = partial(
+            search_statement, filters, now=now, sort=sort, after=after, limit=limit, geojson=geojson
         )
-        rows = list(await raw.fetch(self.session, stmt))
+        rows = list(await raw.fetch(self.session, statement()))
         if sort == "distance":
             rows.sort(key=lambda r: (r["k_distance"], r["k_id"]))
             if len(rows) > limit and rows[limit - 1]["k_distance"] == rows[-1]["k_distance"]:
                 # Listings at one distance straddle the page's end, and the index walk
                 # returned an arbitrary few of them: take those at that distance by id.
                 edge = rows[-1]["k_distance"]
-                ties = search_statement(
-                    filters,
-                    now=now,
-                    sort=sort,
-                    after=after,
-                    limit=limit,
-                    geojson=geojson,
-                    ties_at=edge,
-                )
                 nearer = [r for r in rows if r["k_distance"] < edge]
-                rows = (nearer + list(await raw.fetch(self.session, ties)))[: limit + 1]
+                ties = await raw.fetch(self.session, statement(ties_at=edge))
+                rows = (nearer + list(ties))[: limit + 1]
         docs = [r["doc"].encode() for r in rows[:limit]]
         next_key = None
         if len(rows) > limit:

@@ -28,7 +28,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,6 +77,33 @@ from app.services.policy import (
 )
 
 S = ListingStatus
+
+
+# --- refusals -------------------------------------------------------------------------------
+
+_E = TypeVar("_E", bound=InvalidInputError)
+
+
+def _refusal(
+    error: type[_E], detail: str | None, *, location: str, field: str, message: str, kind: str
+) -> _E:
+    """A 422 that names the one field at fault."""
+    return error(
+        detail, errors=[FieldError(location=location, field=field, message=message, type=kind)]
+    )
+
+
+def _unknown_category(
+    slug: str, *, location: str, message: str | None = None
+) -> UnknownCategoryError:
+    return _refusal(
+        UnknownCategoryError,
+        f"No category has the slug {slug!r}; see /v1/categories.",
+        location=location,
+        field="category",
+        message=message or f"Unknown category {slug!r}",
+        kind="unknown_category",
+    )
 
 
 # --- who may see and change a listing -------------------------------------------------------
@@ -212,16 +239,13 @@ async def _place(session: AsyncSession, *, lon: float, lat: float) -> _Place:
     try:
         hit = await geography.locate(session, lat=lat, lon=lon)
     except LookupOutsideNorwayError as exc:
-        raise PointOutsideNorwayError(
+        raise _refusal(
+            PointOutsideNorwayError,
             exc.detail,
-            errors=[
-                FieldError(
-                    location="body",
-                    field="location.coordinates",
-                    message="Not in a Norwegian kommune",
-                    type="outside_norway",
-                )
-            ],
+            location="body",
+            field="location.coordinates",
+            message="Not in a Norwegian kommune",
+            kind="outside_norway",
         ) from None
     return _Place(kommunenummer=hit.kommune.number, fylkesnummer=hit.fylke.number)
 
@@ -235,32 +259,19 @@ async def _check_references(session: AsyncSession, data: Any) -> bool:
         known = await CategoryRepository(session).slugs()
         unknown = [s for s in slugs if s not in known]
         if unknown:
-            raise UnknownCategoryError(
-                f"No category has the slug {unknown[0]!r}; see /v1/categories.",
-                errors=[
-                    FieldError(
-                        location="body",
-                        field="category",
-                        message=f"Unknown category {unknown[0]!r}",
-                        type="unknown_category",
-                    )
-                ],
-            )
+            raise _unknown_category(unknown[0], location="body")
     code = getattr(data, "ewc_code", None)
     if code is None:
         return False
     row = await WasteCodeRepository(session).get(code)
     if row is None:
-        raise UnknownEwcCodeError(
+        raise _refusal(
+            UnknownEwcCodeError,
             f"{code} is not in the European List of Waste.",
-            errors=[
-                FieldError(
-                    location="body",
-                    field="ewc_code",
-                    message=f"Unknown EWC code {code}",
-                    type="unknown_ewc_code",
-                )
-            ],
+            location="body",
+            field="ewc_code",
+            message=f"Unknown EWC code {code}",
+            kind="unknown_ewc_code",
         )
     return bool(row["hazardous"])
 
@@ -513,26 +524,30 @@ async def recluster(session: AsyncSession) -> None:
 class SearchRequest:
     """Search parameters as the API parsed them (types and ranges already checked)."""
 
-    lat: float | None
-    lon: float | None
-    radius_m: float | None
-    bbox: tuple[float, float, float, float] | None
-    kommune: str | None
-    fylke: str | None
-    kind: str | None
-    mode: str | None
-    category: str | None
-    organization_id: uuid.UUID | None
-    q: str | None
-    sort: SortOrder | None
-    limit: int
-    cursor: str | None
+    lat: float | None = None
+    lon: float | None = None
+    radius_m: float | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    kommune: str | None = None
+    fylke: str | None = None
+    kind: str | None = None
+    mode: str | None = None
+    category: str | None = None
+    organization_id: uuid.UUID | None = None
+    q: str | None = None
+    sort: SortOrder | None = None
+    limit: int = 20
+    cursor: str | None = None
 
 
 def _query_error(field: str, message: str) -> InvalidInputError:
-    return InvalidInputError(
+    return _refusal(
+        InvalidInputError,
         message,
-        errors=[FieldError(location="query", field=field, message=message, type="value_error")],
+        location="query",
+        field=field,
+        message=message,
+        kind="value_error",
     )
 
 
@@ -544,41 +559,24 @@ async def search_filters(session: AsyncSession, request: SearchRequest) -> Searc
     if request.radius_m is not None and not has_point:
         raise _query_error("radius_m", "radius_m needs lat and lon")
     geo = GeographyRepository(session)
-    if request.kommune is not None and not await geo.kommune_exists(request.kommune):
-        raise UnknownKommuneError(
-            f"No kommune has the number {request.kommune}.",
-            errors=[
-                FieldError(
-                    location="query",
-                    field="kommune",
-                    message="Unknown kommune",
-                    type="unknown_kommune",
-                )
-            ],
-        )
-    if request.fylke is not None and not await geo.fylke_exists(request.fylke):
-        raise UnknownFylkeError(
-            f"No fylke has the number {request.fylke}.",
-            errors=[
-                FieldError(
-                    location="query", field="fylke", message="Unknown fylke", type="unknown_fylke"
-                )
-            ],
-        )
+    places = (
+        ("kommune", request.kommune, geo.kommune_exists, UnknownKommuneError),
+        ("fylke", request.fylke, geo.fylke_exists, UnknownFylkeError),
+    )
+    for name, number, exists, error in places:
+        if number is not None and not await exists(number):
+            raise _refusal(
+                error,
+                f"No {name} has the number {number}.",
+                location="query",
+                field=name,
+                message=f"Unknown {name}",
+                kind=f"unknown_{name}",
+            )
     if request.category is not None and not await CategoryRepository(session).exists(
         request.category
     ):
-        raise UnknownCategoryError(
-            f"No category has the slug {request.category!r}; see /v1/categories.",
-            errors=[
-                FieldError(
-                    location="query",
-                    field="category",
-                    message="Unknown category",
-                    type="unknown_category",
-                )
-            ],
-        )
+        raise _unknown_category(request.category, location="query", message="Unknown category")
     terms: tuple[str, ...] = ()
     last_is_prefix = False
     if request.q is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,6 +45,8 @@ NORWAY_CENTER = (10.75, 61.5, 4)
 
 @dataclass(frozen=True, slots=True)
 class TileFilters:
+    """The search's filters that a map can use (no point, radius, order or page)."""
+
     kind: str | None = None
     mode: str | None = None
     category: str | None = None
@@ -55,23 +57,7 @@ class TileFilters:
 
 
 async def _search_filters(session: AsyncSession, filters: TileFilters) -> SearchFilters:
-    request = SearchRequest(
-        lat=None,
-        lon=None,
-        radius_m=None,
-        bbox=None,
-        kommune=filters.kommune,
-        fylke=filters.fylke,
-        kind=filters.kind,
-        mode=filters.mode,
-        category=filters.category,
-        organization_id=filters.organization_id,
-        q=filters.q,
-        sort=None,
-        limit=1,
-        cursor=None,
-    )
-    return await search_filters(session, request)
+    return await search_filters(session, SearchRequest(**asdict(filters)))
 
 
 async def check_filters(session: AsyncSession, filters: TileFilters) -> None:
