@@ -521,20 +521,26 @@ async def recluster(session: AsyncSession) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class SearchRequest:
+class ListingFilters:
+    """What a search and a map of listings filter by (the tiles take these alone)."""
+
+    kind: str | None = None
+    mode: str | None = None
+    category: str | None = None
+    kommune: str | None = None
+    fylke: str | None = None
+    organization_id: uuid.UUID | None = None
+    q: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRequest(ListingFilters):
     """Search parameters as the API parsed them (types and ranges already checked)."""
 
     lat: float | None = None
     lon: float | None = None
     radius_m: float | None = None
     bbox: tuple[float, float, float, float] | None = None
-    kommune: str | None = None
-    fylke: str | None = None
-    kind: str | None = None
-    mode: str | None = None
-    category: str | None = None
-    organization_id: uuid.UUID | None = None
-    q: str | None = None
     sort: SortOrder | None = None
     limit: int = 20
     cursor: str | None = None
