@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import math
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 
 from app.api.deps import ClockDep, OptionalPrincipalDep, PrincipalDep, SettingsDep
@@ -47,8 +46,10 @@ from app.errors import (
     WrongOrganizationError,
     problem_responses,
 )
+from app.render.sql_json import feature_collection, item_page
 from app.schemas.listing import (
     LISTING_CREATE_EXAMPLES,
+    FeatureLink,
     HideRequest,
     ListingAction,
     ListingCreate,
@@ -77,10 +78,6 @@ _OWNER_ONLY = (
     WrongOrganizationError,
     ListingNotFoundError,
 )
-
-
-def _json(body: bytes, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(content=body, status_code=status_code, media_type=JSON, headers=headers)
 
 
 def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
@@ -117,6 +114,7 @@ def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ListingRead,
+    response_model_exclude_unset=True,
     summary="Publish a listing",
     description="Offer or ask for an item, a repair service, material, energy or space. The "
     "body depends on `kind`; fields of another kind are refused. The point is placed in its "
@@ -144,12 +142,13 @@ async def create_listing(
     principal: PrincipalDep,
     now: ClockDep,
     settings: SettingsDep,
-) -> Response:
-    doc = await service.create_listing(
+    response: Response,
+) -> ListingRead:
+    listing = await service.create_listing(
         session, principal=principal, data=body, now=now, settings=settings
     )
-    listing_id = orjson.loads(doc)["id"]
-    return _json(doc, status.HTTP_201_CREATED, headers={"Location": f"/v1/listings/{listing_id}"})
+    response.headers["Location"] = f"/v1/listings/{listing.id}"
+    return listing
 
 
 @router.get(
@@ -243,27 +242,16 @@ async def search_listings(
     result = await service.search_listings(
         session, request=search, now=now, geojson=media == GEOJSON
     )
-    rows = b",".join(result.rows)
-    next_cursor = orjson.dumps(result.next_cursor)
     headers = {"Vary": "Accept"}
     if media == GEOJSON:
-        links: list[dict[str, Any]] = [
-            {"rel": "self", "href": str(request.url), "type": GEOJSON},
-        ]
+        links = [FeatureLink(rel="self", href=str(request.url), type=GEOJSON)]
         if result.next_cursor is not None:
             href = str(request.url.include_query_params(cursor=result.next_cursor))
-            links.append({"rel": "next", "href": href, "type": GEOJSON})
-        body = (
-            b'{"type":"FeatureCollection","features":['
-            + rows
-            + b'],"links":'
-            + orjson.dumps(links)
-            + b',"next_cursor":'
-            + next_cursor
-            + b"}"
-        )
+            links.append(FeatureLink(rel="next", href=href, type=GEOJSON))
+        body = feature_collection(result.rows, links=links, next_cursor=result.next_cursor)
         return Response(content=body, media_type=GEOJSON, headers=headers)
-    return _json(b'{"items":[' + rows + b'],"next_cursor":' + next_cursor + b"}", headers=headers)
+    body = item_page(result.rows, next_cursor=result.next_cursor)
+    return Response(content=body, media_type=JSON, headers=headers)
 
 
 @router.get(
@@ -279,12 +267,14 @@ async def search_listings(
 async def get_listing(
     session: SessionDep, principal: OptionalPrincipalDep, listing_id: ListingIdPath
 ) -> Response:
-    return _json(await service.get_listing(session, principal=principal, listing_id=listing_id))
+    doc = await service.get_listing(session, principal=principal, listing_id=listing_id)
+    return Response(content=doc, media_type=JSON)
 
 
 @router.patch(
     "/{listing_id}",
     response_model=ListingRead,
+    response_model_exclude_unset=True,
     summary="Change a listing",
     description="The owner (or, for an organization's listing, its members and API keys with "
     "`listings:write`) changes the fields sent; `null` clears an optional one and `details` "
@@ -307,17 +297,16 @@ async def update_listing(
     principal: PrincipalDep,
     now: ClockDep,
     listing_id: ListingIdPath,
-) -> Response:
-    return _json(
-        await service.update_listing(
-            session, principal=principal, listing_id=listing_id, changes=body, now=now
-        )
+) -> ListingRead:
+    return await service.update_listing(
+        session, principal=principal, listing_id=listing_id, changes=body, now=now
     )
 
 
 @router.post(
     "/{listing_id}/hide",
     response_model=ListingRead,
+    response_model_exclude_unset=True,
     summary="Hide a listing (moderators)",
     description="Moderators only: take a listing out of search, tiles and public reads, with a "
     "reason its owner sees. `unhide` reverses it.",
@@ -331,17 +320,16 @@ async def hide_listing(
     principal: PrincipalDep,
     now: ClockDep,
     listing_id: ListingIdPath,
-) -> Response:
-    return _json(
-        await service.hide_listing(
-            session, principal=principal, listing_id=listing_id, reason=body.reason, now=now
-        )
+) -> ListingRead:
+    return await service.hide_listing(
+        session, principal=principal, listing_id=listing_id, reason=body.reason, now=now
     )
 
 
 @router.post(
     "/{listing_id}/{action}",
     response_model=ListingRead,
+    response_model_exclude_unset=True,
     summary="Move a listing through its lifecycle",
     description="The owner: `publish` a draft, `reserve` and `unreserve` an active listing, "
     "`complete` it (handed over, filled), `withdraw` it, or `renew` an item listing before or "
@@ -358,14 +346,12 @@ async def act_on_listing(
     settings: SettingsDep,
     listing_id: ListingIdPath,
     action: Annotated[ListingAction, Path(description="What to do")],
-) -> Response:
-    return _json(
-        await service.act_on_listing(
-            session,
-            principal=principal,
-            listing_id=listing_id,
-            action=action,
-            now=now,
-            settings=settings,
-        )
+) -> ListingRead:
+    return await service.act_on_listing(
+        session,
+        principal=principal,
+        listing_id=listing_id,
+        action=action,
+        now=now,
+        settings=settings,
     )

@@ -26,7 +26,8 @@ from app.errors import (
 )
 from app.schemas.tile import TileJson
 from app.services import tile as service
-from app.services.tile import MAX_ZOOM, TileFilters
+from app.services.listing import ListingFilters
+from app.services.tile import MAX_ZOOM
 
 router = APIRouter(prefix="/v1/tiles", tags=["tiles"])
 
@@ -50,8 +51,8 @@ def _filters(
     fylke: FylkeQuery = None,
     organization_id: OrganizationQuery = None,
     q: TextQuery = None,
-) -> TileFilters:
-    return TileFilters(
+) -> ListingFilters:
+    return ListingFilters(
         kind=kind.value if kind else None,
         mode=mode.value if mode else None,
         category=category,
@@ -62,7 +63,7 @@ def _filters(
     )
 
 
-FiltersDep = Annotated[TileFilters, Depends(_filters)]
+FiltersDep = Annotated[ListingFilters, Depends(_filters)]
 _FILTER_PROBLEMS = (UnknownKommuneError, UnknownFylkeError, UnknownCategoryError, 422)
 
 

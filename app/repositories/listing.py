@@ -2,8 +2,11 @@
 
 **Reads are built in SQL.** A listing's JSON (and its GeoJSON Feature) is assembled by
 PostgreSQL with ``json_build_object`` from one list of ``(key, expression)`` pairs
-(``_PROPERTIES``), so the JSON, the GeoJSON and the single-listing read cannot drift apart, and
-a page of 100 results never passes through Python objects.
+(``_PROPERTIES``), so the JSON, the GeoJSON and the single-listing read cannot drift apart.
+The hot reads — a search page, a listing by id, and the tiles below — send these bytes out as
+they are, because the benchmark needs it (bench/, docs/benchmarks.md: a page of 100 results
+never passes through Python objects); ``app.schemas.listing.ListingRead`` declares the shape,
+and every other listing response is that model, validated from the same document.
 
 **Privacy.** Every public read takes the point from ``public_geom`` (blurred for persons by a
 trigger, see ``app.models.listing``): search filters, distances, sort order, cursors, GeoJSON
@@ -29,6 +32,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -417,27 +421,19 @@ class ListingRepository:
         limit: int,
         geojson: bool,
     ) -> SearchPage:
-        stmt = search_statement(
-            filters, now=now, sort=sort, after=after, limit=limit, geojson=geojson
+        statement = partial(
+            search_statement, filters, now=now, sort=sort, after=after, limit=limit, geojson=geojson
         )
-        rows = list(await raw.fetch(self.session, stmt))
+        rows = list(await raw.fetch(self.session, statement()))
         if sort == "distance":
             rows.sort(key=lambda r: (r["k_distance"], r["k_id"]))
             if len(rows) > limit and rows[limit - 1]["k_distance"] == rows[-1]["k_distance"]:
                 # Listings at one distance straddle the page's end, and the index walk
                 # returned an arbitrary few of them: take those at that distance by id.
                 edge = rows[-1]["k_distance"]
-                ties = search_statement(
-                    filters,
-                    now=now,
-                    sort=sort,
-                    after=after,
-                    limit=limit,
-                    geojson=geojson,
-                    ties_at=edge,
-                )
                 nearer = [r for r in rows if r["k_distance"] < edge]
-                rows = (nearer + list(await raw.fetch(self.session, ties)))[: limit + 1]
+                ties = await raw.fetch(self.session, statement(ties_at=edge))
+                rows = (nearer + list(ties))[: limit + 1]
         docs = [r["doc"].encode() for r in rows[:limit]]
         next_key = None
         if len(rows) > limit:

@@ -14,14 +14,16 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -278,16 +280,21 @@ class _ListingCreateBase(_Strict):
         default=True, description="false keeps the listing as a draft until it is published"
     )
 
-
-def _check_price(
-    mode: ListingMode | None, price: Decimal | None, period: PricePeriod | None
-) -> None:
-    if mode in (ListingMode.SELL, ListingMode.RENT) and price is None:
-        raise ValueError(f"price_nok is required to {mode}")
-    if mode in (ListingMode.GIVE, ListingMode.LEND) and price is not None:
-        raise ValueError(f"a listing to {mode} has no price")
-    if mode is ListingMode.RENT and period is None:
-        raise ValueError("details.price_period is required to rent")
+    @model_validator(mode="after")
+    def _price_fits_mode(self) -> Self:
+        """Selling and renting need a price, giving and lending have none, and a rent says
+        what the price covers. Kinds without ``mode``, ``price_nok`` or a ``price_period`` in
+        their details (repairs; periods of materials and energy) pass what they lack."""
+        mode: ListingMode | None = getattr(self, "mode", None)
+        price: Decimal | None = getattr(self, "price_nok", None)
+        period: PricePeriod | None = getattr(getattr(self, "details", None), "price_period", None)
+        if mode in (ListingMode.SELL, ListingMode.RENT) and price is None:
+            raise ValueError(f"price_nok is required to {mode}")
+        if mode in (ListingMode.GIVE, ListingMode.LEND) and price is not None:
+            raise ValueError(f"a listing to {mode} has no price")
+        if mode is ListingMode.RENT and period is None:
+            raise ValueError("details.price_period is required to rent")
+        return self
 
 
 class ItemCreate(_ListingCreateBase):
@@ -298,11 +305,6 @@ class ItemCreate(_ListingCreateBase):
     price_nok: Price | None = None
     weight_kg: Decimal | None = Field(default=None, gt=0, le=100_000, decimal_places=3)
     details: ItemDetails = Field(default_factory=ItemDetails)
-
-    @model_validator(mode="after")
-    def _price_fits_mode(self) -> ItemCreate:
-        _check_price(self.mode, self.price_nok, self.details.price_period)
-        return self
 
 
 class RepairServiceCreate(_ListingCreateBase):
@@ -321,11 +323,6 @@ class MaterialCreate(_ListingCreateBase):
     category: CategorySlug | None = None
     details: MaterialDetails = Field(default_factory=MaterialDetails)
 
-    @model_validator(mode="after")
-    def _price_fits_mode(self) -> MaterialCreate:
-        _check_price(self.mode, self.price_nok, None)
-        return self
-
 
 class EnergyCreate(_ListingCreateBase):
     kind: Literal[ListingKind.ENERGY]
@@ -333,22 +330,12 @@ class EnergyCreate(_ListingCreateBase):
     price_nok: Price | None = Field(default=None, description="Per MWh")
     details: EnergyDetails
 
-    @model_validator(mode="after")
-    def _price_fits_mode(self) -> EnergyCreate:
-        _check_price(self.mode, self.price_nok, None)
-        return self
-
 
 class SpaceCreate(_ListingCreateBase):
     kind: Literal[ListingKind.SPACE]
     mode: Literal[ListingMode.LEND, ListingMode.RENT, ListingMode.WANTED]
     price_nok: Price | None = None
     details: SpaceDetails
-
-    @model_validator(mode="after")
-    def _price_fits_mode(self) -> SpaceCreate:
-        _check_price(self.mode, self.price_nok, self.details.price_period)
-        return self
 
 
 ListingCreate = Annotated[
@@ -466,7 +453,18 @@ class SortOrder(StrEnum):
     NEWEST = "newest"
 
 
-# --- responses (documentation: the JSON itself is built in SQL) ---------------------------
+# --- responses ------------------------------------------------------------------------------
+# The hot reads (search, a listing by id) serve the JSON PostgreSQL builds
+# (``app.repositories.listing``); these models declare it, and the other routes return them
+# through ``response_model``, validated from the same document.
+
+# A time as PostgreSQL writes it in JSON (``+00:00``, where pydantic would write ``Z``), so a
+# listing reads the same from every route.
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(datetime.isoformat, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 
 
 class PlaceName(BaseModel):
@@ -487,9 +485,9 @@ class EwcRead(BaseModel):
 
 
 class ListingModeration(BaseModel):
-    hidden_at: datetime | None
+    hidden_at: Timestamp | None
     hidden_reason: str | None
-    review_approved_at: datetime | None
+    review_approved_at: Timestamp | None
 
 
 class ListingRead(BaseModel):
@@ -513,10 +511,10 @@ class ListingRead(BaseModel):
     kommune: PlaceName
     fylke: PlaceName
     owner: ListingOwner
-    created_at: datetime
-    updated_at: datetime
-    published_at: datetime | None
-    expires_at: datetime | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    published_at: Timestamp | None
+    expires_at: Timestamp | None
     location: Point
     location_precision: Literal["exact", "approximate"]
     distance_m: float | None = Field(

@@ -39,6 +39,11 @@ async def get_kommune(session: AsyncSession, *, kommunenummer: str) -> KommuneRe
     )
 
 
+# The two Features below leave as the JSON PostGIS builds (``ST_AsGeoJSON``): the body is
+# almost all boundary coordinates (up to 1,800 points for a kommune, 14,000 for a fylke), which
+# a model would only decode and re-encode, number by number. Not a measured hot path (a map
+# fetches a boundary once and caches it for a day), so not the benchmark's exception: the
+# reason is the size. The routers declare them as RFC 7946 Features.
 async def get_kommune_feature(session: AsyncSession, *, kommunenummer: str) -> bytes:
     feature = await GeographyRepository(session).kommune_feature_json(kommunenummer)
     if feature is None:

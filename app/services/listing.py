@@ -28,7 +28,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,6 +50,7 @@ from app.errors import (
 from app.errors import (
     OutsideNorwayError as LookupOutsideNorwayError,
 )
+from app.geo import point_element
 from app.models import Listing
 from app.models.listing import FINAL_STATUSES, ListingKind, ListingStatus
 from app.models.person import PlatformRole
@@ -62,6 +63,7 @@ from app.repositories.waste import WasteCodeRepository
 from app.schemas.listing import (
     CREATE_MODELS,
     ListingAction,
+    ListingRead,
     ListingUpdate,
     SortOrder,
 )
@@ -75,6 +77,33 @@ from app.services.policy import (
 )
 
 S = ListingStatus
+
+
+# --- refusals -------------------------------------------------------------------------------
+
+_E = TypeVar("_E", bound=InvalidInputError)
+
+
+def _refusal(
+    error: type[_E], detail: str | None, *, location: str, field: str, message: str, kind: str
+) -> _E:
+    """A 422 that names the one field at fault."""
+    return error(
+        detail, errors=[FieldError(location=location, field=field, message=message, type=kind)]
+    )
+
+
+def _unknown_category(
+    slug: str, *, location: str, message: str | None = None
+) -> UnknownCategoryError:
+    return _refusal(
+        UnknownCategoryError,
+        f"No category has the slug {slug!r}; see /v1/categories.",
+        location=location,
+        field="category",
+        message=message or f"Unknown category {slug!r}",
+        kind="unknown_category",
+    )
 
 
 # --- who may see and change a listing -------------------------------------------------------
@@ -159,7 +188,7 @@ async def _acting_owner(
 # --- reading --------------------------------------------------------------------------------
 
 
-async def _render(
+async def _document(
     session: AsyncSession, listing_id: uuid.UUID, *, principal: Principal | None, manage: bool
 ) -> bytes:
     viewer = principal.person_id if principal is not None else None
@@ -170,9 +199,20 @@ async def _render(
     return doc
 
 
+async def _read(
+    session: AsyncSession, listing_id: uuid.UUID, *, principal: Principal
+) -> ListingRead:
+    """The listing as its manager sees it after a change: the document ``get_listing`` serves,
+    typed, so the two can never differ."""
+    doc = await _document(session, listing_id, principal=principal, manage=True)
+    return ListingRead.model_validate_json(doc)
+
+
 async def get_listing(
     session: AsyncSession, *, principal: Principal | None, listing_id: uuid.UUID
 ) -> bytes:
+    """The listing's JSON document as built in SQL (a hot read: see
+    ``app.repositories.listing``)."""
     if principal is None:
         # Anonymous readers (maps, the public web) see only public listings: one statement.
         doc = await ListingRepository(session).public_listing_json(
@@ -181,11 +221,8 @@ async def get_listing(
         if doc is not None:
             return doc
     access = await _load(session, principal, listing_id, lock=False)
-    return await _render(
-        session,
-        listing_id,
-        principal=principal,
-        manage=access.manages or access.moderates,
+    return await _document(
+        session, listing_id, principal=principal, manage=access.manages or access.moderates
     )
 
 
@@ -202,16 +239,13 @@ async def _place(session: AsyncSession, *, lon: float, lat: float) -> _Place:
     try:
         hit = await geography.locate(session, lat=lat, lon=lon)
     except LookupOutsideNorwayError as exc:
-        raise PointOutsideNorwayError(
+        raise _refusal(
+            PointOutsideNorwayError,
             exc.detail,
-            errors=[
-                FieldError(
-                    location="body",
-                    field="location.coordinates",
-                    message="Not in a Norwegian kommune",
-                    type="outside_norway",
-                )
-            ],
+            location="body",
+            field="location.coordinates",
+            message="Not in a Norwegian kommune",
+            kind="outside_norway",
         ) from None
     return _Place(kommunenummer=hit.kommune.number, fylkesnummer=hit.fylke.number)
 
@@ -225,32 +259,19 @@ async def _check_references(session: AsyncSession, data: Any) -> bool:
         known = await CategoryRepository(session).slugs()
         unknown = [s for s in slugs if s not in known]
         if unknown:
-            raise UnknownCategoryError(
-                f"No category has the slug {unknown[0]!r}; see /v1/categories.",
-                errors=[
-                    FieldError(
-                        location="body",
-                        field="category",
-                        message=f"Unknown category {unknown[0]!r}",
-                        type="unknown_category",
-                    )
-                ],
-            )
+            raise _unknown_category(unknown[0], location="body")
     code = getattr(data, "ewc_code", None)
     if code is None:
         return False
     row = await WasteCodeRepository(session).get(code)
     if row is None:
-        raise UnknownEwcCodeError(
+        raise _refusal(
+            UnknownEwcCodeError,
             f"{code} is not in the European List of Waste.",
-            errors=[
-                FieldError(
-                    location="body",
-                    field="ewc_code",
-                    message=f"Unknown EWC code {code}",
-                    type="unknown_ewc_code",
-                )
-            ],
+            location="body",
+            field="ewc_code",
+            message=f"Unknown EWC code {code}",
+            kind="unknown_ewc_code",
         )
     return bool(row["hazardous"])
 
@@ -287,7 +308,7 @@ async def create_listing(
     data: Any,
     now: datetime,
     settings: Settings,
-) -> bytes:
+) -> ListingRead:
     owner_person_id, owner_organization_id = await _acting_owner(
         session, principal, data.organization_id
     )
@@ -303,7 +324,7 @@ async def create_listing(
         owner_person_id=owner_person_id,
         owner_organization_id=owner_organization_id,
         created_by_person_id=principal.person_id,
-        geom=f"SRID=4326;POINT({data.location.lon!r} {data.location.lat!r})",
+        geom=point_element(data.location.lon, data.location.lat),
         kommunenummer=place.kommunenummer,
         fylkesnummer=place.fylkesnummer,
         created_at=now,
@@ -314,7 +335,7 @@ async def create_listing(
         else None,
     )
     await ListingRepository(session).add(listing)
-    return await _render(session, listing.id, principal=principal, manage=True)
+    return await _read(session, listing.id, principal=principal)
 
 
 def _current_body(listing: Listing, *, lon: float, lat: float) -> dict[str, Any]:
@@ -345,7 +366,7 @@ async def update_listing(
     listing_id: uuid.UUID,
     changes: ListingUpdate,
     now: datetime,
-) -> bytes:
+) -> ListingRead:
     listing = await _require_owner(session, principal, listing_id)
     if listing.status in FINAL_STATUSES:
         raise ListingClosedError(f"The listing is {listing.status}.")
@@ -380,7 +401,7 @@ async def update_listing(
         setattr(listing, key, value)
     if "location" in patch:
         place = await _place(session, lon=data.location.lon, lat=data.location.lat)
-        listing.geom = f"SRID=4326;POINT({data.location.lon!r} {data.location.lat!r})"
+        listing.geom = point_element(data.location.lon, data.location.lat)
         listing.kommunenummer = place.kommunenummer
         listing.fylkesnummer = place.fylkesnummer
     ewc_changed = "ewc_code" in patch
@@ -390,7 +411,7 @@ async def update_listing(
     listing.updated_at = now
     await ListingRepository(session).flush()
     await session.refresh(listing)
-    return await _render(session, listing.id, principal=principal, manage=True)
+    return await _read(session, listing.id, principal=principal)
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,7 +444,7 @@ async def act_on_listing(
     action: ListingAction,
     now: datetime,
     settings: Settings,
-) -> bytes:
+) -> ListingRead:
     rule = LISTING_ACTIONS[action]
     if rule.by_moderator:
         moderator_id = require_platform_role(principal, PlatformRole.MODERATOR)
@@ -467,7 +488,7 @@ async def act_on_listing(
         listing.closed_at = now
     listing.updated_at = now
     await ListingRepository(session).flush()
-    return await _render(session, listing.id, principal=principal, manage=True)
+    return await _read(session, listing.id, principal=principal)
 
 
 async def hide_listing(
@@ -477,7 +498,7 @@ async def hide_listing(
     listing_id: uuid.UUID,
     reason: str,
     now: datetime,
-) -> bytes:
+) -> ListingRead:
     moderator_id = require_platform_role(principal, PlatformRole.MODERATOR)
     listing = (await _load(session, principal, listing_id, lock=True)).listing
     listing.hidden_at = now
@@ -485,7 +506,7 @@ async def hide_listing(
     listing.hidden_by = moderator_id
     listing.updated_at = now
     await ListingRepository(session).flush()
-    return await _render(session, listing.id, principal=principal, manage=True)
+    return await _read(session, listing.id, principal=principal)
 
 
 async def expire_listings(session: AsyncSession, *, now: datetime) -> int:
@@ -500,29 +521,39 @@ async def recluster(session: AsyncSession) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class SearchRequest:
+class ListingFilters:
+    """What a search and a map of listings filter by (the tiles take these alone)."""
+
+    kind: str | None = None
+    mode: str | None = None
+    category: str | None = None
+    kommune: str | None = None
+    fylke: str | None = None
+    organization_id: uuid.UUID | None = None
+    q: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRequest(ListingFilters):
     """Search parameters as the API parsed them (types and ranges already checked)."""
 
-    lat: float | None
-    lon: float | None
-    radius_m: float | None
-    bbox: tuple[float, float, float, float] | None
-    kommune: str | None
-    fylke: str | None
-    kind: str | None
-    mode: str | None
-    category: str | None
-    organization_id: uuid.UUID | None
-    q: str | None
-    sort: SortOrder | None
-    limit: int
-    cursor: str | None
+    lat: float | None = None
+    lon: float | None = None
+    radius_m: float | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    sort: SortOrder | None = None
+    limit: int = 20
+    cursor: str | None = None
 
 
 def _query_error(field: str, message: str) -> InvalidInputError:
-    return InvalidInputError(
+    return _refusal(
+        InvalidInputError,
         message,
-        errors=[FieldError(location="query", field=field, message=message, type="value_error")],
+        location="query",
+        field=field,
+        message=message,
+        kind="value_error",
     )
 
 
@@ -534,41 +565,24 @@ async def search_filters(session: AsyncSession, request: SearchRequest) -> Searc
     if request.radius_m is not None and not has_point:
         raise _query_error("radius_m", "radius_m needs lat and lon")
     geo = GeographyRepository(session)
-    if request.kommune is not None and not await geo.kommune_exists(request.kommune):
-        raise UnknownKommuneError(
-            f"No kommune has the number {request.kommune}.",
-            errors=[
-                FieldError(
-                    location="query",
-                    field="kommune",
-                    message="Unknown kommune",
-                    type="unknown_kommune",
-                )
-            ],
-        )
-    if request.fylke is not None and not await geo.fylke_exists(request.fylke):
-        raise UnknownFylkeError(
-            f"No fylke has the number {request.fylke}.",
-            errors=[
-                FieldError(
-                    location="query", field="fylke", message="Unknown fylke", type="unknown_fylke"
-                )
-            ],
-        )
+    places = (
+        ("kommune", request.kommune, geo.kommune_exists, UnknownKommuneError),
+        ("fylke", request.fylke, geo.fylke_exists, UnknownFylkeError),
+    )
+    for name, number, exists, error in places:
+        if number is not None and not await exists(number):
+            raise _refusal(
+                error,
+                f"No {name} has the number {number}.",
+                location="query",
+                field=name,
+                message=f"Unknown {name}",
+                kind=f"unknown_{name}",
+            )
     if request.category is not None and not await CategoryRepository(session).exists(
         request.category
     ):
-        raise UnknownCategoryError(
-            f"No category has the slug {request.category!r}; see /v1/categories.",
-            errors=[
-                FieldError(
-                    location="query",
-                    field="category",
-                    message="Unknown category",
-                    type="unknown_category",
-                )
-            ],
-        )
+        raise _unknown_category(request.category, location="query", message="Unknown category")
     terms: tuple[str, ...] = ()
     last_is_prefix = False
     if request.q is not None:

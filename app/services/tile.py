@@ -8,8 +8,7 @@ map shows exactly what the search finds — and never a person's exact location.
 from __future__ import annotations
 
 import hashlib
-import uuid
-from dataclasses import dataclass
+from dataclasses import asdict
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +22,7 @@ from app.repositories.listing import (
     point_tile_statement,
 )
 from app.schemas.tile import TileJson, VectorLayer
-from app.services.listing import SearchRequest, search_filters
+from app.services.listing import ListingFilters, SearchRequest, search_filters
 
 # Up to zoom 22 is served (clients overzoom beyond MAX_ZOOM_ADVERTISED anyway).
 MAX_ZOOM = 22
@@ -43,44 +42,17 @@ LAYER = "listings"
 NORWAY_CENTER = (10.75, 61.5, 4)
 
 
-@dataclass(frozen=True, slots=True)
-class TileFilters:
-    kind: str | None = None
-    mode: str | None = None
-    category: str | None = None
-    kommune: str | None = None
-    fylke: str | None = None
-    organization_id: uuid.UUID | None = None
-    q: str | None = None
+async def _search_filters(session: AsyncSession, filters: ListingFilters) -> SearchFilters:
+    return await search_filters(session, SearchRequest(**asdict(filters)))
 
 
-async def _search_filters(session: AsyncSession, filters: TileFilters) -> SearchFilters:
-    request = SearchRequest(
-        lat=None,
-        lon=None,
-        radius_m=None,
-        bbox=None,
-        kommune=filters.kommune,
-        fylke=filters.fylke,
-        kind=filters.kind,
-        mode=filters.mode,
-        category=filters.category,
-        organization_id=filters.organization_id,
-        q=filters.q,
-        sort=None,
-        limit=1,
-        cursor=None,
-    )
-    return await search_filters(session, request)
-
-
-async def check_filters(session: AsyncSession, filters: TileFilters) -> None:
+async def check_filters(session: AsyncSession, filters: ListingFilters) -> None:
     """422 for an unknown kommune, fylke or category, as the tiles themselves would give."""
     await _search_filters(session, filters)
 
 
 async def listings_tile(
-    session: AsyncSession, *, z: int, x: int, y: int, filters: TileFilters, now: datetime
+    session: AsyncSession, *, z: int, x: int, y: int, filters: ListingFilters, now: datetime
 ) -> bytes:
     search = await _search_filters(session, filters)
     if z >= POINTS_MIN_ZOOM:

@@ -106,6 +106,28 @@ async def test_a_person_publishes_an_item_and_sees_its_exact_point(
     }
 
 
+async def test_a_changed_listing_reads_as_its_owner_gets_it(
+    client: httpx.AsyncClient, owner: Actor
+) -> None:
+    """Writes answer with ``ListingRead`` through ``response_model``, reads with the document
+    built in SQL: the two are the same JSON, keys, numbers and times as written."""
+    body = item_body(mode="sell", price_nok=250, weight_kg=12.5)
+    created = await client.post("/v1/listings", json=body, headers=owner.headers)
+    assert created.status_code == 201, created.text
+    listing_id = created.json()["id"]
+    changed = await client.patch(
+        f"/v1/listings/{listing_id}", json={"title": "Sykkel"}, headers=owner.headers
+    )
+    assert changed.status_code == 200, changed.text
+    read = await client.get(f"/v1/listings/{listing_id}", headers=owner.headers)
+    assert changed.json() == read.json()
+    assert set(created.json()) == set(read.json())
+    assert "distance_m" not in changed.json()
+    for key in ("created_at", "updated_at", "published_at", "expires_at"):
+        assert changed.json()[key] == read.json()[key]
+    assert (read.json()["price_nok"], read.json()["weight_kg"]) == (250, 12.5)
+
+
 async def test_everyone_else_sees_a_persons_listing_about_400_m_away(
     client: httpx.AsyncClient, owner: Actor, stranger: Actor
 ) -> None:
