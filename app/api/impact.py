@@ -21,8 +21,8 @@ from app.errors import (
     problem_responses,
 )
 from app.schemas.impact import ImpactResponse, IndicatorCatalogue
-from app.services import impact_query as service
-from app.services.impact_report import render_report
+from app.services.impact import query as service
+from app.services.impact.report import render_report
 
 router = APIRouter(prefix="/v1/impact", tags=["impact"])
 

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.services.impact_report import render_report
+from app.services.impact.report import render_report
 from tests.problems import assert_problem
 from tests.services.test_impact_report import Seeded, seed, this_year
 

@@ -1,4 +1,4 @@
-"""The yearly impact report (``app.services.impact_report``): what the page holds, that every
+"""The yearly impact report (``app.services.impact.report``): what the page holds, that every
 figure is the aggregate service's (suppressed ones never leak), the ledger head, escaping,
 the reference data's attributions, and the SVG helpers."""
 
@@ -19,16 +19,12 @@ from app.config import Settings
 from app.errors import InvalidPeriodError, UnknownFylkeError, UnknownKommuneError
 from app.models.organization import Organization, OrganizationKind
 from app.repositories.evidence import EvidenceRepository
-from app.repositories.impact_report import ImpactReportRepository
-from app.services.impact_catalogue import BY_ID, INDICATORS
-from app.services.impact_query import (
-    MIN_HOUSEHOLDS,
-    MIN_RECORDS,
-    NORWAY,
-    aggregate,
-    build_query,
-)
-from app.services.impact_report import ATTRIBUTIONS, NOT_APPLICABLE, number, render_report
+from app.repositories.impact.report import ImpactReportRepository
+from app.services.impact.catalogue import BY_ID, INDICATORS
+from app.services.impact.periods import NORWAY
+from app.services.impact.query import aggregate, build_query
+from app.services.impact.report import ATTRIBUTIONS, NOT_APPLICABLE, number, render_report
+from app.services.impact.suppression import MIN_HOUSEHOLDS, MIN_RECORDS
 from app.services.impact_svg import (
     Bar,
     Point,

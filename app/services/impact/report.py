@@ -13,7 +13,7 @@ For the whole country, a fylke or a kommune, the page holds:
   attributions and licences, and the evidence ledger's head at the end of the year with how
   to verify it.
 
-**Every figure comes from the aggregate service** (``app.services.impact_query``), so the
+**Every figure comes from the aggregate service** (``app.services.impact.query``), so the
 page suppresses exactly what ``GET /v1/impact`` suppresses: a suppressed value is printed as
 ``•`` and never as a number (the service has already removed it from the rows). A dash means
 there is nothing to compute (a share without a denominator).
@@ -37,26 +37,23 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import InvalidPeriodError
-from app.repositories.impact_report import (
+from app.repositories.impact.report import (
     FactorRevision,
     ImpactReportRepository,
     LedgerHead,
     LoadedDataset,
 )
-from app.services.impact_catalogue import BY_ID, INDICATORS, Indicator
-from app.services.impact_query import (
-    EARLIEST_YEAR,
+from app.services.impact.catalogue import BY_ID, INDICATORS, Indicator
+from app.services.impact.periods import EARLIEST_YEAR, NORWAY, current_month
+from app.services.impact.query import (
     MAX_INDICATORS,
-    MIN_HOUSEHOLDS,
-    MIN_RECORDS,
-    NORWAY,
     Change,
     ImpactResult,
     Row,
     aggregate,
     build_query,
-    current_month,
 )
+from app.services.impact.suppression import MIN_HOUSEHOLDS, MIN_RECORDS
 from app.services.impact_svg import SUPPRESSED, Bar, Point, month_chart, ranked_bars
 
 NDASH = "\u2013"
