@@ -20,9 +20,10 @@ from app.errors import (
     UnknownKommuneError,
     problem_responses,
 )
+from app.render.report import report_html
 from app.schemas.impact import ImpactResponse, IndicatorCatalogue
 from app.services.impact import query as service
-from app.services.impact.report import render_report
+from app.services.impact.report import yearly_report
 
 router = APIRouter(prefix="/v1/impact", tags=["impact"])
 
@@ -161,5 +162,5 @@ async def read_report(
         str | None, Query(pattern=r"^[0-9]{4}$", description="Only this kommune")
     ] = None,
 ) -> HTMLResponse:
-    html = await render_report(session, year=year, fylke=fylke, kommune=kommune, now=clock)
-    return HTMLResponse(content=html)
+    report = await yearly_report(session, year=year, fylke=fylke, kommune=kommune, now=clock)
+    return HTMLResponse(content=report_html(report))
