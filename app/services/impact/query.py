@@ -22,8 +22,6 @@ and against the whole baseline year. A change is withheld when either side is su
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -40,10 +38,9 @@ from app.errors import (
     UnknownIndicatorError,
     UnknownKommuneError,
 )
-from app.render.csv import escape_formula
 from app.repositories.geography import GeographyRepository
 from app.repositories.impact.rollup import Filters, ImpactRollupRepository
-from app.services.impact.catalogue import BY_ID, INDICATORS, TIME_DIMS, Indicator
+from app.services.impact.catalogue import BY_ID, TIME_DIMS, Indicator
 from app.services.impact.periods import (
     EARLIEST_YEAR,
     GRAIN_MONTHS,
@@ -58,8 +55,6 @@ from app.services.impact.periods import (
     time_key,
 )
 from app.services.impact.suppression import (
-    MIN_HOUSEHOLDS,
-    MIN_RECORDS,
     Suppression,
     key_tuple,
     keys_order,
@@ -434,145 +429,3 @@ async def _populations(repo: ImpactRollupRepository) -> tuple[dict[str, Any], in
         {"kommune": kommune, "fylke": dict(fylke), "norway": sum(kommune.values())},
         max(years) if years else None,
     )
-
-
-# ------------------------------------------------------------------------------ rendering
-
-CSV_CHANGE_COLUMNS = (
-    "previous_period",
-    "previous_value",
-    "change",
-    "change_relative",
-    "baseline_period",
-    "baseline_value",
-    "baseline_change",
-    "baseline_change_relative",
-)
-
-
-def _number(value: Decimal | None) -> float | int | None:
-    if value is None:
-        return None
-    return (
-        int(value)
-        if value == value.to_integral_value() and value.as_tuple().exponent == 0
-        else float(value)
-    )
-
-
-def _change_doc(change: Change | None) -> dict[str, Any] | None:
-    if change is None:
-        return None
-    return {
-        "period": change.period,
-        "value": _number(change.value),
-        "absolute": _number(change.absolute),
-        "relative": _number(change.relative),
-    }
-
-
-def row_document(row: Row) -> dict[str, Any]:
-    return {
-        "indicator": row.indicator,
-        "keys": row.keys,
-        "value": _number(row.value),
-        "unit": row.unit,
-        "records": row.records,
-        "suppressed": row.suppressed,
-        "suppression": row.suppression,
-        "previous": _change_doc(row.previous),
-        "baseline": _change_doc(row.baseline),
-    }
-
-
-def result_document(result: ImpactResult) -> dict[str, Any]:
-    q = result.query
-    return {
-        "indicators": [i.id for i in q.indicators],
-        "group_by": list(q.group_by),
-        "from": f"{q.month_from:%Y-%m}",
-        "to": f"{q.month_to:%Y-%m}",
-        "evidence": q.evidence,
-        "population_year": result.population_year,
-        "rows": [row_document(r) for r in result.rows],
-    }
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)  # a figure we computed; a negative change is not a formula
-    # Keys are codes, but a CSV opened in a spreadsheet must never run a formula.
-    return escape_formula(str(value))
-
-
-def result_csv(result: ImpactResult) -> str:
-    """The same rows as the JSON document, one line each (RFC 4180, CRLF)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    dims = list(result.query.group_by)
-    writer.writerow(
-        [
-            "indicator",
-            *dims,
-            "value",
-            "unit",
-            "records",
-            "suppressed",
-            "suppression",
-            *CSV_CHANGE_COLUMNS,
-        ]
-    )
-    for row in result.rows:
-        doc = row_document(row)
-        prev, base = doc["previous"] or {}, doc["baseline"] or {}
-        writer.writerow(
-            _cell(v)
-            for v in (
-                doc["indicator"],
-                *(doc["keys"].get(d) for d in dims),
-                doc["value"],
-                doc["unit"],
-                doc["records"],
-                doc["suppressed"],
-                doc["suppression"],
-                prev.get("period"),
-                prev.get("value"),
-                prev.get("absolute"),
-                prev.get("relative"),
-                base.get("period"),
-                base.get("value"),
-                base.get("absolute"),
-                base.get("relative"),
-            )
-        )
-    return buffer.getvalue()
-
-
-def catalogue_document() -> dict[str, Any]:
-    return {
-        "indicators": [
-            {
-                "id": i.id,
-                "subgoal": i.subgoal,
-                "name": {"nb": i.name_nb, "en": i.name_en},
-                "unit": i.unit,
-                "definition": i.definition,
-                "counting_rule": i.counting_rule,
-                "data_source": i.data_source,
-                "factor_source": i.factor_source,
-                "group_by": sorted(i.dims),
-            }
-            for i in INDICATORS
-        ],
-        "suppression": (
-            f"A cell built from 1-{MIN_RECORDS - 1} records, or counting 1-{MIN_HOUSEHOLDS - 1} "
-            "distinct households, is suppressed (value and records null), and so is the "
-            "smallest other cell of any line (same keys but one dimension; kommune within its "
-            "fylke, month within its quarter and year) that would otherwise hold exactly one "
-            "suppressed cell."
-        ),
-    }
