@@ -10,7 +10,6 @@ from decimal import Decimal
 
 from app.render.csv import escape_formula
 from app.schemas.impact import (
-    ChangeRead,
     ImpactResponse,
     ImpactRowRead,
     IndicatorCatalogue,
@@ -19,7 +18,7 @@ from app.schemas.impact import (
     figure_number,
 )
 from app.services.impact.catalogue import Indicator
-from app.services.impact.query import Change, ImpactResult, Row
+from app.services.impact.query import Change, ImpactResult
 
 CSV_CHANGE_COLUMNS = (
     "previous_period",
@@ -62,31 +61,6 @@ def catalogue(
     )
 
 
-def _change(change: Change | None) -> ChangeRead | None:
-    if change is None:
-        return None
-    return ChangeRead(
-        period=change.period,
-        value=change.value,
-        absolute=change.absolute,
-        relative=change.relative,
-    )
-
-
-def _row(row: Row) -> ImpactRowRead:
-    return ImpactRowRead(
-        indicator=row.indicator,
-        keys=row.keys,
-        value=row.value,
-        unit=row.unit,
-        records=row.records,
-        suppressed=row.suppressed,
-        suppression=row.suppression,
-        previous=_change(row.previous),
-        baseline=_change(row.baseline),
-    )
-
-
 def impact_response(result: ImpactResult) -> ImpactResponse:
     query = result.query
     return ImpactResponse(
@@ -96,7 +70,8 @@ def impact_response(result: ImpactResult) -> ImpactResponse:
         to=f"{query.month_to:%Y-%m}",
         evidence=query.evidence,
         population_year=result.population_year,
-        rows=[_row(r) for r in result.rows],
+        # Row and Change carry the fields of ImpactRowRead and ChangeRead under their names.
+        rows=[ImpactRowRead.model_validate(r, from_attributes=True) for r in result.rows],
     )
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -34,7 +34,7 @@ from jinja2.ext import Extension
 from markupsafe import Markup
 
 from app.render.svg import SUPPRESSED, Bar, Point, month_chart, ranked_bars
-from app.repositories.impact.report import LedgerHead
+from app.repositories.impact.report import LedgerHead, LoadedDataset
 from app.services.impact.catalogue import BY_ID, INDICATORS, Indicator
 from app.services.impact.periods import NORWAY
 from app.services.impact.query import Change, Row
@@ -578,35 +578,16 @@ def categories_figures(report: YearlyReport) -> list[CategoriesFigure]:
 
 @dataclass(frozen=True, slots=True)
 class DatasetLine:
-    name: str
-    what: str
-    licence: str
-    text: str
-    links: tuple[tuple[str, str], ...]
-    rows: int
-    sha256: str
-    loaded_at: datetime
+    dataset: LoadedDataset
+    attribution: Attribution
 
 
 def dataset_lines(report: YearlyReport) -> list[DatasetLine]:
-    lines = []
-    for ds in report.datasets:
-        attribution = ATTRIBUTIONS.get(ds.name)
-        if attribution is None:
-            attribution = Attribution(what=ds.name, licence="se data/README.md", text="", links=())
-        lines.append(
-            DatasetLine(
-                name=ds.name,
-                what=attribution.what,
-                licence=attribution.licence,
-                text=attribution.text,
-                links=attribution.links,
-                rows=ds.row_count,
-                sha256=ds.sha256,
-                loaded_at=ds.loaded_at,
-            )
-        )
-    return lines
+    unknown = Attribution(what="", licence="se data/README.md", text="", links=())
+    return [
+        DatasetLine(ds, ATTRIBUTIONS.get(ds.name) or replace(unknown, what=ds.name))
+        for ds in report.datasets
+    ]
 
 
 def period_text(report: YearlyReport) -> str:
