@@ -26,10 +26,10 @@ from app.config import Environment, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.errors import PersonNotFoundError
 from app.models.person import PlatformRole
-from app.services import impact_query as impact_service
 from app.services import listing as listing_service
 from app.services import transaction as transaction_service
 from app.services.demo_data import DEMO_PASSWORD, load_demo_data
+from app.services.impact import query as impact_service
 from app.services.platform_roles import set_platform_role
 from app.services.reference_data import LoadReport, ReferenceDataError, load_reference_data
 

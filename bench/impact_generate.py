@@ -79,7 +79,7 @@ from app.db import create_engine, create_sessionmaker
 from app.models.evidence import CANONICAL_FIELDS, CANONICAL_VERSION, GENESIS_HASH
 from app.models.transaction import TransactionType, subgoal_of
 from app.repositories.evidence import EvidenceRepository
-from app.repositories.impact_rollup import ImpactRollupRepository
+from app.repositories.impact.rollup import ImpactRollupRepository
 from bench import cluster, vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -780,7 +780,7 @@ class Generator:
     def _reuse_impact(
         self, category: str, items: int, weight: int | None
     ) -> tuple[int | None, int | None, int | None]:
-        """(kg, CO2e, revision) as ``app.services.impact.reuse_impact`` computes them."""
+        """(kg, CO2e, revision) as ``app.services.impact.factors.reuse_impact`` computes them."""
         factor = self.world.factor_of.get(category)
         if factor is not None:
             return (

@@ -52,8 +52,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import DatabaseSettings
 from app.db import create_engine, create_read_sessionmaker
-from app.repositories.impact_rollup import LEVEL_DIMS, level_for
-from app.services.impact_catalogue import BY_ID
+from app.repositories.impact.rollup import LEVEL_DIMS, level_for
+from app.services.impact.catalogue import BY_ID
 from bench import cluster
 from bench import impact_workloads as iw
 from bench.impact_generate import app_url, database_for, dsn

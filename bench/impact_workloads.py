@@ -1,7 +1,7 @@
 """The impact benchmark's workloads, and the same aggregate computed two ways.
 
 A workload is a list of *cases*, each one ``GET /v1/impact`` request (an indicator of
-``app.services.impact_catalogue``, a grouping, a period, a filter). Every case can be answered
+``app.services.impact.catalogue``, a grouping, a period, a filter). Every case can be answered
 three ways, and bench/impact_run.py times all three:
 
 * **api**: the HTTP request, as a client sends it (two rollup queries per indicator: the
@@ -32,8 +32,8 @@ from urllib.parse import urlencode
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.repositories.impact_rollup import Filters, ImpactRollupRepository
-from app.services.impact_catalogue import BY_ID, Indicator
+from app.repositories.impact.rollup import Filters, ImpactRollupRepository
+from app.services.impact.catalogue import BY_ID, Indicator
 
 SEED = 11
 FIRST = date(2022, 1, 1)
@@ -271,7 +271,7 @@ def build(p: Places) -> list[Workload]:
 
 async def rollup(session: AsyncSession, case: Case) -> list[dict[str, Any]]:
     """The repository's statement for the case, with the indicator's recipe (as
-    ``app.services.impact_query`` passes it)."""
+    ``app.services.impact.query`` passes it)."""
     ind, repo = case.ind, ImpactRollupRepository(session)
     subgoal = None if ind.id == "sg1.organizations.active" else ind.subgoal
     if ind.source == "cells":

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
@@ -20,9 +19,13 @@ from app.errors import (
     UnknownKommuneError,
     problem_responses,
 )
+from app.render.impact import catalogue, impact_csv, impact_response
+from app.render.report import report_html
 from app.schemas.impact import ImpactResponse, IndicatorCatalogue
-from app.services import impact_query as service
-from app.services.impact_report import render_report
+from app.services.impact import query as service
+from app.services.impact.catalogue import INDICATORS
+from app.services.impact.report import yearly_report
+from app.services.impact.suppression import MIN_HOUSEHOLDS, MIN_RECORDS
 
 router = APIRouter(prefix="/v1/impact", tags=["impact"])
 
@@ -44,8 +47,8 @@ _QUERY_ERRORS = (
     "definition, counting rule, data source, factor source, and the groupings it supports. "
     "Also states the suppression rule applied to every cell. Public.",
 )
-async def read_indicators() -> Response:
-    return Response(content=orjson.dumps(service.catalogue_document()), media_type=JSON)
+async def read_indicators() -> IndicatorCatalogue:
+    return catalogue(INDICATORS, min_records=MIN_RECORDS, min_households=MIN_HOUSEHOLDS)
 
 
 @router.get(
@@ -111,7 +114,7 @@ async def read_impact(
     baseline: Annotated[
         int | None, Query(ge=2000, le=2100, description="Year to compare with")
     ] = None,
-) -> Response:
+) -> ImpactResponse | Response:
     media = negotiate(request, [JSON, CSV])
     query = await service.build_query(
         session,
@@ -128,8 +131,8 @@ async def read_impact(
     )
     result = await service.aggregate(session, query)
     if media == CSV:
-        return Response(content=service.result_csv(result), media_type="text/csv; charset=utf-8")
-    return Response(content=orjson.dumps(service.result_document(result)), media_type=JSON)
+        return Response(content=impact_csv(result), media_type="text/csv; charset=utf-8")
+    return impact_response(result)
 
 
 @router.get(
@@ -161,5 +164,5 @@ async def read_report(
         str | None, Query(pattern=r"^[0-9]{4}$", description="Only this kommune")
     ] = None,
 ) -> HTMLResponse:
-    html = await render_report(session, year=year, fylke=fylke, kommune=kommune, now=clock)
-    return HTMLResponse(content=html)
+    report = await yearly_report(session, year=year, fylke=fylke, kommune=kommune, now=clock)
+    return HTMLResponse(content=report_html(report))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 INDICATOR_EXAMPLE: dict[str, Any] = {
     "id": "sg2.loans.per_1000",
@@ -29,6 +30,22 @@ ROW_EXAMPLE: dict[str, Any] = {
     "previous": {"period": "2025", "value": 380, "absolute": 32, "relative": 0.0842},
     "baseline": {"period": "2024", "value": 300, "absolute": 112, "relative": 0.3733},
 }
+
+
+def figure_number(value: Decimal) -> int | float:
+    """A figure as a JSON number: an integer when the figure is a whole count (no decimals),
+    otherwise a float (``Decimal("3.0")`` stays ``3.0``)."""
+    if value == value.to_integral_value() and value.as_tuple().exponent == 0:
+        return int(value)
+    return float(value)
+
+
+# A figure of the aggregates: Decimal inside, a JSON number outside (see figure_number).
+Figure = Annotated[
+    Decimal,
+    PlainSerializer(figure_number, return_type=int | float, when_used="json"),
+    WithJsonSchema({"type": "number"}),
+]
 
 
 class IndicatorName(BaseModel):
@@ -57,9 +74,9 @@ class IndicatorCatalogue(BaseModel):
 
 class ChangeRead(BaseModel):
     period: str | None = Field(description="The period compared with")
-    value: float | None = Field(description="Its value (null: suppressed or nothing)")
-    absolute: float | None = Field(description="This row's value minus it")
-    relative: float | None = Field(description="absolute / value (0.1 = +10 %)")
+    value: Figure | None = Field(description="Its value (null: suppressed or nothing)")
+    absolute: Figure | None = Field(description="This row's value minus it")
+    relative: Figure | None = Field(description="absolute / value (0.1 = +10 %)")
 
 
 class ImpactRowRead(BaseModel):
@@ -71,7 +88,7 @@ class ImpactRowRead(BaseModel):
         "`2026-01`, fylke and kommune numbers, sector, category slug (`ewc-17` for a "
         "European List of Waste chapter), initiative id, organization kind; null = none"
     )
-    value: float | None = Field(description="null when suppressed (or a share of nothing)")
+    value: Figure | None = Field(description="null when suppressed (or a share of nothing)")
     unit: str
     records: int | None = Field(description="Evidence records behind the value (null: hidden)")
     suppressed: bool
@@ -84,7 +101,9 @@ class ImpactRowRead(BaseModel):
 
 
 class ImpactResponse(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"example": {"rows": [ROW_EXAMPLE]}})
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"rows": [ROW_EXAMPLE]}}, populate_by_name=True
+    )
 
     indicators: list[str]
     group_by: list[str]

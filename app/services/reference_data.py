@@ -38,7 +38,7 @@ from app.repositories.category import CategoryRepository
 from app.repositories.geography import GeographyRepository
 from app.repositories.reference import ReferenceDatasetRepository
 from app.repositories.waste import WasteCodeRepository
-from app.services.impact import ensure_current_factors
+from app.services.impact.factors import ensure_current_factors
 
 FYLKER_FILE = "fylker_2024.geojson"
 KOMMUNER_FILE = "kommuner_2024.geojson"

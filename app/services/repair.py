@@ -80,7 +80,8 @@ from app.schemas.repair import (
     RepairUpdate,
     check_event_period,
 )
-from app.services import geography, impact
+from app.services import geography
+from app.services.impact import factors as impact
 from app.services.ords import (
     MAX_ROW_ERRORS,
     ORDS_PRODUCT_CATEGORIES,

@@ -83,7 +83,7 @@ from app.repositories.repair import RepairRepository
 from app.repositories.transaction import TransactionFilters, TransactionRepository
 from app.schemas.listing import DEFAULT_BOOKING_RULES, BookingRules
 from app.schemas.transaction import RepairOutcome, TransactionActionBody, TransactionCreate
-from app.services import impact
+from app.services.impact import factors as impact
 from app.services.policy import OrgAction, Principal, acting_as, authorize_org
 
 # --- the state machines -----------------------------------------------------------------

@@ -22,8 +22,8 @@ from app.models import Listing
 from app.models.evidence import EvidenceEvent, EvidenceGrade
 from app.models.organization import OrganizationKind
 from app.repositories.evidence import EvidenceDraft, EvidenceRepository, PartyRef
-from app.repositories.impact_rollup import LEVEL_DIMS, ImpactRollupRepository
-from app.services.impact_catalogue import INDICATORS
+from app.repositories.impact.rollup import LEVEL_DIMS, ImpactRollupRepository
+from app.services.impact.catalogue import INDICATORS
 from tests.clock import frozen
 from tests.factories import create_listing, create_organization, create_person
 from tests.places import PLACES

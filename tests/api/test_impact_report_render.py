@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.services.impact_report import render_report
+from app.render.report import report_html
+from app.services.impact.report import yearly_report
 from tests.problems import assert_problem
 from tests.services.test_impact_report import Seeded, seed, this_year
 
@@ -46,9 +47,10 @@ async def rendered(
     session: AsyncSession, settings: Settings, client: httpx.AsyncClient, tmp_path: Path
 ) -> Rendered:
     seeded = await seed(session, settings, client)
-    page = await render_report(
+    report = await yearly_report(
         session, year=seeded.year, fylke=None, kommune=None, now=datetime.now(UTC)
     )
+    page = report_html(report)
     target = tmp_path / "report.html"
     await asyncio.to_thread(target.write_text, page, encoding="utf-8")
     return Rendered(seeded=seeded, html=target, workdir=tmp_path)

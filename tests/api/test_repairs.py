@@ -19,7 +19,7 @@ from app.api.deps import utcnow
 from app.config import Settings
 from app.models import Evidence, Organization, Repair, RepairEvent
 from app.models.organization import ApiKeyScope, MemberRole
-from app.repositories.impact import ImpactRepository
+from app.repositories.impact.factors import ImpactRepository
 from tests.factories import (
     Actor,
     create_api_key,

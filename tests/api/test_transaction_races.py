@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.repositories.evidence import EvidenceRepository
-from app.repositories.impact_rollup import ImpactRollupRepository
+from app.repositories.impact.rollup import ImpactRollupRepository
 from tests.services.test_impact_rollup_property import snapshot
 
 PASSWORD = "et langt passord"

@@ -1,6 +1,6 @@
-"""The yearly impact report (``app.services.impact_report``): what the page holds, that every
-figure is the aggregate service's (suppressed ones never leak), the ledger head, escaping,
-the reference data's attributions, and the SVG helpers."""
+"""The yearly impact report (``app.services.impact.report``, ``app.render.report``): what
+the page holds, that every figure is the aggregate service's (suppressed ones never leak),
+the ledger head, escaping, the reference data's attributions, and the SVG helpers."""
 
 from __future__ import annotations
 
@@ -18,18 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.errors import InvalidPeriodError, UnknownFylkeError, UnknownKommuneError
 from app.models.organization import Organization, OrganizationKind
-from app.repositories.evidence import EvidenceRepository
-from app.repositories.impact_report import ImpactReportRepository
-from app.services.impact_catalogue import BY_ID, INDICATORS
-from app.services.impact_query import (
-    MIN_HOUSEHOLDS,
-    MIN_RECORDS,
-    NORWAY,
-    aggregate,
-    build_query,
-)
-from app.services.impact_report import ATTRIBUTIONS, NOT_APPLICABLE, number, render_report
-from app.services.impact_svg import (
+from app.render.report import ATTRIBUTIONS, NOT_APPLICABLE, number, report_html
+from app.render.svg import (
     Bar,
     Point,
     month_chart,
@@ -37,6 +27,13 @@ from app.services.impact_svg import (
     ranked_bars,
     tick_label,
 )
+from app.repositories.evidence import EvidenceRepository
+from app.repositories.impact.report import ImpactReportRepository
+from app.services.impact.catalogue import BY_ID, INDICATORS
+from app.services.impact.periods import NORWAY
+from app.services.impact.query import aggregate, build_query
+from app.services.impact.report import yearly_report
+from app.services.impact.suppression import MIN_HOUSEHOLDS, MIN_RECORDS
 from tests.factories import Actor, create_listing, create_organization, create_person
 from tests.places import PLACES
 from tests.repositories.test_evidence_ledger import create_repair, repair_draft
@@ -154,13 +151,14 @@ async def seed(session: AsyncSession, settings: Settings, client: httpx.AsyncCli
 
 
 async def render(session: AsyncSession, year: int, **kwargs: str | None) -> str:
-    return await render_report(
+    report = await yearly_report(
         session,
         year=year,
         fylke=kwargs.get("fylke"),
         kommune=kwargs.get("kommune"),
         now=datetime.now(UTC),
     )
+    return report_html(report)
 
 
 def headings(html: str, level: int) -> list[str]:

@@ -31,7 +31,7 @@ from app.models import Initiative
 from app.models.evidence import EvidenceEvent, EvidenceGrade
 from app.models.organization import OrganizationKind
 from app.repositories.evidence import EvidenceDraft, EvidenceRepository, PartyRef
-from app.repositories.impact_rollup import LEVEL_DIMS, Filters, ImpactRollupRepository
+from app.repositories.impact.rollup import LEVEL_DIMS, Filters, ImpactRollupRepository
 from tests.factories import create_organization, create_person
 from tests.repositories.test_evidence_ledger import create_repair
 

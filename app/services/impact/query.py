@@ -1,8 +1,8 @@
 """Impact aggregates: ``GET /v1/impact`` — indicators grouped, compared and suppressed.
 
-**Reading.** Each indicator (``app.services.impact_catalogue``) is one query against a rollup
+**Reading.** Each indicator (``app.services.impact.catalogue``) is one query against a rollup
 that the ledger's trigger keeps current, so answers stay fast at any ledger size and never
-disagree with it (``app.repositories.impact_rollup``).
+disagree with it (``app.repositories.impact.rollup``).
 
 **Privacy.** A cell built from fewer than ``MIN_RECORDS`` records, or counting between one and
 ``MIN_HOUSEHOLDS - 1`` distinct households, is *suppressed*: value and record count are
@@ -22,16 +22,12 @@ and against the whole baseline year. A change is withheld when either side is su
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,19 +38,30 @@ from app.errors import (
     UnknownIndicatorError,
     UnknownKommuneError,
 )
-from app.render.csv import escape_formula
 from app.repositories.geography import GeographyRepository
-from app.repositories.impact_rollup import Filters, ImpactRollupRepository
-from app.services.impact_catalogue import BY_ID, INDICATORS, TIME_DIMS, Indicator
+from app.repositories.impact.rollup import Filters, ImpactRollupRepository
+from app.services.impact.catalogue import BY_ID, TIME_DIMS, Indicator
+from app.services.impact.periods import (
+    EARLIEST_YEAR,
+    GRAIN_MONTHS,
+    TimeGrain,
+    add_months,
+    current_month,
+    months_between,
+    parse_month,
+    period_keys,
+    period_start,
+    shift_key,
+    time_key,
+)
+from app.services.impact.suppression import (
+    Suppression,
+    key_tuple,
+    keys_order,
+    suppress,
+)
 
-MIN_RECORDS = 5
-MIN_HOUSEHOLDS = 3
 MAX_INDICATORS = 25
-NORWAY = ZoneInfo("Europe/Oslo")
-EARLIEST_YEAR = 2000
-
-TimeGrain = Literal["year", "quarter", "month"]
-Suppression = Literal["primary", "complementary"]
 
 
 # ------------------------------------------------------------------------- the query itself
@@ -92,35 +99,6 @@ class ImpactQuery:
 
 def _split(values: Iterable[str]) -> list[str]:
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
-
-
-_MONTH = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
-
-
-def parse_month(value: str, *, end: bool) -> date:
-    """``YYYY`` (January, or December when it ends a period) or ``YYYY-MM``."""
-    match = _MONTH.match(value.strip())
-    if match is None:
-        raise InvalidPeriodError(f"'{value}' is not a month (YYYY-MM) or a year (YYYY).")
-    year = int(match.group(1))
-    month = int(match.group(2)) if match.group(2) else (12 if end else 1)
-    if not 1 <= month <= 12 or not EARLIEST_YEAR <= year <= 2100:
-        raise InvalidPeriodError(f"'{value}' is not a month between 2000 and 2100.")
-    return date(year, month, 1)
-
-
-def add_months(month: date, n: int) -> date:
-    index = month.year * 12 + month.month - 1 + n
-    return date(index // 12, index % 12 + 1, 1)
-
-
-def months_between(first: date, last: date) -> int:
-    return (last.year - first.year) * 12 + last.month - first.month + 1
-
-
-def current_month(now: datetime) -> date:
-    local = now.astimezone(NORWAY)
-    return date(local.year, local.month, 1)
 
 
 async def build_query(
@@ -229,54 +207,6 @@ class ImpactResult:
     population_year: int | None = None
 
 
-def _key_tuple(row: Row, dims: Iterable[str]) -> tuple[str | None, ...]:
-    return tuple(row.keys.get(d) for d in dims)
-
-
-def _period_keys(grain: TimeGrain | None, start: date, end: date) -> list[tuple[str, date, date]]:
-    """The periods of a grain that [start, end] covers: (key, first month, last month)."""
-    if grain is None:
-        return [("", start, end)]
-    out: dict[str, tuple[date, date]] = {}
-    month = start
-    while month <= end:
-        key = time_key(grain, month)
-        first, _ = out.get(key, (month, month))
-        out[key] = (first, month)
-        month = add_months(month, 1)
-    return [(k, a, b) for k, (a, b) in out.items()]
-
-
-def time_key(grain: TimeGrain, month: date) -> str:
-    if grain == "year":
-        return f"{month.year:04d}"
-    if grain == "quarter":
-        return f"{month.year:04d}-Q{(month.month - 1) // 3 + 1}"
-    return f"{month.year:04d}-{month.month:02d}"
-
-
-def shift_key(grain: TimeGrain, key: str, *, periods: int = 0, to_year: int | None = None) -> str:
-    """The key ``periods`` periods later (negative: earlier), or the same period in
-    ``to_year``."""
-    year = int(key[:4])
-    if grain == "year":
-        return f"{to_year if to_year is not None else year + periods:04d}"
-    if grain == "quarter":
-        q = int(key[-1])
-        if to_year is not None:
-            return f"{to_year:04d}-Q{q}"
-        index = year * 4 + q - 1 + periods
-        return f"{index // 4:04d}-Q{index % 4 + 1}"
-    month = int(key[5:7])
-    if to_year is not None:
-        return f"{to_year:04d}-{month:02d}"
-    shifted = add_months(date(year, month, 1), periods)
-    return time_key("month", shifted)
-
-
-_GRAIN_MONTHS = {"year": 12, "quarter": 3, "month": 1}
-
-
 def _round(value: Decimal, decimals: int) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-decimals))
 
@@ -313,7 +243,7 @@ async def _fetch(
     elif ind.source == "collaborations":
         raw = await repo.collaborations(filters, group=group)
     else:
-        periods = _period_keys(query.grain, filters.month_from, filters.month_to)
+        periods = period_keys(query.grain, filters.month_from, filters.month_to)
         raw = await repo.lendable(filters, group=group, periods=periods)
     rows: list[Row] = []
     for r in raw:
@@ -385,77 +315,6 @@ def _population(
 # ---------------------------------------------------------------------------- suppression
 
 
-def _parents(dim: str) -> list[tuple[str, Any]]:
-    """Coarser totals a line of ``dim`` cells also adds up to (kommune → its fylke, month →
-    its quarter and year, quarter → its year), as functions of the cell's key."""
-    if dim == "kommune":
-        return [("fylke", lambda k: k[:2] if k else k)]
-    if dim == "month":
-        return [
-            ("year", lambda k: k[:4] if k else k),
-            ("quarter", lambda k: time_key("quarter", date(int(k[:4]), int(k[5:7]), 1))),
-        ]
-    if dim == "quarter":
-        return [("year", lambda k: k[:4] if k else k)]
-    return []
-
-
-def suppress(rows: list[Row], dims: tuple[str, ...], *, shown_from: str | None = None) -> None:
-    """Primary, then complementary suppression, in place (see the module's docstring).
-    ``shown_from``: rows whose time key is before it are fetched only for comparison; the
-    rows from it on make lines of their own (their total is the ungrouped figure)."""
-    for row in rows:
-        small_records = 0 < row.raw_records < MIN_RECORDS
-        few_households = 0 < row.households < MIN_HOUSEHOLDS
-        if small_records or few_households:
-            row.suppressed, row.suppression = True, "primary"
-    by_indicator: dict[str, list[Row]] = defaultdict(list)
-    for row in rows:
-        by_indicator[row.indicator].append(row)
-    for group in by_indicator.values():
-        _complement(group, dims, shown_from)
-    for row in rows:
-        if row.suppressed:
-            row.value, row.records = None, None
-
-
-def _complement(rows: list[Row], dims: tuple[str, ...], shown_from: str | None) -> None:
-    lines: list[list[Row]] = []
-    for dim in dims:
-        others = [d for d in dims if d != dim]
-        partitions: list[Any] = [lambda r, o=others: _key_tuple(r, o)]
-        if shown_from is not None and dim in TIME_DIMS:
-            partitions.append(
-                lambda r, o=others, d=dim: (*_key_tuple(r, o), (r.keys.get(d) or "") >= shown_from)
-            )
-        for _, parent in _parents(dim):
-            partitions.append(
-                lambda r, o=others, p=parent, d=dim: (*_key_tuple(r, o), p(r.keys.get(d)))
-            )
-        for part in partitions:
-            buckets: dict[Any, list[Row]] = defaultdict(list)
-            for row in rows:
-                buckets[part(row)].append(row)
-            lines.extend(b for b in buckets.values() if len(b) > 1)
-    changed = True
-    while changed:
-        changed = False
-        for line in lines:
-            hidden = [r for r in line if r.suppressed]
-            if len(hidden) != 1:
-                continue
-            shown = [r for r in line if not r.suppressed]
-            if not shown:
-                continue
-            pick = min(shown, key=lambda r: (r.raw_records, _sort_key(r)))
-            pick.suppressed, pick.suppression = True, "complementary"
-            changed = True
-
-
-def _sort_key(row: Row) -> tuple[str, ...]:
-    return tuple(v or "" for v in row.keys.values())
-
-
 # ---------------------------------------------------------------------------- comparisons
 
 
@@ -492,17 +351,17 @@ async def aggregate(session: AsyncSession, query: ImpactQuery) -> ImpactResult:
     if grain is not None:
         # One period earlier too, so the first row has its previous period; suppression runs
         # over everything fetched, then the extra period is dropped.
-        span = _GRAIN_MONTHS[grain]
-        first = _period_start(grain, query.month_from)
+        span = GRAIN_MONTHS[grain]
+        first = period_start(grain, query.month_from)
         extended = add_months(first, -span)
         keep_from = time_key(grain, query.month_from)
         rows = await _run(repo, query, extended, query.month_to, populations, keep_from)
-        index = {(r.indicator, _key_tuple(r, query.group_by)): r for r in rows}
+        index = {(r.indicator, key_tuple(r, query.group_by)): r for r in rows}
         shown = [r for r in rows if (r.keys[grain] or "") >= keep_from]
         for row in shown:
             prev_key = shift_key(grain, row.keys[grain] or "", periods=-1)
             other = index.get(
-                (row.indicator, _key_tuple(_rekey(row, grain, prev_key), query.group_by))
+                (row.indicator, key_tuple(_rekey(row, grain, prev_key), query.group_by))
             )
             row.previous = _change(row, other, prev_key)
     else:
@@ -515,29 +374,21 @@ async def aggregate(session: AsyncSession, query: ImpactQuery) -> ImpactResult:
             add_months(query.month_from, -1),
             populations,
         )
-        index = {(r.indicator, _key_tuple(r, query.group_by)): r for r in before}
+        index = {(r.indicator, key_tuple(r, query.group_by)): r for r in before}
         earlier = add_months(query.month_from, -length)
         label = f"{earlier:%Y-%m}/{add_months(query.month_from, -1):%Y-%m}"
         for row in shown:
             row.previous = _change(
-                row, index.get((row.indicator, _key_tuple(row, query.group_by))), label
+                row, index.get((row.indicator, key_tuple(row, query.group_by))), label
             )
     if query.baseline is not None:
         await _attach_baseline(repo, query, shown, populations)
-    shown.sort(key=lambda r: (query_order(query, r.indicator), _sort_key(r)))
+    shown.sort(key=lambda r: (query_order(query, r.indicator), keys_order(r)))
     return ImpactResult(query=query, rows=shown, population_year=year)
 
 
 def query_order(query: ImpactQuery, indicator: str) -> int:
     return [i.id for i in query.indicators].index(indicator)
-
-
-def _period_start(grain: TimeGrain, month: date) -> date:
-    if grain == "year":
-        return date(month.year, 1, 1)
-    if grain == "quarter":
-        return date(month.year, (month.month - 1) // 3 * 3 + 1, 1)
-    return month
 
 
 def _rekey(row: Row, grain: str, key: str) -> Row:
@@ -554,7 +405,7 @@ async def _attach_baseline(
     year = query.baseline
     grain = query.grain
     base = await _run(repo, query, date(year, 1, 1), date(year, 12, 1), populations)
-    index = {(r.indicator, _key_tuple(r, query.group_by)): r for r in base}
+    index = {(r.indicator, key_tuple(r, query.group_by)): r for r in base}
     for row in rows:
         if grain is None:
             key = row
@@ -562,7 +413,7 @@ async def _attach_baseline(
         else:
             label = shift_key(grain, row.keys[grain] or "", to_year=year)
             key = _rekey(row, grain, label)
-        other = index.get((row.indicator, _key_tuple(key, query.group_by)))
+        other = index.get((row.indicator, key_tuple(key, query.group_by)))
         row.baseline = _change(row, other, label)
 
 
@@ -578,145 +429,3 @@ async def _populations(repo: ImpactRollupRepository) -> tuple[dict[str, Any], in
         {"kommune": kommune, "fylke": dict(fylke), "norway": sum(kommune.values())},
         max(years) if years else None,
     )
-
-
-# ------------------------------------------------------------------------------ rendering
-
-CSV_CHANGE_COLUMNS = (
-    "previous_period",
-    "previous_value",
-    "change",
-    "change_relative",
-    "baseline_period",
-    "baseline_value",
-    "baseline_change",
-    "baseline_change_relative",
-)
-
-
-def _number(value: Decimal | None) -> float | int | None:
-    if value is None:
-        return None
-    return (
-        int(value)
-        if value == value.to_integral_value() and value.as_tuple().exponent == 0
-        else float(value)
-    )
-
-
-def _change_doc(change: Change | None) -> dict[str, Any] | None:
-    if change is None:
-        return None
-    return {
-        "period": change.period,
-        "value": _number(change.value),
-        "absolute": _number(change.absolute),
-        "relative": _number(change.relative),
-    }
-
-
-def row_document(row: Row) -> dict[str, Any]:
-    return {
-        "indicator": row.indicator,
-        "keys": row.keys,
-        "value": _number(row.value),
-        "unit": row.unit,
-        "records": row.records,
-        "suppressed": row.suppressed,
-        "suppression": row.suppression,
-        "previous": _change_doc(row.previous),
-        "baseline": _change_doc(row.baseline),
-    }
-
-
-def result_document(result: ImpactResult) -> dict[str, Any]:
-    q = result.query
-    return {
-        "indicators": [i.id for i in q.indicators],
-        "group_by": list(q.group_by),
-        "from": f"{q.month_from:%Y-%m}",
-        "to": f"{q.month_to:%Y-%m}",
-        "evidence": q.evidence,
-        "population_year": result.population_year,
-        "rows": [row_document(r) for r in result.rows],
-    }
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)  # a figure we computed; a negative change is not a formula
-    # Keys are codes, but a CSV opened in a spreadsheet must never run a formula.
-    return escape_formula(str(value))
-
-
-def result_csv(result: ImpactResult) -> str:
-    """The same rows as the JSON document, one line each (RFC 4180, CRLF)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    dims = list(result.query.group_by)
-    writer.writerow(
-        [
-            "indicator",
-            *dims,
-            "value",
-            "unit",
-            "records",
-            "suppressed",
-            "suppression",
-            *CSV_CHANGE_COLUMNS,
-        ]
-    )
-    for row in result.rows:
-        doc = row_document(row)
-        prev, base = doc["previous"] or {}, doc["baseline"] or {}
-        writer.writerow(
-            _cell(v)
-            for v in (
-                doc["indicator"],
-                *(doc["keys"].get(d) for d in dims),
-                doc["value"],
-                doc["unit"],
-                doc["records"],
-                doc["suppressed"],
-                doc["suppression"],
-                prev.get("period"),
-                prev.get("value"),
-                prev.get("absolute"),
-                prev.get("relative"),
-                base.get("period"),
-                base.get("value"),
-                base.get("absolute"),
-                base.get("relative"),
-            )
-        )
-    return buffer.getvalue()
-
-
-def catalogue_document() -> dict[str, Any]:
-    return {
-        "indicators": [
-            {
-                "id": i.id,
-                "subgoal": i.subgoal,
-                "name": {"nb": i.name_nb, "en": i.name_en},
-                "unit": i.unit,
-                "definition": i.definition,
-                "counting_rule": i.counting_rule,
-                "data_source": i.data_source,
-                "factor_source": i.factor_source,
-                "group_by": sorted(i.dims),
-            }
-            for i in INDICATORS
-        ],
-        "suppression": (
-            f"A cell built from 1-{MIN_RECORDS - 1} records, or counting 1-{MIN_HOUSEHOLDS - 1} "
-            "distinct households, is suppressed (value and records null), and so is the "
-            "smallest other cell of any line (same keys but one dimension; kommune within its "
-            "fylke, month within its quarter and year) that would otherwise hold exactly one "
-            "suppressed cell."
-        ),
-    }

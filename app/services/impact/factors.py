@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.repositories.impact import FactorRow, ImpactRepository
+from app.repositories.impact.factors import FactorRow, ImpactRepository
 
 DISPLACEMENT = Decimal("0.5")
 WRAP_REUSE_CO2E_PER_KG = Decimal("0.51")

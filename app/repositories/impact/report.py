@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Category, Evidence, Fylke, Kommune, ReferenceDataset
@@ -45,21 +45,16 @@ class ImpactReportRepository:
     async def ledger_head_before(self, end: datetime) -> LedgerHead | None:
         """The last record recorded before ``end`` (records are numbered under a lock in
         the order they are recorded, so it is also the one with the highest ``seq``)."""
-        stmt = (
-            select(Evidence.seq, func.encode(Evidence.hash, "hex"), Evidence.recorded_at)
-            .where(Evidence.recorded_at < end)
-            .order_by(Evidence.seq.desc())
-            .limit(1)
-        )
-        row = (await self.session.execute(stmt)).one_or_none()
-        if row is None:
-            return None
-        return LedgerHead(seq=int(row[0]), hash_hex=str(row[1]), recorded_at=row[2])
+        return await self._head(Evidence.recorded_at < end)
 
     async def ledger_head(self) -> LedgerHead | None:
         """The newest record of the whole ledger."""
+        return await self._head()
+
+    async def _head(self, *conditions: ColumnElement[bool]) -> LedgerHead | None:
         stmt = (
             select(Evidence.seq, func.encode(Evidence.hash, "hex"), Evidence.recorded_at)
+            .where(*conditions)
             .order_by(Evidence.seq.desc())
             .limit(1)
         )

@@ -102,6 +102,19 @@ def _where(f: Filters, alias: str, params: dict[str, Any], *, month: str = "mont
     return where
 
 
+def _subgoal_and_types(
+    alias: str, params: dict[str, Any], *, subgoal: str | None, types: tuple[str, ...]
+) -> list[str]:
+    where = []
+    if subgoal is not None:
+        where.append(f"{alias}.subgoal = :subgoal")
+        params["subgoal"] = subgoal
+    if types:
+        where.append(f"{alias}.type = ANY(CAST(:types AS text[]))")
+        params["types"] = list(types)
+    return where
+
+
 def _grouped(keys: dict[str, str], group: tuple[str, ...]) -> tuple[str, str]:
     select = "".join(f"{keys[d]} AS key_{d}, " for d in group)
     group_by = f"GROUP BY {', '.join(str(i + 1) for i in range(len(group)))}" if group else ""
@@ -120,6 +133,27 @@ class ImpactRollupRepository:
     async def _rows(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         result = await self.session.execute(text(sql), params)
         return [dict(row) for row in result.mappings()]
+
+    async def _grouped_rows(
+        self,
+        keys: dict[str, str],
+        group: tuple[str, ...],
+        measures: str,
+        source: str,
+        where: list[str],
+        params: dict[str, Any],
+    ) -> list[dict[str, Any]]:
+        """``measures`` (records, value, numerator, households) over ``source``, grouped by
+        the keys of ``group``."""
+        select, group_by = _grouped(keys, group)
+        sql = f"""
+            SELECT {select}
+                   {measures}
+            FROM {source}
+            WHERE {" AND ".join(where)}
+            {group_by}
+        """
+        return await self._rows(sql, params)
 
     async def cells(
         self,
@@ -140,30 +174,25 @@ class ImpactRollupRepository:
         needed |= {d for d in ("fylke", "kommune", "initiative") if getattr(f, d) is not None}
         params: dict[str, Any] = {"level": level_for(needed)}
         where = ["c.level = :level", *_where(f, "c", params)]
-        if subgoal is not None:
-            where.append("c.subgoal = :subgoal")
-            params["subgoal"] = subgoal
-        if types:
-            where.append("c.type = ANY(CAST(:types AS text[]))")
-            params["types"] = list(types)
+        where += _subgoal_and_types("c", params, subgoal=subgoal, types=types)
         if facets:
             where.append("c.facet = ANY(CAST(:facets AS text[]))")
             params["facets"] = list(facets)
         params["numerator"] = list(numerator_facets)
-        keys, group_by = _grouped(_CELL_KEYS, group)
-        sql = f"""
-            SELECT {keys}
+        return await self._grouped_rows(
+            _CELL_KEYS,
+            group,
+            f"""
                    sum(c.records) AS records,
                    sum(c.{measure}) AS value,
                    sum(c.{measure}) FILTER (
                        WHERE c.facet = ANY(CAST(:numerator AS text[]))) AS numerator,
                    least(3, (SELECT count(DISTINCT h)
-                             FROM unnest(array_agg(c.household_sample)) AS h)) AS households
-            FROM impact_cells AS c
-            WHERE {" AND ".join(where)}
-            {group_by}
-        """
-        return await self._rows(sql, params)
+                             FROM unnest(array_agg(c.household_sample)) AS h)) AS households""",
+            "impact_cells AS c",
+            where,
+            params,
+        )
 
     async def parties(
         self,
@@ -179,12 +208,7 @@ class ImpactRollupRepository:
         """Distinct parties with a record that still counts (net > 0 in some finest cell)."""
         params: dict[str, Any] = {}
         where = _where(f, "q", params)
-        if subgoal is not None:
-            where.append("q.subgoal = :subgoal")
-            params["subgoal"] = subgoal
-        if types:
-            where.append("q.type = ANY(CAST(:types AS text[]))")
-            params["types"] = list(types)
+        where += _subgoal_and_types("q", params, subgoal=subgoal, types=types)
         if role != "any":
             where.append("q.role = :role")
             params["role"] = role
@@ -196,32 +220,29 @@ class ImpactRollupRepository:
         join = (
             "LEFT JOIN organization_parties AS op ON op.party = q.party" if "kind" in group else ""
         )
-        keys, group_by = _grouped(_PARTY_KEYS, group)
-        sql = f"""
-            SELECT {keys}
+        return await self._grouped_rows(
+            _PARTY_KEYS,
+            group,
+            """
                    sum(q.net) AS records,
                    count(DISTINCT q.party) FILTER (WHERE q.net > 0) AS value,
                    NULL::numeric AS numerator,
                    count(DISTINCT q.party) FILTER (
-                       WHERE q.net > 0 AND q.party_sector = 'households') AS households
-            FROM impact_parties AS q {join}
-            WHERE {" AND ".join(where)}
-            {group_by}
-        """
-        return await self._rows(sql, params)
+                       WHERE q.net > 0 AND q.party_sector = 'households') AS households""",
+            f"impact_parties AS q {join}",
+            where,
+            params,
+        )
 
     async def collaborations(self, f: Filters, *, group: tuple[str, ...]) -> list[dict[str, Any]]:
         params: dict[str, Any] = {}
         where = _where(f, "x", params, month="first_month")
-        keys, group_by = _grouped(_COLLABORATION_KEYS, group)
-        sql = f"""
-            SELECT {keys} count(*) AS records, count(*) AS value, NULL::numeric AS numerator,
-                   0 AS households
-            FROM impact_collaborations AS x
-            WHERE {" AND ".join(where)}
-            {group_by}
-        """
-        return await self._rows(sql, params)
+        measures = (
+            "count(*) AS records, count(*) AS value, NULL::numeric AS numerator, 0 AS households"
+        )
+        return await self._grouped_rows(
+            _COLLABORATION_KEYS, group, measures, "impact_collaborations AS x", where, params
+        )
 
     async def lendable(
         self,
