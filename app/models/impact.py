@@ -72,7 +72,8 @@ class ImpactFactor(Base):
 # ---------------------------------------------------------------------------------------------
 # Rollups of the evidence ledger (migration 0008). The trigger ``evidence_rollup`` adds every
 # appended record to them in the same database transaction, so a total never disagrees with
-# the ledger; ``app.repositories.impact.ImpactRepository.rebuild`` recomputes them from
+# the ledger; ``app.repositories.impact.rollup.ImpactRollupRepository.rebuild`` (the database
+# function ``sirkel_impact_rebuild``) recomputes them from
 # ``impact_facts`` (the one place the grouping keys of a record are derived).
 #
 # Keys are text, never NULL: '' means "none" (a record with no kommune) and '*' means "rolled
