@@ -72,8 +72,10 @@ from app.models.transaction import (
     BOOKING_TYPES,
     CONSUMING_TYPES,
     TYPE_OF_LISTING,
+    SubGoal,
     TransactionStatus,
     TransactionType,
+    TransactionUnit,
     subgoal_of,
 )
 from app.pagination import decode_cursor, encode_cursor, invalid_cursor
@@ -82,7 +84,20 @@ from app.repositories.organization import OrganizationRepository
 from app.repositories.repair import RepairRepository
 from app.repositories.transaction import TransactionFilters, TransactionRepository
 from app.schemas.listing import DEFAULT_BOOKING_RULES, BookingRules
-from app.schemas.transaction import RepairOutcome, TransactionActionBody, TransactionCreate
+from app.schemas.transaction import (
+    Availability,
+    BusyPeriod,
+    FreePeriod,
+    ImpactRead,
+    PartyRead,
+    PeriodRead,
+    RepairOutcome,
+    Role,
+    TransactionActionBody,
+    TransactionCreate,
+    TransactionPage,
+    TransactionRead,
+)
 from app.services import impact
 from app.services.policy import OrgAction, Principal, acting_as, authorize_org
 
@@ -258,60 +273,54 @@ async def _load(
 # --- reading ----------------------------------------------------------------------------
 
 
-def _range_end(value: Any) -> datetime | None:
-    return value.upper if value is not None else None
-
-
-def render(tx: Transaction, seat: _Seat) -> dict[str, Any]:
-    period = tx.period
-    has_impact = tx.impact_basis is not None
-    return {
-        "id": tx.id,
-        "type": tx.type,
-        "subgoal": tx.subgoal,
-        "status": tx.status,
-        "listing_id": tx.listing_id,
-        "provider": {
-            "person_id": tx.provider_person_id,
-            "organization_id": tx.provider_organization_id,
-        },
-        "receiver": {
-            "person_id": tx.receiver_person_id,
-            "organization_id": tx.receiver_organization_id,
-        },
-        "roles": _visible_roles(seat),
-        "actions": allowed_actions(tx, seat),
-        "quantity": tx.quantity,
-        "unit": tx.unit,
-        "delivered_quantity": tx.delivered_quantity,
-        "period": {"start": period.lower, "end": period.upper} if period is not None else None,
-        "blocked_until": _range_end(tx.blocked),
-        "unit_no": tx.unit_no,
-        "message": tx.message,
-        "impact": {
-            "basis": tx.impact_basis,
-            "kg_diverted": tx.kg_diverted,
-            "co2e_kg": tx.co2e_kg,
-            "factor_revision": tx.factor_revision,
-        }
-        if has_impact
-        else None,
-        "created_at": tx.created_at,
-        "updated_at": tx.updated_at,
-        "expires_at": tx.expires_at,
-        "accepted_at": tx.accepted_at,
-        "started_at": tx.started_at,
-        "completed_at": tx.completed_at,
-        "confirmed_at": tx.confirmed_at,
-        "closed_at": tx.closed_at,
-    }
+def transaction_read(tx: Transaction, seat: _Seat) -> TransactionRead:
+    """The transaction as the caller sees it: with their roles in it and what they may do next."""
+    period, blocked = tx.period, tx.blocked
+    return TransactionRead(
+        id=tx.id,
+        type=TransactionType(tx.type),
+        subgoal=SubGoal(tx.subgoal),
+        status=TransactionStatus(tx.status),
+        listing_id=tx.listing_id,
+        provider=PartyRead(
+            person_id=tx.provider_person_id, organization_id=tx.provider_organization_id
+        ),
+        receiver=PartyRead(
+            person_id=tx.receiver_person_id, organization_id=tx.receiver_organization_id
+        ),
+        roles=[Role(role) for role in _visible_roles(seat)],
+        actions=allowed_actions(tx, seat),
+        quantity=tx.quantity,
+        unit=None if tx.unit is None else TransactionUnit(tx.unit),
+        delivered_quantity=tx.delivered_quantity,
+        period=None if period is None else PeriodRead(start=period.lower, end=period.upper),
+        blocked_until=None if blocked is None else blocked.upper,
+        unit_no=tx.unit_no,
+        message=tx.message,
+        impact=None
+        if tx.impact_basis is None
+        else ImpactRead(
+            basis=tx.impact_basis,
+            kg_diverted=tx.kg_diverted,
+            co2e_kg=tx.co2e_kg,
+            factor_revision=tx.factor_revision,
+        ),
+        created_at=tx.created_at,
+        updated_at=tx.updated_at,
+        expires_at=tx.expires_at,
+        accepted_at=tx.accepted_at,
+        started_at=tx.started_at,
+        completed_at=tx.completed_at,
+        confirmed_at=tx.confirmed_at,
+        closed_at=tx.closed_at,
+    )
 
 
 async def get_transaction(
     session: AsyncSession, *, principal: Principal, transaction_id: uuid.UUID
-) -> dict[str, Any]:
+) -> TransactionRead:
     tx, seat = await _load(session, principal, transaction_id, lock=False)
-    return render(tx, seat)
+    return transaction_read(tx, seat)
 
 
 def _encode(tx: Transaction) -> str:
@@ -337,7 +346,7 @@ async def list_transactions(
     organization_id: uuid.UUID | None,
     cursor: str | None,
     limit: int,
-) -> dict[str, Any]:
+) -> TransactionPage:
     """The caller's transactions, newest first: as a person (their own and, unless they name
     one organization, those of every organization they belong to), or an API key's
     organization's."""
@@ -367,11 +376,9 @@ async def list_transactions(
     )
     after = _decode(cursor) if cursor else None
     rows = await repo.list_page(filters, after=after, limit=limit + 1)
-    items = []
-    for tx in rows[:limit]:
-        items.append(render(tx, await _seat(session, principal, tx)))
+    items = [transaction_read(tx, await _seat(session, principal, tx)) for tx in rows[:limit]]
     next_cursor = _encode(rows[limit - 1]) if len(rows) > limit else None
-    return {"items": items, "next_cursor": next_cursor}
+    return TransactionPage(items=items, next_cursor=next_cursor)
 
 
 # --- starting one -----------------------------------------------------------------------
@@ -468,7 +475,7 @@ async def create_transaction(
     data: TransactionCreate,
     now: datetime,
     settings: Settings,
-) -> dict[str, Any]:
+) -> TransactionRead:
     repo = TransactionRepository(session)
     peek = await repo.listing(data.listing_id, lock=None)
     if peek is None:
@@ -554,7 +561,7 @@ async def create_transaction(
                 "The period overlaps another booking of this listing; see its availability."
             )
     await repo.refresh(tx)
-    return render(tx, _Seat(frozenset({P.RECEIVER}), {}))
+    return transaction_read(tx, _Seat(frozenset({P.RECEIVER}), {}))
 
 
 # --- moving one -------------------------------------------------------------------------
@@ -711,7 +718,7 @@ async def act_on_transaction(
     action: TransactionAction,
     body: TransactionActionBody,
     now: datetime,
-) -> dict[str, Any]:
+) -> TransactionRead:
     if action in SYSTEM_ACTIONS:
         raise InvalidTransitionError(f"{action} is the clock's move, not a party's.")
     repo = TransactionRepository(session)
@@ -828,7 +835,7 @@ async def act_on_transaction(
                 last, event=EvidenceEvent.UPHELD, grade=EvidenceGrade.CONFIRMED, occurred_at=now
             )
     await repo.refresh(tx)
-    return render(tx, seat)
+    return transaction_read(tx, seat)
 
 
 def _corrected_figures(tx: Transaction, repair: Repair | None) -> dict[str, Any]:
@@ -913,7 +920,7 @@ async def availability(
     listing: Listing,
     start: datetime,
     end: datetime,
-) -> dict[str, Any]:
+) -> Availability:
     units = _units(listing)
     busy = await TransactionRepository(session).busy(listing.id, start, end)
     # Free periods: sweep the window's boundaries, counting units busy between them.
@@ -922,7 +929,7 @@ async def availability(
         points.add(max(start, b["start"]))
         points.add(min(end, b["end"]) if b["end"] is not None else end)
     edges = sorted(p for p in points if start <= p <= end)
-    free: list[dict[str, Any]] = []
+    free: list[FreePeriod] = []
     for left, right in itertools.pairwise(edges):
         if left >= right:
             continue
@@ -934,18 +941,23 @@ async def availability(
         units_free = units - len(taken)
         if units_free <= 0:
             continue
-        if free and free[-1]["end"] == left and free[-1]["units_free"] == units_free:
-            free[-1]["end"] = right
+        if free and free[-1].end == left and free[-1].units_free == units_free:
+            free[-1].end = right
         else:
-            free.append({"start": left, "end": right, "units_free": units_free})
-    return {
-        "listing_id": listing.id,
-        "units": units,
-        "window_start": start,
-        "window_end": end,
-        "busy": [
-            {"start": b["start"], "end": b["end"], "unit_no": b["unit_no"], "status": b["status"]}
+            free.append(FreePeriod(start=left, end=right, units_free=units_free))
+    return Availability(
+        listing_id=listing.id,
+        units=units,
+        window_start=start,
+        window_end=end,
+        busy=[
+            BusyPeriod(
+                start=b["start"],
+                end=b["end"],
+                unit_no=b["unit_no"],
+                status=TransactionStatus(b["status"]),
+            )
             for b in busy
         ],
-        "free": free,
-    }
+        free=free,
+    )
