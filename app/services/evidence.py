@@ -1,4 +1,12 @@
-"""Reading the evidence ledger: the analysts' incremental feed and the chain's verification.
+"""The evidence ledger's service side: amending a counted record, the analysts' incremental
+feed and the chain's verification.
+
+**Amending.** A counted record is never changed: an event that changes what counts takes it
+back (a copy counted -1) and, unless it only withdraws it, counts its subject again (+1) with a
+new grade or new figures. ``AMENDMENTS`` says what each such event does; ``amend`` and
+``amend_counted`` are the one way to write it. The ledger last: they flush the session's other
+writes first, and the caller writes nothing after them, because the ledger's lock is held
+until commit.
 
 **Who.** The feed is for persons with the platform role ``analyst``; verification for analysts
 and moderators. API keys do neither.
@@ -18,6 +26,7 @@ decimals sees the very digits that were hashed.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -27,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import RoleRequiredError
 from app.models import Evidence
-from app.models.evidence import evidence_fields
+from app.models.evidence import EvidenceEvent, EvidenceGrade, evidence_fields
 from app.models.person import PlatformRole
 from app.pagination import decode_cursor, encode_cursor, invalid_cursor
 from app.repositories.evidence import EvidenceRepository
@@ -36,6 +45,64 @@ from app.services.policy import Principal, require_person
 
 READERS = frozenset({PlatformRole.ANALYST})
 VERIFIERS = frozenset({PlatformRole.ANALYST, PlatformRole.MODERATOR})
+
+
+@dataclass(frozen=True, slots=True)
+class Amendment:
+    """What an event does to the record that counts a subject."""
+
+    takes_back: bool  # a copy counted -1
+    counts_again: bool  # then a copy counted +1, with the grade and any changed figures
+    grade: EvidenceGrade | None = None  # None: the record's own
+
+
+AMENDMENTS: dict[EvidenceEvent, Amendment] = {
+    EvidenceEvent.CONFIRMED: Amendment(True, True, EvidenceGrade.CONFIRMED),
+    EvidenceEvent.DISPUTED: Amendment(True, False),
+    # The dispute took the record back; upholding it counts it again.
+    EvidenceEvent.UPHELD: Amendment(False, True, EvidenceGrade.CONFIRMED),
+    EvidenceEvent.CORRECTED: Amendment(True, True),
+    EvidenceEvent.RETAGGED: Amendment(True, True),
+}
+
+
+async def amend(
+    session: AsyncSession,
+    seq: int,
+    *,
+    event: EvidenceEvent,
+    occurred_at: datetime,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """Takes record ``seq`` back and/or counts its subject again, as ``event`` does
+    (``AMENDMENTS``), with ``changes`` to the figures (column names). Call it last."""
+    amendment = AMENDMENTS[event]
+    await session.flush()  # the ledger last: every other write before its lock
+    evidence = EvidenceRepository(session)
+    if amendment.takes_back:
+        await evidence.compensate(seq, event=event, occurred_at=occurred_at)
+    if amendment.counts_again:
+        await evidence.restate(
+            seq, event=event, grade=amendment.grade, occurred_at=occurred_at, changes=changes
+        )
+
+
+async def amend_counted(
+    session: AsyncSession,
+    *,
+    transaction_id: uuid.UUID | None = None,
+    repair_id: uuid.UUID | None = None,
+    event: EvidenceEvent,
+    occurred_at: datetime,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """``amend`` the record that counts a transaction or a repair: the one counting it now, or,
+    for an event that only counts again, the latest one (taken back). Nothing if none."""
+    evidence = EvidenceRepository(session)
+    find = evidence.counted if AMENDMENTS[event].takes_back else evidence.last_counted
+    seq = await find(transaction_id=transaction_id, repair_id=repair_id)
+    if seq is not None:
+        await amend(session, seq, event=event, occurred_at=occurred_at, changes=changes)
 
 
 def _require_any_role(principal: Principal, roles: frozenset[PlatformRole], who: str) -> None:

@@ -56,7 +56,7 @@ from app.errors import (
     UnknownRepairEventError,
 )
 from app.errors import OutsideNorwayError as LookupOutsideNorwayError
-from app.models import Organization, Repair, RepairEvent
+from app.models import Organization, Repair, RepairEvent, Transaction
 from app.models.evidence import EvidenceEvent, EvidenceGrade
 from app.models.person import PlatformRole
 from app.models.repair import PROBLEM_MAX_LENGTH
@@ -80,6 +80,7 @@ from app.schemas.repair import (
     RepairUpdate,
     check_event_period,
 )
+from app.services import evidence as evidence_service
 from app.services import geography, impact
 from app.services.ords import (
     MAX_ROW_ERRORS,
@@ -514,10 +515,12 @@ def _evidence_figures(repair: Repair) -> dict[str, Any]:
     }
 
 
-def _store_impact(repair: Repair, result: impact.Impact) -> None:
-    repair.factor_revision = result.factor_revision
-    repair.kg_diverted = result.kg_diverted
-    repair.co2e_kg = result.co2e_kg
+def store_impact(row: Repair | Transaction, result: impact.Impact) -> None:
+    """A computed impact, stored with its factor revision on the repair or transaction it
+    counts."""
+    row.factor_revision = result.factor_revision
+    row.kg_diverted = result.kg_diverted
+    row.co2e_kg = result.co2e_kg
 
 
 async def create_repair(
@@ -563,7 +566,7 @@ async def create_repair(
         created_at=now,
         updated_at=now,
     )
-    _store_impact(
+    store_impact(
         repair,
         await impact.repair_impact(
             session, category_slug=category.slug, repair_status=data.repair_status
@@ -721,7 +724,7 @@ async def update_repair(
         repair.product_age = changes.product_age
     if "problem" in patch:
         repair.problem = changes.problem or ""
-    _store_impact(
+    store_impact(
         repair,
         await impact.repair_impact(
             session, category_slug=repair.category_slug, repair_status=repair.repair_status
@@ -732,17 +735,13 @@ async def update_repair(
 
     after = _evidence_figures(repair)
     if after != before:
-        # The ledger last: its lock is held until commit.
-        evidence = EvidenceRepository(session)
-        counted = await evidence.counted(repair_id=repair.id)
-        if counted is not None:
-            await evidence.compensate(counted, event=EvidenceEvent.CORRECTED, occurred_at=now)
-            await evidence.restate(
-                counted,
-                event=EvidenceEvent.CORRECTED,
-                occurred_at=now,
-                changes={k: v for k, v in after.items() if before[k] != v},
-            )
+        await evidence_service.amend_counted(
+            session,
+            repair_id=repair.id,
+            event=EvidenceEvent.CORRECTED,
+            occurred_at=now,
+            changes={k: v for k, v in after.items() if before[k] != v},
+        )
     return render_repair(repair)
 
 
