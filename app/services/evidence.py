@@ -16,31 +16,26 @@ until commit, so records become visible in ``seq`` order: once a reader has seen
 no record below n can appear later, and continuing after the last ``seq`` seen never skips one.
 ``since`` (a time) only chooses where a first pull starts.
 
-**Serialization.** Each record carries the fields the chain hashes under their canonical names
-(``app.models.evidence.CANONICAL_FIELDS``) plus ``prev_hash`` and ``hash`` in lowercase hex.
-Times are written as the canonical form writes them (UTC, six decimals, ``Z``) and quantities
-as JSON numbers with exactly the three decimals stored, so a verifier that parses them as
-decimals sees the very digits that were hashed.
+**Serialization** is the router's: ``read_feed`` returns the records themselves
+(``FeedPage``) and ``app.render.evidence`` writes them as the chain hashed them.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import RoleRequiredError
 from app.models import Evidence
-from app.models.evidence import EvidenceEvent, EvidenceGrade, evidence_fields
+from app.models.evidence import EvidenceEvent, EvidenceGrade
 from app.models.person import PlatformRole
 from app.pagination import decode_cursor, encode_cursor, invalid_cursor
 from app.repositories.evidence import EvidenceRepository
-from app.schemas.evidence import EvidenceVerification
+from app.schemas.evidence import EvidenceHead, EvidenceVerification
 from app.services.policy import Principal, require_person
 
 READERS = frozenset({PlatformRole.ANALYST})
@@ -111,30 +106,6 @@ def _require_any_role(principal: Principal, roles: frozenset[PlatformRole], who:
         raise RoleRequiredError(f"Only {who} can do this.")
 
 
-def utc_text(value: datetime) -> str:
-    """A time as the canonical form writes it: ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC."""
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        # The stored digits, as a JSON number: 132.660, never 132.66 or "132.660".
-        return orjson.Fragment(f"{value:.3f}".encode("ascii"))
-    if isinstance(value, datetime):
-        return utc_text(value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return value
-
-
-def record_document(record: Evidence) -> dict[str, Any]:
-    """One record as the feed shows it."""
-    doc = {name: _json_value(value) for name, value in evidence_fields(record).items()}
-    doc["prev_hash"] = record.prev_hash.hex()
-    doc["hash"] = record.hash.hex()
-    return doc
-
-
 def _after_seq(cursor: str | None) -> int | None:
     if cursor is None:
         return None
@@ -144,6 +115,15 @@ def _after_seq(cursor: str | None) -> int | None:
     return seq
 
 
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    """A page of the ledger in ``seq`` order, where to continue, and the newest record."""
+
+    records: list[Evidence]
+    next_cursor: str | None
+    head: EvidenceHead | None
+
+
 async def read_feed(
     session: AsyncSession,
     *,
@@ -151,9 +131,9 @@ async def read_feed(
     cursor: str | None,
     since: datetime | None,
     limit: int,
-) -> bytes:
+) -> FeedPage:
     """A page of records after ``cursor`` (and recorded at or after ``since``), in ``seq``
-    order, as JSON bytes."""
+    order."""
     _require_any_role(principal, READERS, "an analyst")
     after = _after_seq(cursor)
     repo = EvidenceRepository(session)
@@ -164,12 +144,10 @@ async def read_feed(
         next_cursor: str | None = encode_cursor({"seq": records[-1].seq})
     else:
         next_cursor = cursor
-    return orjson.dumps(
-        {
-            "records": [record_document(r) for r in records],
-            "next_cursor": next_cursor,
-            "head": {"seq": head["seq"], "hash": head["hash"].hex()} if head else None,
-        }
+    return FeedPage(
+        records=list(records),
+        next_cursor=next_cursor,
+        head=EvidenceHead(seq=head["seq"], hash=head["hash"].hex()) if head else None,
     )
 
 

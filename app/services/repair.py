@@ -88,7 +88,6 @@ from app.services.ords import (
     OrdsRecord,
     RepairBarrier,
     RepairStatus,
-    ords_csv_lines,
     parse_ords_csv,
 )
 from app.services.policy import OrgAction, Principal, authorize_org
@@ -907,11 +906,10 @@ def _ords_record(row: RowMapping) -> OrdsRecord:
 
 async def ords_export(
     sessionmaker: async_sessionmaker[AsyncSession], *, updated_since: datetime | None
-) -> AsyncIterator[str]:
-    """The ORDS v0.3 CSV of every repair (logged, from transactions, imported), in pages of
-    ``EXPORT_PAGE_SIZE`` by ``ords_seq``: the header, then one chunk per page. Each page is
-    read in a short session of its own, so a slow download holds no connection."""
-    yield next(ords_csv_lines([]))
+) -> AsyncIterator[list[OrdsRecord]]:
+    """Every repair (logged, from transactions, imported) as ORDS v0.3 records, in pages of
+    ``EXPORT_PAGE_SIZE`` by ``ords_seq``. Each page is read in a short session of its own, so
+    a slow download holds no connection."""
     after_seq = 0
     while True:
         async with sessionmaker() as session:
@@ -920,9 +918,7 @@ async def ords_export(
             )
         if not rows:
             return
-        lines = ords_csv_lines(_ords_record(row) for row in rows)
-        next(lines)  # the header, written once above
-        yield "".join(lines)
+        yield [_ords_record(row) for row in rows]
         if len(rows) < EXPORT_PAGE_SIZE:
             return
         after_seq = rows[-1]["ords_seq"]
