@@ -37,6 +37,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from geoalchemy2 import WKTElement
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -56,6 +57,7 @@ from app.errors import (
     UnknownRepairEventError,
 )
 from app.errors import OutsideNorwayError as LookupOutsideNorwayError
+from app.geo import point_element
 from app.models import Organization, Repair, RepairEvent, Transaction
 from app.models.evidence import EvidenceEvent, EvidenceGrade
 from app.models.person import PlatformRole
@@ -206,8 +208,8 @@ async def _event_kommune(
     return current
 
 
-def _geom(point: Point | None) -> str | None:
-    return None if point is None else f"SRID=4326;POINT({point.lon!r} {point.lat!r})"
+def _geom(point: Point | None) -> WKTElement | None:
+    return None if point is None else point_element(point.lon, point.lat)
 
 
 # --- repair events --------------------------------------------------------------------------
@@ -283,6 +285,12 @@ async def get_event(session: AsyncSession, *, event_id: uuid.UUID) -> RepairEven
 _EVENT_REQUIRED = ("title", "starts_at", "ends_at")
 
 
+def _cannot_clear(field: str) -> InvalidInputError:
+    return _body_error(
+        InvalidInputError, field, "Cannot be cleared", "value_error", f"{field} is required."
+    )
+
+
 async def update_event(
     session: AsyncSession,
     *,
@@ -299,9 +307,7 @@ async def update_event(
     patch = changes.model_dump(exclude_unset=True)
     for name in _EVENT_REQUIRED:
         if name in patch and patch[name] is None:
-            raise _body_error(
-                InvalidInputError, name, "Cannot be cleared", "value_error", f"{name} is required."
-            )
+            raise _cannot_clear(name)
     starts_at = changes.starts_at or event.starts_at
     ends_at = changes.ends_at or event.ends_at
     try:
@@ -641,12 +647,6 @@ async def list_repairs(
         last = rows[limit - 1]
         next_cursor = encode_cursor({"d": last.event_date.isoformat(), "n": last.ords_seq})
     return RepairPage(items=items, next_cursor=next_cursor)
-
-
-def _cannot_clear(field: str) -> InvalidInputError:
-    return _body_error(
-        InvalidInputError, field, "Cannot be cleared", "value_error", f"{field} is required."
-    )
 
 
 async def update_repair(
