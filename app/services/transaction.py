@@ -5,8 +5,9 @@ leaves.
 an item given or sold is a ``reuse``, lent a ``loan``, rented a ``rental``; a space lent is a
 ``space_share``, rented a ``rental``; materials and energy are exchanges; a repair service
 starts a ``repair``. Each type has one declarative state machine in ``MACHINES``: every move
-names its action, where it may start, where it ends and which party may make it (provider,
-receiver, moderator, or the system clock). Any other move is 409 ``invalid_transition``; a
+names its action, where it may start, where it ends, which party may make it (provider,
+receiver, moderator, or the system clock), what it does (its ``Effect``, one function each in
+``_EFFECTS``) and the evidence event it writes. Any other move is 409 ``invalid_transition``; a
 move by the wrong party is 403 ``wrong_party``; someone who is not a party does not see the
 transaction at all (404). The database holds the same moves (``transaction_transitions``) and
 refuses any other status change itself::
@@ -32,8 +33,9 @@ the end as overdue; an overdue loan keeps its unit blocked, open-ended, until it
 **Evidence.** Completing (or returning) appends a record counted +1, "reported" by the
 provider; the receiver's confirmation replaces it by a "confirmed" one, a dispute takes it
 back, a moderator upholds or voids a dispute, and a moderator's correction replaces the
-figures. See ``app.models.evidence``. Impact is computed when a transaction completes and
-stored with it and its factor revision (``app.services.impact``).
+figures: ``app.services.evidence.AMENDMENTS`` and ``app.models.evidence``. Impact is computed
+when a transaction completes and stored with it and its factor revision
+(``app.services.impact``).
 """
 
 from __future__ import annotations
