@@ -4,9 +4,9 @@ feed and the chain's verification.
 **Amending.** A counted record is never changed: an event that changes what counts takes it
 back (a copy counted -1) and, unless it only withdraws it, counts its subject again (+1) with a
 new grade or new figures. ``AMENDMENTS`` says what each such event does; ``amend`` and
-``amend_counted`` are the one way to write it. The ledger last: they flush the session's other
-writes first, and the caller writes nothing after them, because the ledger's lock is held
-until commit.
+``amend_counted`` are the one way to write it, as ``record`` is to count a new subject. The
+ledger last: they flush the session's other writes first, and the caller writes nothing after
+them, because the ledger's lock is held until commit.
 
 **Who.** The feed is for persons with the platform role ``analyst``; verification for analysts
 and moderators. API keys do neither.
@@ -34,7 +34,7 @@ from app.models import Evidence
 from app.models.evidence import EvidenceEvent, EvidenceGrade
 from app.models.person import PlatformRole
 from app.pagination import decode_cursor, encode_cursor, invalid_cursor
-from app.repositories.evidence import EvidenceRepository
+from app.repositories.evidence import EvidenceDraft, EvidenceRepository
 from app.schemas.evidence import EvidenceHead, EvidenceVerification
 from app.services.policy import Principal, require_person
 
@@ -59,6 +59,13 @@ AMENDMENTS: dict[EvidenceEvent, Amendment] = {
     EvidenceEvent.CORRECTED: Amendment(True, True),
     EvidenceEvent.RETAGGED: Amendment(True, True),
 }
+
+
+async def record(session: AsyncSession, draft: EvidenceDraft) -> int:
+    """Appends a new counted record (a completion, a logged or imported repair); its ``seq``.
+    Call it last."""
+    await session.flush()  # the ledger last: every other write before its lock
+    return await EvidenceRepository(session).append(draft)
 
 
 async def amend(

@@ -63,10 +63,10 @@ from app.models.evidence import EvidenceEvent, EvidenceGrade
 from app.models.person import PlatformRole
 from app.models.repair import PROBLEM_MAX_LENGTH
 from app.pagination import decode_cursor, encode_cursor, invalid_cursor
-from app.repositories.evidence import EvidenceDraft, EvidenceRepository, PartyRef
+from app.repositories.evidence import EvidenceDraft, PartyRef
 from app.repositories.geography import GeographyRepository
 from app.repositories.organization import OrganizationRepository
-from app.repositories.repair import ORDS_MISC_ID, ImportRow, RepairRepository
+from app.repositories.repair import ORDS_MISC_ID, ImportRow, InsertedRepair, RepairRepository
 from app.schemas.listing import Point
 from app.schemas.repair import (
     ImportResult,
@@ -528,6 +528,37 @@ def store_impact(row: Repair | Transaction, result: impact.Impact) -> None:
     row.co2e_kg = result.co2e_kg
 
 
+def _repair_evidence(
+    repair: Repair | InsertedRepair,
+    *,
+    event: EvidenceEvent,
+    grade: EvidenceGrade,
+    organization_id: uuid.UUID,
+    kommunenummer: str | None = None,
+    fylkesnummer: str | None = None,
+    initiative_id: uuid.UUID | None = None,
+) -> EvidenceDraft:
+    """The record that counts a repair logged or imported by an organization, on its day."""
+    return EvidenceDraft(
+        occurred_at=start_of_day(repair.event_date),
+        event=event,
+        grade=grade,
+        type="repair",
+        subgoal="SG1",
+        provider=PartyRef(organization_id=organization_id),
+        repair_id=repair.id,
+        kommunenummer=kommunenummer,
+        fylkesnummer=fylkesnummer,
+        category_slug=repair.category_slug,
+        ords_category_id=repair.ords_category_id,
+        repair_status=repair.repair_status,
+        kg_diverted=repair.kg_diverted,
+        co2e_kg=repair.co2e_kg,
+        factor_revision=repair.factor_revision,
+        initiative_id=initiative_id,
+    )
+
+
 async def create_repair(
     session: AsyncSession, *, principal: Principal, data: RepairCreate, now: datetime
 ) -> RepairRead:
@@ -578,26 +609,17 @@ async def create_repair(
         ),
     )
     await repo.add(repair)
-    # The ledger last: its lock is held until commit.
-    await EvidenceRepository(session).append(
-        EvidenceDraft(
-            occurred_at=start_of_day(repair.event_date),
+    await evidence_service.record(
+        session,
+        _repair_evidence(
+            repair,
             event=EvidenceEvent.LOGGED,
             grade=EvidenceGrade.REPORTED,
-            type="repair",
-            subgoal="SG1",
-            provider=PartyRef(organization_id=org.id),
-            repair_id=repair.id,
+            organization_id=org.id,
             kommunenummer=kommune,
             fylkesnummer=fylke,
-            category_slug=repair.category_slug,
-            ords_category_id=repair.ords_category_id,
-            repair_status=repair.repair_status,
-            kg_diverted=repair.kg_diverted,
-            co2e_kg=repair.co2e_kg,
-            factor_revision=repair.factor_revision,
             initiative_id=event.initiative_id if event is not None else None,
-        )
+        ),
     )
     return render_repair(repair)
 
@@ -855,25 +877,15 @@ async def import_ords(
             )
         )
     inserted = await repo.insert_imported(import_rows, organization_id=organization_id, now=now)
-    # The ledger last: its lock is held until commit.
-    evidence = EvidenceRepository(session)
     for repair in inserted:
-        await evidence.append(
-            EvidenceDraft(
-                occurred_at=start_of_day(repair.event_date),
+        await evidence_service.record(
+            session,
+            _repair_evidence(
+                repair,
                 event=EvidenceEvent.IMPORTED,
                 grade=EvidenceGrade.IMPORTED,
-                type="repair",
-                subgoal="SG1",
-                provider=PartyRef(organization_id=organization_id),
-                repair_id=repair.id,
-                category_slug=repair.category_slug,
-                ords_category_id=repair.ords_category_id,
-                repair_status=repair.repair_status,
-                kg_diverted=repair.kg_diverted,
-                co2e_kg=repair.co2e_kg,
-                factor_revision=repair.factor_revision,
-            )
+                organization_id=organization_id,
+            ),
         )
     return ImportResult(
         inserted=len(inserted), duplicates=len(import_rows) - len(inserted), errors=[]

@@ -82,7 +82,7 @@ from app.models.transaction import (
     subgoal_of,
 )
 from app.pagination import decode_cursor, encode_cursor, invalid_cursor
-from app.repositories.evidence import EvidenceDraft, EvidenceRepository, PartyRef
+from app.repositories.evidence import EvidenceDraft, PartyRef
 from app.repositories.organization import OrganizationRepository
 from app.repositories.repair import RepairRepository
 from app.repositories.transaction import TransactionFilters, TransactionRepository
@@ -759,7 +759,8 @@ async def _record_completion(
     quantity, unit, days = tx.delivered_quantity or tx.quantity, tx.unit, None
     if kind in BOOKING_TYPES:
         days = _days(tx.started_at, now)
-    await EvidenceRepository(session).append(
+    await evidence_service.record(
+        session,
         EvidenceDraft(
             occurred_at=now,
             event=EvidenceEvent.COMPLETED,
@@ -783,7 +784,7 @@ async def _record_completion(
             co2e_kg=tx.co2e_kg,
             factor_revision=tx.factor_revision,
             initiative_id=tx.initiative_id,
-        )
+        ),
     )
 
 
