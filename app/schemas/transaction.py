@@ -28,7 +28,7 @@ from app.models.transaction import (
     TransactionType,
     TransactionUnit,
 )
-from app.schemas.common import DecimalNumber
+from app.schemas.common import DecimalNumber, Page
 
 
 class _Strict(BaseModel):
@@ -173,9 +173,8 @@ class TransactionRead(BaseModel):
     closed_at: Timestamp | None
 
 
-class TransactionPage(BaseModel):
-    items: list[TransactionRead]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
+class TransactionPage(Page[TransactionRead]):
+    """One page of the caller's transactions, newest first."""
 
 
 class BusyPeriod(BaseModel):

@@ -291,6 +291,13 @@ def _cannot_clear(field: str) -> InvalidInputError:
     )
 
 
+def _refuse_clearing(patch: Mapping[str, Any], required: tuple[str, ...]) -> None:
+    """A patch may leave out a required field, not set it to null."""
+    for name in required:
+        if name in patch and patch[name] is None:
+            raise _cannot_clear(name)
+
+
 async def update_event(
     session: AsyncSession,
     *,
@@ -305,9 +312,7 @@ async def update_event(
         raise RepairEventNotFoundError(f"No repair event has the id {event_id}.")
     await _authorize_write(session, principal, event.organization_id)
     patch = changes.model_dump(exclude_unset=True)
-    for name in _EVENT_REQUIRED:
-        if name in patch and patch[name] is None:
-            raise _cannot_clear(name)
+    _refuse_clearing(patch, _EVENT_REQUIRED)
     starts_at = changes.starts_at or event.starts_at
     ends_at = changes.ends_at or event.ends_at
     try:
@@ -692,9 +697,7 @@ async def update_repair(
             "imported repairs are their provider's published data."
         )
     patch = changes.model_dump(exclude_unset=True)
-    for name in ("repair_status", "event_date"):
-        if name in patch and patch[name] is None:
-            raise _cannot_clear(name)
+    _refuse_clearing(patch, ("repair_status", "event_date"))
     new_slug, new_ords = patch.get("category"), patch.get("product_category_id")
     if ("category" in patch or "product_category_id" in patch) and (
         new_slug is None and new_ords is None
