@@ -19,6 +19,7 @@ from app.errors import (
     UnauthorizedError,
     problem_responses,
 )
+from app.render.evidence import feed_json
 from app.schemas.evidence import FEED_EXAMPLE, EvidenceFeed, EvidenceVerification
 from app.services import evidence as service
 
@@ -71,10 +72,10 @@ async def read_evidence_feed(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Page size")] = 100,
 ) -> Response:
-    body = await service.read_feed(
+    page = await service.read_feed(
         session, principal=principal, cursor=cursor, since=since, limit=limit
     )
-    return Response(content=body, media_type=JSON)
+    return Response(content=feed_json(page), media_type=JSON)
 
 
 @router.get(

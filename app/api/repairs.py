@@ -37,6 +37,7 @@ from app.errors import (
     problem_responses,
 )
 from app.models.repair import RepairStatusCode
+from app.render.ords import ords_csv_stream
 from app.schemas.repair import (
     ORDS_CSV_EXAMPLE,
     REPAIR_CREATE_EXAMPLES,
@@ -428,7 +429,9 @@ async def export_ords(
     ] = None,
 ) -> StreamingResponse:
     return StreamingResponse(
-        service.ords_export(request.app.state.read_sessionmaker, updated_since=updated_since),
+        ords_csv_stream(
+            service.ords_export(request.app.state.read_sessionmaker, updated_since=updated_since)
+        ),
         media_type=ORDS_CSV_MEDIA_TYPE,
         headers=_EXPORT_HEADERS,
     )

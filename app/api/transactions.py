@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from decimal import Decimal
 from typing import Annotated, Any
 
-import orjson
-from fastapi import APIRouter, Body, Path, Query, Response, status
+from fastapi import APIRouter, Body, Path, Query, status
 from pydantic import AwareDatetime
 
 from app.api.deps import ClockDep, OptionalPrincipalDep, PrincipalDep, SettingsDep
-from app.api.media import JSON
 from app.db import SessionDep
 from app.errors import (
     BookingConflictError,
@@ -59,20 +56,6 @@ TransactionIdPath = Annotated[uuid.UUID, Path(description="The transaction's id"
 _AUTH = (UnauthorizedError, InvalidTokenError, InvalidApiKeyError)
 _ORG = (NotAMemberError, InsufficientRoleError, InsufficientScopeError, WrongOrganizationError)
 MAX_AVAILABILITY_DAYS = 366
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, uuid.UUID):  # asyncpg's own UUID subclass, which orjson does not know
-        return str(value)
-    raise TypeError(type(value).__name__)
-
-
-def _json(doc: Any, status_code: int = 200) -> Response:
-    return Response(
-        content=orjson.dumps(doc, default=_default), status_code=status_code, media_type=JSON
-    )
 
 
 _CREATE_EXAMPLES: dict[str, Any] = {
@@ -137,11 +120,10 @@ async def create_transaction(
     now: ClockDep,
     settings: SettingsDep,
     data: Annotated[TransactionCreate, Body(openapi_examples=_CREATE_EXAMPLES)],
-) -> Response:
-    doc = await service.create_transaction(
+) -> TransactionRead:
+    return await service.create_transaction(
         session, principal=principal, data=data, now=now, settings=settings
     )
-    return _json(doc, status.HTTP_201_CREATED)
 
 
 @router.get(
@@ -170,8 +152,8 @@ async def list_transactions(
     ] = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-) -> Response:
-    doc = await service.list_transactions(
+) -> TransactionPage:
+    return await service.list_transactions(
         session,
         principal=principal,
         role=role.value if role else None,
@@ -182,7 +164,6 @@ async def list_transactions(
         cursor=cursor,
         limit=limit,
     )
-    return _json(doc)
 
 
 @router.get(
@@ -195,9 +176,10 @@ async def list_transactions(
 )
 async def get_transaction(
     session: SessionDep, principal: PrincipalDep, transaction_id: TransactionIdPath
-) -> Response:
-    doc = await service.get_transaction(session, principal=principal, transaction_id=transaction_id)
-    return _json(doc)
+) -> TransactionRead:
+    return await service.get_transaction(
+        session, principal=principal, transaction_id=transaction_id
+    )
 
 
 _ACTION_EXAMPLES: dict[str, Any] = {
@@ -251,8 +233,8 @@ async def act_on_transaction(
     transaction_id: TransactionIdPath,
     action: Annotated[TransactionAction, Path(description="What to do")],
     body: Annotated[TransactionActionBody | None, Body(openapi_examples=_ACTION_EXAMPLES)] = None,
-) -> Response:
-    doc = await service.act_on_transaction(
+) -> TransactionRead:
+    return await service.act_on_transaction(
         session,
         principal=principal,
         transaction_id=transaction_id,
@@ -260,7 +242,6 @@ async def act_on_transaction(
         body=body or TransactionActionBody(),
         now=now,
     )
-    return _json(doc)
 
 
 @router.get(
@@ -280,7 +261,7 @@ async def get_availability(
     listing_id: Annotated[uuid.UUID, Path(description="The listing's id")],
     from_: Annotated[AwareDatetime | None, Query(alias="from")] = None,
     to: Annotated[AwareDatetime | None, Query()] = None,
-) -> Response:
+) -> Availability:
     start = from_ or now
     end = to or start + timedelta(days=30)
     if end <= start or end - start > timedelta(days=MAX_AVAILABILITY_DAYS):
@@ -305,5 +286,4 @@ async def get_availability(
         ("space", "rent"),
     ):
         raise NotTransactableError("Only lendable and rentable listings are booked.")
-    doc = await service.availability(session, listing=listing, start=start, end=end)
-    return _json(doc)
+    return await service.availability(session, listing=listing, start=start, end=end)

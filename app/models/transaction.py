@@ -98,41 +98,48 @@ class TransactionUnit(StrEnum):
     MWH = "mwh"
 
 
-T = TransactionType
-BOOKING_TYPES = frozenset({T.LOAN, T.RENTAL, T.SPACE_SHARE})
+BOOKING_TYPES = frozenset(
+    {TransactionType.LOAN, TransactionType.RENTAL, TransactionType.SPACE_SHARE}
+)
 # Types whose quantity comes out of the listing's (quantity-limited) stock.
-CONSUMING_TYPES = frozenset({T.REUSE, T.MATERIAL_EXCHANGE})
+CONSUMING_TYPES = frozenset({TransactionType.REUSE, TransactionType.MATERIAL_EXCHANGE})
 
 # (listing kind, listing mode) -> the transaction it starts. Wanted listings are answered by
 # contacting the owner, not by a transaction on the wanted listing itself.
 TYPE_OF_LISTING: dict[tuple[str, str | None], TransactionType] = {
-    ("item", "give"): T.REUSE,
-    ("item", "sell"): T.REUSE,
-    ("item", "lend"): T.LOAN,
-    ("item", "rent"): T.RENTAL,
-    ("space", "lend"): T.SPACE_SHARE,
-    ("space", "rent"): T.RENTAL,
-    ("material", "give"): T.MATERIAL_EXCHANGE,
-    ("material", "sell"): T.MATERIAL_EXCHANGE,
-    ("energy", "give"): T.ENERGY_EXCHANGE,
-    ("energy", "sell"): T.ENERGY_EXCHANGE,
-    ("repair_service", None): T.REPAIR,
+    ("item", "give"): TransactionType.REUSE,
+    ("item", "sell"): TransactionType.REUSE,
+    ("item", "lend"): TransactionType.LOAN,
+    ("item", "rent"): TransactionType.RENTAL,
+    ("space", "lend"): TransactionType.SPACE_SHARE,
+    ("space", "rent"): TransactionType.RENTAL,
+    ("material", "give"): TransactionType.MATERIAL_EXCHANGE,
+    ("material", "sell"): TransactionType.MATERIAL_EXCHANGE,
+    ("energy", "give"): TransactionType.ENERGY_EXCHANGE,
+    ("energy", "sell"): TransactionType.ENERGY_EXCHANGE,
+    ("repair_service", None): TransactionType.REPAIR,
 }
 
 
 def subgoal_of(kind: TransactionType, listing_kind: str) -> SubGoal:
     """SG1 reuse and repair; SG2 sharing among people; SG3 businesses sharing materials, energy
     and floor space (a rented space counts there, a rented drill under SG2)."""
-    if kind in (T.REUSE, T.REPAIR):
+    if kind in (TransactionType.REUSE, TransactionType.REPAIR):
         return SubGoal.REUSE_AND_REPAIR
-    if kind in (T.LOAN, T.RENTAL) and listing_kind != "space":
+    if kind in (TransactionType.LOAN, TransactionType.RENTAL) and listing_kind != "space":
         return SubGoal.SHARING
     return SubGoal.BUSINESS_SHARING
 
 
-S = TransactionStatus
 # The statuses in which a booking holds its period (and a transaction its quantity).
-LIVE_STATUSES = frozenset({S.REQUESTED, S.ACCEPTED, S.ACTIVE, S.OVERDUE})
+LIVE_STATUSES = frozenset(
+    {
+        TransactionStatus.REQUESTED,
+        TransactionStatus.ACCEPTED,
+        TransactionStatus.ACTIVE,
+        TransactionStatus.OVERDUE,
+    }
+)
 MESSAGE_MAX_LENGTH = 1000
 MAX_TRANSACTION_QUANTITY = Decimal("1000000000")
 

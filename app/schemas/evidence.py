@@ -1,6 +1,6 @@
 """What the evidence feed and its verification look like to an analyst.
 
-The feed itself is serialized by ``app.services.evidence`` (quantities must reach the client
+The feed itself is serialized by ``app.render.evidence`` (quantities must reach the client
 as the exact JSON numbers the chain hashed, which Pydantic would turn into strings or floats);
 these models document it in OpenAPI and give the verification its shape.
 """

@@ -24,6 +24,7 @@ from pydantic import (
 
 from app.models.category import ORDS_MAX_ID, ORDS_MIN_ID
 from app.models.repair import PROBLEM_MAX_LENGTH, RepairBarrierCode, RepairStatusCode
+from app.schemas.common import Page
 from app.schemas.listing import CategorySlug, Description, Point, ShortText, Title
 
 # The longest repair event: a week-long repair festival, not a permanent opening.
@@ -149,13 +150,10 @@ class RepairEventRead(BaseModel):
     updated_at: datetime
 
 
-class RepairEventPage(BaseModel):
+class RepairEventPage(Page[RepairEventRead]):
     model_config = ConfigDict(
         json_schema_extra={"example": {"items": [_EVENT_EXAMPLE], "next_cursor": None}}
     )
-
-    items: list[RepairEventRead]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
 
 
 REPAIR_EVENT_CREATE_EXAMPLES: dict[str, Any] = {
@@ -329,13 +327,10 @@ class RepairRead(BaseModel):
     updated_at: datetime
 
 
-class RepairPage(BaseModel):
+class RepairPage(Page[RepairRead]):
     model_config = ConfigDict(
         json_schema_extra={"example": {"items": [_REPAIR_EXAMPLE], "next_cursor": None}}
     )
-
-    items: list[RepairRead]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
 
 
 class ImportRowError(BaseModel):

@@ -8,7 +8,16 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 
 from app.models.repair import PROBLEM_MAX_LENGTH, RepairBarrierCode, RepairStatusCode
 from app.models.transaction import (
@@ -19,7 +28,7 @@ from app.models.transaction import (
     TransactionType,
     TransactionUnit,
 )
-from app.schemas.common import DecimalNumber
+from app.schemas.common import DecimalNumber, Page
 
 
 class _Strict(BaseModel):
@@ -28,6 +37,13 @@ class _Strict(BaseModel):
 
 Quantity = Annotated[
     Decimal, Field(gt=0, le=MAX_TRANSACTION_QUANTITY, decimal_places=3, examples=[250])
+]
+# A time as the transaction routes have always written it: ISO 8601 with the offset spelled
+# out (``+00:00``), where pydantic would write ``Z``.
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(datetime.isoformat, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
 Message = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MESSAGE_MAX_LENGTH)]
 
@@ -103,7 +119,9 @@ class TransactionActionBody(_Strict):
     note: Message = Field(default="", description="Why (a dispute, a correction, a void)")
 
 
-class Party(BaseModel):
+class PartyRead(BaseModel):
+    """One side of a transaction: a person, an organization, or both (a member acting for it)."""
+
     person_id: uuid.UUID | None
     organization_id: uuid.UUID | None
 
@@ -114,8 +132,8 @@ class Role(StrEnum):
 
 
 class PeriodRead(BaseModel):
-    start: datetime
-    end: datetime
+    start: Timestamp
+    end: Timestamp
 
 
 class ImpactRead(BaseModel):
@@ -131,52 +149,51 @@ class TransactionRead(BaseModel):
     subgoal: SubGoal
     status: TransactionStatus
     listing_id: uuid.UUID
-    provider: Party
-    receiver: Party
+    provider: PartyRead
+    receiver: PartyRead
     roles: list[Role] = Field(description="The caller's roles in it (empty for moderators)")
     actions: list[str] = Field(description="What the caller may do next")
     quantity: DecimalNumber | None
     unit: TransactionUnit | None
     delivered_quantity: DecimalNumber | None
     period: PeriodRead | None
-    blocked_until: datetime | None = Field(
+    blocked_until: Timestamp | None = Field(
         description="End of the period plus the listing's buffer; open (null) while overdue"
     )
     unit_no: int | None = Field(description="Which of several identical items is booked")
     message: str
     impact: ImpactRead | None
-    created_at: datetime
-    updated_at: datetime
-    expires_at: datetime | None
-    accepted_at: datetime | None
-    started_at: datetime | None
-    completed_at: datetime | None
-    confirmed_at: datetime | None
-    closed_at: datetime | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    expires_at: Timestamp | None
+    accepted_at: Timestamp | None
+    started_at: Timestamp | None
+    completed_at: Timestamp | None
+    confirmed_at: Timestamp | None
+    closed_at: Timestamp | None
 
 
-class TransactionPage(BaseModel):
-    items: list[TransactionRead]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
+class TransactionPage(Page[TransactionRead]):
+    """One page of the caller's transactions, newest first."""
 
 
 class BusyPeriod(BaseModel):
-    start: datetime
-    end: datetime | None = Field(description="null: until an overdue item is back")
+    start: Timestamp
+    end: Timestamp | None = Field(description="null: until an overdue item is back")
     unit_no: int
     status: TransactionStatus
 
 
 class FreePeriod(BaseModel):
-    start: datetime
-    end: datetime
+    start: Timestamp
+    end: Timestamp
     units_free: int = Field(description="How many identical units are free all through it")
 
 
 class Availability(BaseModel):
     listing_id: uuid.UUID
     units: int = Field(description="Identical units that can be booked (1 for a space)")
-    window_start: datetime
-    window_end: datetime
+    window_start: Timestamp
+    window_end: Timestamp
     busy: list[BusyPeriod] = Field(description="Held periods incl. buffers, by unit")
     free: list[FreePeriod] = Field(description="Periods when at least one unit is free")

@@ -1,4 +1,12 @@
-"""Reading the evidence ledger: the analysts' incremental feed and the chain's verification.
+"""The evidence ledger's service side: amending a counted record, the analysts' incremental
+feed and the chain's verification.
+
+**Amending.** A counted record is never changed: an event that changes what counts takes it
+back (a copy counted -1) and, unless it only withdraws it, counts its subject again (+1) with a
+new grade or new figures. ``AMENDMENTS`` says what each such event does; ``amend`` and
+``amend_counted`` are the one way to write it, as ``record`` is to count a new subject. The
+ledger last: they flush the session's other writes first, and the caller writes nothing after
+them, because the ledger's lock is held until commit.
 
 **Who.** The feed is for persons with the platform role ``analyst``; verification for analysts
 and moderators. API keys do neither.
@@ -8,64 +16,101 @@ until commit, so records become visible in ``seq`` order: once a reader has seen
 no record below n can appear later, and continuing after the last ``seq`` seen never skips one.
 ``since`` (a time) only chooses where a first pull starts.
 
-**Serialization.** Each record carries the fields the chain hashes under their canonical names
-(``app.models.evidence.CANONICAL_FIELDS``) plus ``prev_hash`` and ``hash`` in lowercase hex.
-Times are written as the canonical form writes them (UTC, six decimals, ``Z``) and quantities
-as JSON numbers with exactly the three decimals stored, so a verifier that parses them as
-decimals sees the very digits that were hashed.
+**Serialization** is the router's: ``read_feed`` returns the records themselves
+(``FeedPage``) and ``app.render.evidence`` writes them as the chain hashed them.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from decimal import Decimal
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import RoleRequiredError
 from app.models import Evidence
-from app.models.evidence import evidence_fields
+from app.models.evidence import EvidenceEvent, EvidenceGrade
 from app.models.person import PlatformRole
 from app.pagination import decode_cursor, encode_cursor, invalid_cursor
-from app.repositories.evidence import EvidenceRepository
-from app.schemas.evidence import EvidenceVerification
+from app.repositories.evidence import EvidenceDraft, EvidenceRepository
+from app.schemas.evidence import EvidenceHead, EvidenceVerification
 from app.services.policy import Principal, require_person
 
 READERS = frozenset({PlatformRole.ANALYST})
 VERIFIERS = frozenset({PlatformRole.ANALYST, PlatformRole.MODERATOR})
 
 
+@dataclass(frozen=True, slots=True)
+class Amendment:
+    """What an event does to the record that counts a subject."""
+
+    takes_back: bool  # a copy counted -1
+    counts_again: bool  # then a copy counted +1, with the grade and any changed figures
+    grade: EvidenceGrade | None = None  # None: the record's own
+
+
+AMENDMENTS: dict[EvidenceEvent, Amendment] = {
+    EvidenceEvent.CONFIRMED: Amendment(True, True, EvidenceGrade.CONFIRMED),
+    EvidenceEvent.DISPUTED: Amendment(True, False),
+    # The dispute took the record back; upholding it counts it again.
+    EvidenceEvent.UPHELD: Amendment(False, True, EvidenceGrade.CONFIRMED),
+    EvidenceEvent.CORRECTED: Amendment(True, True),
+    EvidenceEvent.RETAGGED: Amendment(True, True),
+}
+
+
+async def record(session: AsyncSession, draft: EvidenceDraft) -> int:
+    """Appends a new counted record (a completion, a logged or imported repair); its ``seq``.
+    Call it last."""
+    await session.flush()  # the ledger last: every other write before its lock
+    return await EvidenceRepository(session).append(draft)
+
+
+async def amend(
+    session: AsyncSession,
+    seq: int,
+    *,
+    event: EvidenceEvent,
+    occurred_at: datetime,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """Takes record ``seq`` back and/or counts its subject again, as ``event`` does
+    (``AMENDMENTS``), with ``changes`` to the figures (column names). Call it last."""
+    amendment = AMENDMENTS[event]
+    await session.flush()  # the ledger last: every other write before its lock
+    evidence = EvidenceRepository(session)
+    if amendment.takes_back:
+        await evidence.compensate(seq, event=event, occurred_at=occurred_at)
+    if amendment.counts_again:
+        await evidence.restate(
+            seq, event=event, grade=amendment.grade, occurred_at=occurred_at, changes=changes
+        )
+
+
+async def amend_counted(
+    session: AsyncSession,
+    *,
+    transaction_id: uuid.UUID | None = None,
+    repair_id: uuid.UUID | None = None,
+    event: EvidenceEvent,
+    occurred_at: datetime,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """``amend`` the record that counts a transaction or a repair: the one counting it now, or,
+    for an event that only counts again, the latest one (taken back). Nothing if none."""
+    evidence = EvidenceRepository(session)
+    find = evidence.counted if AMENDMENTS[event].takes_back else evidence.last_counted
+    seq = await find(transaction_id=transaction_id, repair_id=repair_id)
+    if seq is not None:
+        await amend(session, seq, event=event, occurred_at=occurred_at, changes=changes)
+
+
 def _require_any_role(principal: Principal, roles: frozenset[PlatformRole], who: str) -> None:
     require_person(principal)
     if not any(principal.has_role(role) for role in roles):
         raise RoleRequiredError(f"Only {who} can do this.")
-
-
-def utc_text(value: datetime) -> str:
-    """A time as the canonical form writes it: ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC."""
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        # The stored digits, as a JSON number: 132.660, never 132.66 or "132.660".
-        return orjson.Fragment(f"{value:.3f}".encode("ascii"))
-    if isinstance(value, datetime):
-        return utc_text(value)
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return value
-
-
-def record_document(record: Evidence) -> dict[str, Any]:
-    """One record as the feed shows it."""
-    doc = {name: _json_value(value) for name, value in evidence_fields(record).items()}
-    doc["prev_hash"] = record.prev_hash.hex()
-    doc["hash"] = record.hash.hex()
-    return doc
 
 
 def _after_seq(cursor: str | None) -> int | None:
@@ -77,6 +122,15 @@ def _after_seq(cursor: str | None) -> int | None:
     return seq
 
 
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    """A page of the ledger in ``seq`` order, where to continue, and the newest record."""
+
+    records: list[Evidence]
+    next_cursor: str | None
+    head: EvidenceHead | None
+
+
 async def read_feed(
     session: AsyncSession,
     *,
@@ -84,9 +138,9 @@ async def read_feed(
     cursor: str | None,
     since: datetime | None,
     limit: int,
-) -> bytes:
+) -> FeedPage:
     """A page of records after ``cursor`` (and recorded at or after ``since``), in ``seq``
-    order, as JSON bytes."""
+    order."""
     _require_any_role(principal, READERS, "an analyst")
     after = _after_seq(cursor)
     repo = EvidenceRepository(session)
@@ -97,12 +151,10 @@ async def read_feed(
         next_cursor: str | None = encode_cursor({"seq": records[-1].seq})
     else:
         next_cursor = cursor
-    return orjson.dumps(
-        {
-            "records": [record_document(r) for r in records],
-            "next_cursor": next_cursor,
-            "head": {"seq": head["seq"], "hash": head["hash"].hex()} if head else None,
-        }
+    return FeedPage(
+        records=list(records),
+        next_cursor=next_cursor,
+        head=EvidenceHead(seq=head["seq"], hash=head["hash"].hex()) if head else None,
     )
 
 

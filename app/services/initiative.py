@@ -86,6 +86,7 @@ from app.schemas.initiative import (
     TagRead,
     check_period,
 )
+from app.services import evidence as evidence_service
 from app.services.listing import visible_listing
 from app.services.policy import OrgAction, Principal, acting_as, authorize_org
 
@@ -377,11 +378,13 @@ async def _retag(
     """Moves each counted record to initiative ``to``: a ``retagged`` record takes it back and
     another counts it again under ``to``. Call it last: the ledger's lock is held until
     commit."""
-    evidence = EvidenceRepository(session)
     for seq in seqs:
-        await evidence.compensate(seq, event=EvidenceEvent.RETAGGED, occurred_at=now)
-        await evidence.restate(
-            seq, event=EvidenceEvent.RETAGGED, occurred_at=now, changes={"initiative_id": to}
+        await evidence_service.amend(
+            session,
+            seq,
+            event=EvidenceEvent.RETAGGED,
+            occurred_at=now,
+            changes={"initiative_id": to},
         )
     return len(seqs)
 

@@ -1,21 +1,14 @@
-"""Open Repair Data Standard (ORDS) v0.3 as CSV: export Sirkel's repair records in the
-standard's shape, and read ORDS files that repair groups upload.
+"""Open Repair Data Standard (ORDS) v0.3 as CSV: the standard's shape of a repair record, and
+reading the ORDS files that repair groups upload. Writing the export is presentation
+(``app.render.ords``).
 
 ORDS is the Open Repair Alliance's format for sharing data about repairs
 (https://openrepair.org/open-data/open-standard/); its aggregated datasets are published as
 CSV with 14 columns (``ORDS_FIELDS``). The table schema in ``data/ords_v0.3_schema.json``
 is the Alliance's published Frictionless schema with its defects corrected; every file
-``ords_csv_lines`` writes, and every file ``parse_ords_csv`` accepts, is valid against it.
-
-Export (``ords_csv_lines``):
-
-- the header, then one line per record; RFC 4180 quoting (the ``csv`` module), LF line ends
-  and no BOM, as the published files have; UTF-8 once the caller encodes the text (a
-  ``StreamingResponse`` does);
-- missing values as empty cells; ``product_age`` without a trailing ``.0`` when whole
-  (``11``) and with one decimal otherwise (``2.5``);
-- the ``problem`` text passed through ``scrub_problem`` (personal data out), and every
-  free-text cell through ``escape_formula`` (no spreadsheet formula injection).
+``app.render.ords.ords_csv_lines`` writes, and every file ``parse_ords_csv`` accepts, is valid
+against it. The export passes the ``problem`` text through ``scrub_problem`` (personal data
+out).
 
 Import (``parse_ords_csv``): the whole file is read; errors in a row are collected (up to
 ``MAX_ROW_ERRORS``) and parsing goes on, so a caller can report all of them at once. A file
@@ -30,15 +23,13 @@ import csv
 import io
 import math
 import re
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
 from typing import Final
 
 from app.errors import InvalidInputError
-from app.render.csv import escape_formula
 
 __all__ = [
     "FREE_TEXT_FIELDS",
@@ -52,8 +43,6 @@ __all__ = [
     "OrdsRowError",
     "RepairBarrier",
     "RepairStatus",
-    "escape_formula",
-    "ords_csv_lines",
     "parse_ords_csv",
     "scrub_problem",
 ]
@@ -389,70 +378,6 @@ def scrub_problem(text: str) -> str:
     """
     text = _CONTROL.sub(" ", text)
     return _PERSONAL.sub(_replace, text).strip()
-
-
-# --- Export --------------------------------------------------------------------------------
-
-_TENTH = Decimal("0.1")
-
-
-def _format_age(age: Decimal | float) -> str:
-    # repr gives the shortest decimal that reads back as the float: 2.25, not 2.2499999…
-    value = Decimal(repr(age)) if isinstance(age, float) else Decimal(age)
-    value = value.quantize(_TENTH, rounding=ROUND_HALF_UP)
-    if value == value.to_integral_value():
-        return str(int(value))
-    return str(value)
-
-
-def _cells(record: OrdsRecord) -> list[str]:
-    problem = scrub_problem(record.problem) if record.problem is not None else ""
-    text = {
-        "data_provider": record.data_provider,
-        "country": record.country,
-        "partner_product_category": record.partner_product_category,
-        "product_category": record.product_category,
-        "brand": record.brand or "",
-        "group_identifier": record.group_identifier or "",
-        "problem": problem,
-    }
-    escaped = {column: escape_formula(value) for column, value in text.items()}
-    barrier = record.repair_barrier_if_end_of_life
-    return [
-        record.id,
-        escaped["data_provider"],
-        escaped["country"],
-        escaped["partner_product_category"],
-        escaped["product_category"],
-        str(record.product_category_id),
-        escaped["brand"],
-        "" if record.year_of_manufacture is None else str(record.year_of_manufacture),
-        "" if record.product_age is None else _format_age(record.product_age),
-        record.repair_status.value,
-        "" if barrier is None else barrier.value,
-        escaped["group_identifier"],
-        record.event_date.isoformat(),
-        escaped["problem"],
-    ]
-
-
-def ords_csv_lines(records: Iterable[OrdsRecord]) -> Iterator[str]:
-    """The ORDS CSV of ``records``: the header line, then one line per record, each ending
-    in ``\\n``. Lazy, so it can feed a ``StreamingResponse`` (media type
-    ``ORDS_CSV_MEDIA_TYPE``) without holding the file in memory. A cell with a comma, quote
-    or line break is quoted as RFC 4180 says."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-
-    def line(cells: Iterable[str]) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow(cells)
-        return buffer.getvalue()
-
-    yield line(ORDS_FIELDS)
-    for record in records:
-        yield line(_cells(record))
 
 
 # --- Import --------------------------------------------------------------------------------

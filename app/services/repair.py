@@ -37,6 +37,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from geoalchemy2 import WKTElement
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -56,15 +57,16 @@ from app.errors import (
     UnknownRepairEventError,
 )
 from app.errors import OutsideNorwayError as LookupOutsideNorwayError
-from app.models import Organization, Repair, RepairEvent
+from app.geo import point_element
+from app.models import Organization, Repair, RepairEvent, Transaction
 from app.models.evidence import EvidenceEvent, EvidenceGrade
 from app.models.person import PlatformRole
 from app.models.repair import PROBLEM_MAX_LENGTH
 from app.pagination import decode_cursor, encode_cursor, invalid_cursor
-from app.repositories.evidence import EvidenceDraft, EvidenceRepository, PartyRef
+from app.repositories.evidence import EvidenceDraft, PartyRef
 from app.repositories.geography import GeographyRepository
 from app.repositories.organization import OrganizationRepository
-from app.repositories.repair import ORDS_MISC_ID, ImportRow, RepairRepository
+from app.repositories.repair import ORDS_MISC_ID, ImportRow, InsertedRepair, RepairRepository
 from app.schemas.listing import Point
 from app.schemas.repair import (
     ImportResult,
@@ -80,6 +82,7 @@ from app.schemas.repair import (
     RepairUpdate,
     check_event_period,
 )
+from app.services import evidence as evidence_service
 from app.services import geography
 from app.services.impact import factors as impact
 from app.services.ords import (
@@ -88,7 +91,6 @@ from app.services.ords import (
     OrdsRecord,
     RepairBarrier,
     RepairStatus,
-    ords_csv_lines,
     parse_ords_csv,
 )
 from app.services.policy import OrgAction, Principal, authorize_org
@@ -207,8 +209,8 @@ async def _event_kommune(
     return current
 
 
-def _geom(point: Point | None) -> str | None:
-    return None if point is None else f"SRID=4326;POINT({point.lon!r} {point.lat!r})"
+def _geom(point: Point | None) -> WKTElement | None:
+    return None if point is None else point_element(point.lon, point.lat)
 
 
 # --- repair events --------------------------------------------------------------------------
@@ -284,6 +286,19 @@ async def get_event(session: AsyncSession, *, event_id: uuid.UUID) -> RepairEven
 _EVENT_REQUIRED = ("title", "starts_at", "ends_at")
 
 
+def _cannot_clear(field: str) -> InvalidInputError:
+    return _body_error(
+        InvalidInputError, field, "Cannot be cleared", "value_error", f"{field} is required."
+    )
+
+
+def _refuse_clearing(patch: Mapping[str, Any], required: tuple[str, ...]) -> None:
+    """A patch may leave out a required field, not set it to null."""
+    for name in required:
+        if name in patch and patch[name] is None:
+            raise _cannot_clear(name)
+
+
 async def update_event(
     session: AsyncSession,
     *,
@@ -298,11 +313,7 @@ async def update_event(
         raise RepairEventNotFoundError(f"No repair event has the id {event_id}.")
     await _authorize_write(session, principal, event.organization_id)
     patch = changes.model_dump(exclude_unset=True)
-    for name in _EVENT_REQUIRED:
-        if name in patch and patch[name] is None:
-            raise _body_error(
-                InvalidInputError, name, "Cannot be cleared", "value_error", f"{name} is required."
-            )
+    _refuse_clearing(patch, _EVENT_REQUIRED)
     starts_at = changes.starts_at or event.starts_at
     ends_at = changes.ends_at or event.ends_at
     try:
@@ -515,10 +526,43 @@ def _evidence_figures(repair: Repair) -> dict[str, Any]:
     }
 
 
-def _store_impact(repair: Repair, result: impact.Impact) -> None:
-    repair.factor_revision = result.factor_revision
-    repair.kg_diverted = result.kg_diverted
-    repair.co2e_kg = result.co2e_kg
+def store_impact(row: Repair | Transaction, result: impact.Impact) -> None:
+    """A computed impact, stored with its factor revision on the repair or transaction it
+    counts."""
+    row.factor_revision = result.factor_revision
+    row.kg_diverted = result.kg_diverted
+    row.co2e_kg = result.co2e_kg
+
+
+def _repair_evidence(
+    repair: Repair | InsertedRepair,
+    *,
+    event: EvidenceEvent,
+    grade: EvidenceGrade,
+    organization_id: uuid.UUID,
+    kommunenummer: str | None = None,
+    fylkesnummer: str | None = None,
+    initiative_id: uuid.UUID | None = None,
+) -> EvidenceDraft:
+    """The record that counts a repair logged or imported by an organization, on its day."""
+    return EvidenceDraft(
+        occurred_at=start_of_day(repair.event_date),
+        event=event,
+        grade=grade,
+        type="repair",
+        subgoal="SG1",
+        provider=PartyRef(organization_id=organization_id),
+        repair_id=repair.id,
+        kommunenummer=kommunenummer,
+        fylkesnummer=fylkesnummer,
+        category_slug=repair.category_slug,
+        ords_category_id=repair.ords_category_id,
+        repair_status=repair.repair_status,
+        kg_diverted=repair.kg_diverted,
+        co2e_kg=repair.co2e_kg,
+        factor_revision=repair.factor_revision,
+        initiative_id=initiative_id,
+    )
 
 
 async def create_repair(
@@ -564,33 +608,24 @@ async def create_repair(
         created_at=now,
         updated_at=now,
     )
-    _store_impact(
+    store_impact(
         repair,
         await impact.repair_impact(
             session, category_slug=category.slug, repair_status=data.repair_status
         ),
     )
     await repo.add(repair)
-    # The ledger last: its lock is held until commit.
-    await EvidenceRepository(session).append(
-        EvidenceDraft(
-            occurred_at=start_of_day(repair.event_date),
+    await evidence_service.record(
+        session,
+        _repair_evidence(
+            repair,
             event=EvidenceEvent.LOGGED,
             grade=EvidenceGrade.REPORTED,
-            type="repair",
-            subgoal="SG1",
-            provider=PartyRef(organization_id=org.id),
-            repair_id=repair.id,
+            organization_id=org.id,
             kommunenummer=kommune,
             fylkesnummer=fylke,
-            category_slug=repair.category_slug,
-            ords_category_id=repair.ords_category_id,
-            repair_status=repair.repair_status,
-            kg_diverted=repair.kg_diverted,
-            co2e_kg=repair.co2e_kg,
-            factor_revision=repair.factor_revision,
             initiative_id=event.initiative_id if event is not None else None,
-        )
+        ),
     )
     return render_repair(repair)
 
@@ -642,12 +677,6 @@ async def list_repairs(
     return RepairPage(items=items, next_cursor=next_cursor)
 
 
-def _cannot_clear(field: str) -> InvalidInputError:
-    return _body_error(
-        InvalidInputError, field, "Cannot be cleared", "value_error", f"{field} is required."
-    )
-
-
 async def update_repair(
     session: AsyncSession,
     *,
@@ -669,9 +698,7 @@ async def update_repair(
             "imported repairs are their provider's published data."
         )
     patch = changes.model_dump(exclude_unset=True)
-    for name in ("repair_status", "event_date"):
-        if name in patch and patch[name] is None:
-            raise _cannot_clear(name)
+    _refuse_clearing(patch, ("repair_status", "event_date"))
     new_slug, new_ords = patch.get("category"), patch.get("product_category_id")
     if ("category" in patch or "product_category_id" in patch) and (
         new_slug is None and new_ords is None
@@ -722,7 +749,7 @@ async def update_repair(
         repair.product_age = changes.product_age
     if "problem" in patch:
         repair.problem = changes.problem or ""
-    _store_impact(
+    store_impact(
         repair,
         await impact.repair_impact(
             session, category_slug=repair.category_slug, repair_status=repair.repair_status
@@ -733,17 +760,13 @@ async def update_repair(
 
     after = _evidence_figures(repair)
     if after != before:
-        # The ledger last: its lock is held until commit.
-        evidence = EvidenceRepository(session)
-        counted = await evidence.counted(repair_id=repair.id)
-        if counted is not None:
-            await evidence.compensate(counted, event=EvidenceEvent.CORRECTED, occurred_at=now)
-            await evidence.restate(
-                counted,
-                event=EvidenceEvent.CORRECTED,
-                occurred_at=now,
-                changes={k: v for k, v in after.items() if before[k] != v},
-            )
+        await evidence_service.amend_counted(
+            session,
+            repair_id=repair.id,
+            event=EvidenceEvent.CORRECTED,
+            occurred_at=now,
+            changes={k: v for k, v in after.items() if before[k] != v},
+        )
     return render_repair(repair)
 
 
@@ -858,25 +881,15 @@ async def import_ords(
             )
         )
     inserted = await repo.insert_imported(import_rows, organization_id=organization_id, now=now)
-    # The ledger last: its lock is held until commit.
-    evidence = EvidenceRepository(session)
     for repair in inserted:
-        await evidence.append(
-            EvidenceDraft(
-                occurred_at=start_of_day(repair.event_date),
+        await evidence_service.record(
+            session,
+            _repair_evidence(
+                repair,
                 event=EvidenceEvent.IMPORTED,
                 grade=EvidenceGrade.IMPORTED,
-                type="repair",
-                subgoal="SG1",
-                provider=PartyRef(organization_id=organization_id),
-                repair_id=repair.id,
-                category_slug=repair.category_slug,
-                ords_category_id=repair.ords_category_id,
-                repair_status=repair.repair_status,
-                kg_diverted=repair.kg_diverted,
-                co2e_kg=repair.co2e_kg,
-                factor_revision=repair.factor_revision,
-            )
+                organization_id=organization_id,
+            ),
         )
     return ImportResult(
         inserted=len(inserted), duplicates=len(import_rows) - len(inserted), errors=[]
@@ -909,11 +922,10 @@ def _ords_record(row: RowMapping) -> OrdsRecord:
 
 async def ords_export(
     sessionmaker: async_sessionmaker[AsyncSession], *, updated_since: datetime | None
-) -> AsyncIterator[str]:
-    """The ORDS v0.3 CSV of every repair (logged, from transactions, imported), in pages of
-    ``EXPORT_PAGE_SIZE`` by ``ords_seq``: the header, then one chunk per page. Each page is
-    read in a short session of its own, so a slow download holds no connection."""
-    yield next(ords_csv_lines([]))
+) -> AsyncIterator[list[OrdsRecord]]:
+    """Every repair (logged, from transactions, imported) as ORDS v0.3 records, in pages of
+    ``EXPORT_PAGE_SIZE`` by ``ords_seq``. Each page is read in a short session of its own, so
+    a slow download holds no connection."""
     after_seq = 0
     while True:
         async with sessionmaker() as session:
@@ -922,9 +934,7 @@ async def ords_export(
             )
         if not rows:
             return
-        lines = ords_csv_lines(_ords_record(row) for row in rows)
-        next(lines)  # the header, written once above
-        yield "".join(lines)
+        yield [_ords_record(row) for row in rows]
         if len(rows) < EXPORT_PAGE_SIZE:
             return
         after_seq = rows[-1]["ords_seq"]

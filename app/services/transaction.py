@@ -5,8 +5,9 @@ leaves.
 an item given or sold is a ``reuse``, lent a ``loan``, rented a ``rental``; a space lent is a
 ``space_share``, rented a ``rental``; materials and energy are exchanges; a repair service
 starts a ``repair``. Each type has one declarative state machine in ``MACHINES``: every move
-names its action, where it may start, where it ends and which party may make it (provider,
-receiver, moderator, or the system clock). Any other move is 409 ``invalid_transition``; a
+names its action, where it may start, where it ends, which party may make it (provider,
+receiver, moderator, or the system clock), what it does (its ``Effect``, one function each in
+``_EFFECTS``) and the evidence event it writes. Any other move is 409 ``invalid_transition``; a
 move by the wrong party is 403 ``wrong_party``; someone who is not a party does not see the
 transaction at all (404). The database holds the same moves (``transaction_transitions``) and
 refuses any other status change itself::
@@ -32,14 +33,16 @@ the end as overdue; an overdue loan keeps its unit blocked, open-ended, until it
 **Evidence.** Completing (or returning) appends a record counted +1, "reported" by the
 provider; the receiver's confirmation replaces it by a "confirmed" one, a dispute takes it
 back, a moderator upholds or voids a dispute, and a moderator's correction replaces the
-figures. See ``app.models.evidence``. Impact is computed when a transaction completes and
-stored with it and its factor revision (``app.services.impact``).
+figures: ``app.services.evidence.AMENDMENTS`` and ``app.models.evidence``. Impact is computed
+when a transaction completes and stored with it and its factor revision
+(``app.services.impact``).
 """
 
 from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -72,19 +75,36 @@ from app.models.transaction import (
     BOOKING_TYPES,
     CONSUMING_TYPES,
     TYPE_OF_LISTING,
+    SubGoal,
     TransactionStatus,
     TransactionType,
+    TransactionUnit,
     subgoal_of,
 )
 from app.pagination import decode_cursor, encode_cursor, invalid_cursor
-from app.repositories.evidence import EvidenceDraft, EvidenceRepository, PartyRef
+from app.repositories.evidence import EvidenceDraft, PartyRef
 from app.repositories.organization import OrganizationRepository
 from app.repositories.repair import RepairRepository
 from app.repositories.transaction import TransactionFilters, TransactionRepository
 from app.schemas.listing import DEFAULT_BOOKING_RULES, BookingRules
-from app.schemas.transaction import RepairOutcome, TransactionActionBody, TransactionCreate
+from app.schemas.transaction import (
+    Availability,
+    BusyPeriod,
+    FreePeriod,
+    ImpactRead,
+    PartyRead,
+    PeriodRead,
+    RepairOutcome,
+    Role,
+    TransactionActionBody,
+    TransactionCreate,
+    TransactionPage,
+    TransactionRead,
+)
+from app.services import evidence as evidence_service
 from app.services.impact import factors as impact
 from app.services.policy import OrgAction, Principal, acting_as, authorize_org
+from app.services.repair import store_impact
 
 # --- the state machines -----------------------------------------------------------------
 
@@ -116,15 +136,29 @@ class TransactionAction(StrEnum):
 SYSTEM_ACTIONS = frozenset({TransactionAction.EXPIRE, TransactionAction.MARK_OVERDUE})
 
 
+class Effect(StrEnum):
+    """What a move does to the transaction besides changing its status (``_EFFECTS``)."""
+
+    NONE = "none"
+    ACCEPT = "accept"  # the listing must still be available; the request no longer expires
+    START = "start"  # a booking is picked up
+    COMPLETE = "complete"  # handed over or returned: the impact (a repair: its outcome) is stored
+    CONFIRM = "confirm"  # confirmed, by the receiver or a moderator upholding a dispute
+    CORRECT = "correct"  # a moderator corrects the quantity or the repair outcome
+
+
 @dataclass(frozen=True, slots=True)
 class Move:
     """One edge of a state machine: ``action`` takes a transaction from one of ``sources`` to
-    ``target`` (None: the status stays), and only ``by`` may take it."""
+    ``target`` (None: the status stays), only ``by`` may take it; it does ``effect`` and then
+    writes ``evidence`` to the ledger (None: nothing)."""
 
     action: TransactionAction
     sources: frozenset[TransactionStatus]
     target: TransactionStatus | None
     by: frozenset[Party]
+    effect: Effect = Effect.NONE
+    evidence: EvidenceEvent | None = None
 
 
 def _move(
@@ -132,39 +166,130 @@ def _move(
     sources: set[TransactionStatus],
     target: TransactionStatus | None,
     *by: Party,
+    effect: Effect = Effect.NONE,
+    evidence: EvidenceEvent | None = None,
 ) -> Move:
-    return Move(action, frozenset(sources), target, frozenset(by))
+    return Move(action, frozenset(sources), target, frozenset(by), effect, evidence)
 
 
-A, P, St = TransactionAction, Party, TransactionStatus
+_HANDED_OVER = {TransactionStatus.COMPLETED, TransactionStatus.RETURNED}
 _ASKING = (
-    _move(A.ACCEPT, {St.REQUESTED}, St.ACCEPTED, P.PROVIDER),
-    _move(A.DECLINE, {St.REQUESTED}, St.DECLINED, P.PROVIDER),
-    _move(A.CANCEL, {St.REQUESTED}, St.CANCELLED, P.RECEIVER),
-    _move(A.CANCEL, {St.ACCEPTED}, St.CANCELLED, P.PROVIDER, P.RECEIVER),
-    _move(A.EXPIRE, {St.REQUESTED}, St.EXPIRED, P.SYSTEM),
+    _move(
+        TransactionAction.ACCEPT,
+        {TransactionStatus.REQUESTED},
+        TransactionStatus.ACCEPTED,
+        Party.PROVIDER,
+        effect=Effect.ACCEPT,
+    ),
+    _move(
+        TransactionAction.DECLINE,
+        {TransactionStatus.REQUESTED},
+        TransactionStatus.DECLINED,
+        Party.PROVIDER,
+    ),
+    _move(
+        TransactionAction.CANCEL,
+        {TransactionStatus.REQUESTED},
+        TransactionStatus.CANCELLED,
+        Party.RECEIVER,
+    ),
+    _move(
+        TransactionAction.CANCEL,
+        {TransactionStatus.ACCEPTED},
+        TransactionStatus.CANCELLED,
+        Party.PROVIDER,
+        Party.RECEIVER,
+    ),
+    _move(
+        TransactionAction.EXPIRE,
+        {TransactionStatus.REQUESTED},
+        TransactionStatus.EXPIRED,
+        Party.SYSTEM,
+    ),
 )
 _SETTLING = (
-    _move(A.CONFIRM, {St.COMPLETED, St.RETURNED}, St.CONFIRMED, P.RECEIVER),
-    _move(A.DISPUTE, {St.COMPLETED, St.RETURNED}, St.DISPUTED, P.RECEIVER),
-    _move(A.UPHOLD, {St.DISPUTED}, St.CONFIRMED, P.MODERATOR),
-    _move(A.VOID, {St.DISPUTED}, St.VOIDED, P.MODERATOR),
+    _move(
+        TransactionAction.CONFIRM,
+        _HANDED_OVER,
+        TransactionStatus.CONFIRMED,
+        Party.RECEIVER,
+        effect=Effect.CONFIRM,
+        evidence=EvidenceEvent.CONFIRMED,
+    ),
+    _move(
+        TransactionAction.DISPUTE,
+        _HANDED_OVER,
+        TransactionStatus.DISPUTED,
+        Party.RECEIVER,
+        evidence=EvidenceEvent.DISPUTED,
+    ),
+    _move(
+        TransactionAction.UPHOLD,
+        {TransactionStatus.DISPUTED},
+        TransactionStatus.CONFIRMED,
+        Party.MODERATOR,
+        effect=Effect.CONFIRM,
+        evidence=EvidenceEvent.UPHELD,
+    ),
+    _move(
+        TransactionAction.VOID,
+        {TransactionStatus.DISPUTED},
+        TransactionStatus.VOIDED,
+        Party.MODERATOR,
+    ),
 )
 # Handovers: reuse (gift or sale), material and energy exchanges, repairs.
 _HANDOVER = (
     *_ASKING,
-    _move(A.COMPLETE, {St.ACCEPTED}, St.COMPLETED, P.PROVIDER),
+    _move(
+        TransactionAction.COMPLETE,
+        {TransactionStatus.ACCEPTED},
+        TransactionStatus.COMPLETED,
+        Party.PROVIDER,
+        effect=Effect.COMPLETE,
+        evidence=EvidenceEvent.COMPLETED,
+    ),
     *_SETTLING,
-    _move(A.CORRECT, {St.COMPLETED, St.CONFIRMED}, None, P.MODERATOR),
+    _move(
+        TransactionAction.CORRECT,
+        {TransactionStatus.COMPLETED, TransactionStatus.CONFIRMED},
+        None,
+        Party.MODERATOR,
+        effect=Effect.CORRECT,
+        evidence=EvidenceEvent.CORRECTED,
+    ),
 )
 # Bookings: loans, rentals, space shares.
 _BOOKING = (
     *_ASKING,
     # Never picked up by the end of the period: the booking lapses.
-    _move(A.EXPIRE, {St.ACCEPTED}, St.EXPIRED, P.SYSTEM),
-    _move(A.PICKUP, {St.ACCEPTED}, St.ACTIVE, P.PROVIDER),
-    _move(A.MARK_OVERDUE, {St.ACTIVE}, St.OVERDUE, P.SYSTEM),
-    _move(A.RETURN, {St.ACTIVE, St.OVERDUE}, St.RETURNED, P.PROVIDER),
+    _move(
+        TransactionAction.EXPIRE,
+        {TransactionStatus.ACCEPTED},
+        TransactionStatus.EXPIRED,
+        Party.SYSTEM,
+    ),
+    _move(
+        TransactionAction.PICKUP,
+        {TransactionStatus.ACCEPTED},
+        TransactionStatus.ACTIVE,
+        Party.PROVIDER,
+        effect=Effect.START,
+    ),
+    _move(
+        TransactionAction.MARK_OVERDUE,
+        {TransactionStatus.ACTIVE},
+        TransactionStatus.OVERDUE,
+        Party.SYSTEM,
+    ),
+    _move(
+        TransactionAction.RETURN,
+        {TransactionStatus.ACTIVE, TransactionStatus.OVERDUE},
+        TransactionStatus.RETURNED,
+        Party.PROVIDER,
+        effect=Effect.COMPLETE,
+        evidence=EvidenceEvent.COMPLETED,
+    ),
     *_SETTLING,
 )
 MACHINES: dict[TransactionType, tuple[Move, ...]] = {
@@ -176,7 +301,15 @@ MACHINES: dict[TransactionType, tuple[Move, ...]] = {
     TransactionType.RENTAL: _BOOKING,
     TransactionType.SPACE_SHARE: _BOOKING,
 }
-CLOSING_STATUSES = frozenset({St.DECLINED, St.CANCELLED, St.EXPIRED, St.CONFIRMED, St.VOIDED})
+CLOSING_STATUSES = frozenset(
+    {
+        TransactionStatus.DECLINED,
+        TransactionStatus.CANCELLED,
+        TransactionStatus.EXPIRED,
+        TransactionStatus.CONFIRMED,
+        TransactionStatus.VOIDED,
+    }
+)
 
 
 def machine_edges() -> set[tuple[str, str, str]]:
@@ -194,21 +327,24 @@ def machine_edges() -> set[tuple[str, str, str]]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Seat:
-    """The caller's seats at a transaction: which parties they are, and whether they act for
-    an organization (then the organization's rules apply when they act)."""
+class Participation:
+    """How the caller takes part in a transaction: which parties they are, and for which of
+    them they act through an organization (then the organization's rules apply when they
+    act)."""
 
     parties: frozenset[Party]
     via_organization: dict[Party, uuid.UUID]
 
 
-async def _seat(session: AsyncSession, principal: Principal, tx: Transaction) -> _Seat:
+async def _participation(
+    session: AsyncSession, principal: Principal, tx: Transaction
+) -> Participation:
     parties: set[Party] = set()
     via: dict[Party, uuid.UUID] = {}
     orgs = OrganizationRepository(session)
     for party, person_id, org_id in (
-        (P.PROVIDER, tx.provider_person_id, tx.provider_organization_id),
-        (P.RECEIVER, tx.receiver_person_id, tx.receiver_organization_id),
+        (Party.PROVIDER, tx.provider_person_id, tx.provider_organization_id),
+        (Party.RECEIVER, tx.receiver_person_id, tx.receiver_organization_id),
     ):
         if person_id is not None and principal.person_id == person_id:
             parties.add(party)
@@ -224,94 +360,90 @@ async def _seat(session: AsyncSession, principal: Principal, tx: Transaction) ->
                 parties.add(party)
                 via[party] = org_id
     if principal.has_role(PlatformRole.MODERATOR):
-        parties.add(P.MODERATOR)
-    return _Seat(frozenset(parties), via)
+        parties.add(Party.MODERATOR)
+    return Participation(frozenset(parties), via)
 
 
-def _visible_roles(seat: _Seat) -> list[str]:
-    return sorted(p.value for p in seat.parties if p in (P.PROVIDER, P.RECEIVER))
+def _visible_roles(participation: Participation) -> list[str]:
+    return sorted(p.value for p in participation.parties if p in (Party.PROVIDER, Party.RECEIVER))
 
 
-def allowed_actions(tx: Transaction, seat: _Seat) -> list[str]:
+def allowed_actions(tx: Transaction, participation: Participation) -> list[str]:
     status = TransactionStatus(tx.status)
     return sorted(
         {
             m.action.value
             for m in MACHINES[TransactionType(tx.type)]
-            if status in m.sources and m.by & seat.parties and m.action not in SYSTEM_ACTIONS
+            if status in m.sources
+            and m.by & participation.parties
+            and m.action not in SYSTEM_ACTIONS
         }
     )
 
 
 async def _load(
     session: AsyncSession, principal: Principal, transaction_id: uuid.UUID, *, lock: bool
-) -> tuple[Transaction, _Seat]:
+) -> tuple[Transaction, Participation]:
     tx = await TransactionRepository(session).get(transaction_id, for_update=lock)
     if tx is None:
         raise TransactionNotFoundError(f"No transaction has the id {transaction_id}.")
-    seat = await _seat(session, principal, tx)
-    if not seat.parties:
+    participation = await _participation(session, principal, tx)
+    if not participation.parties:
         raise TransactionNotFoundError(f"No transaction has the id {transaction_id}.")
-    return tx, seat
+    return tx, participation
 
 
 # --- reading ----------------------------------------------------------------------------
 
 
-def _range_end(value: Any) -> datetime | None:
-    return value.upper if value is not None else None
-
-
-def render(tx: Transaction, seat: _Seat) -> dict[str, Any]:
-    period = tx.period
-    has_impact = tx.impact_basis is not None
-    return {
-        "id": tx.id,
-        "type": tx.type,
-        "subgoal": tx.subgoal,
-        "status": tx.status,
-        "listing_id": tx.listing_id,
-        "provider": {
-            "person_id": tx.provider_person_id,
-            "organization_id": tx.provider_organization_id,
-        },
-        "receiver": {
-            "person_id": tx.receiver_person_id,
-            "organization_id": tx.receiver_organization_id,
-        },
-        "roles": _visible_roles(seat),
-        "actions": allowed_actions(tx, seat),
-        "quantity": tx.quantity,
-        "unit": tx.unit,
-        "delivered_quantity": tx.delivered_quantity,
-        "period": {"start": period.lower, "end": period.upper} if period is not None else None,
-        "blocked_until": _range_end(tx.blocked),
-        "unit_no": tx.unit_no,
-        "message": tx.message,
-        "impact": {
-            "basis": tx.impact_basis,
-            "kg_diverted": tx.kg_diverted,
-            "co2e_kg": tx.co2e_kg,
-            "factor_revision": tx.factor_revision,
-        }
-        if has_impact
-        else None,
-        "created_at": tx.created_at,
-        "updated_at": tx.updated_at,
-        "expires_at": tx.expires_at,
-        "accepted_at": tx.accepted_at,
-        "started_at": tx.started_at,
-        "completed_at": tx.completed_at,
-        "confirmed_at": tx.confirmed_at,
-        "closed_at": tx.closed_at,
-    }
+def transaction_read(tx: Transaction, participation: Participation) -> TransactionRead:
+    """The transaction as the caller sees it: with their roles in it and what they may do next."""
+    period, blocked = tx.period, tx.blocked
+    return TransactionRead(
+        id=tx.id,
+        type=TransactionType(tx.type),
+        subgoal=SubGoal(tx.subgoal),
+        status=TransactionStatus(tx.status),
+        listing_id=tx.listing_id,
+        provider=PartyRead(
+            person_id=tx.provider_person_id, organization_id=tx.provider_organization_id
+        ),
+        receiver=PartyRead(
+            person_id=tx.receiver_person_id, organization_id=tx.receiver_organization_id
+        ),
+        roles=[Role(role) for role in _visible_roles(participation)],
+        actions=allowed_actions(tx, participation),
+        quantity=tx.quantity,
+        unit=None if tx.unit is None else TransactionUnit(tx.unit),
+        delivered_quantity=tx.delivered_quantity,
+        period=None if period is None else PeriodRead(start=period.lower, end=period.upper),
+        blocked_until=None if blocked is None else blocked.upper,
+        unit_no=tx.unit_no,
+        message=tx.message,
+        impact=None
+        if tx.impact_basis is None
+        else ImpactRead(
+            basis=tx.impact_basis,
+            kg_diverted=tx.kg_diverted,
+            co2e_kg=tx.co2e_kg,
+            factor_revision=tx.factor_revision,
+        ),
+        created_at=tx.created_at,
+        updated_at=tx.updated_at,
+        expires_at=tx.expires_at,
+        accepted_at=tx.accepted_at,
+        started_at=tx.started_at,
+        completed_at=tx.completed_at,
+        confirmed_at=tx.confirmed_at,
+        closed_at=tx.closed_at,
+    )
 
 
 async def get_transaction(
     session: AsyncSession, *, principal: Principal, transaction_id: uuid.UUID
-) -> dict[str, Any]:
-    tx, seat = await _load(session, principal, transaction_id, lock=False)
-    return render(tx, seat)
+) -> TransactionRead:
+    tx, participation = await _load(session, principal, transaction_id, lock=False)
+    return transaction_read(tx, participation)
 
 
 def _encode(tx: Transaction) -> str:
@@ -337,7 +469,7 @@ async def list_transactions(
     organization_id: uuid.UUID | None,
     cursor: str | None,
     limit: int,
-) -> dict[str, Any]:
+) -> TransactionPage:
     """The caller's transactions, newest first: as a person (their own and, unless they name
     one organization, those of every organization they belong to), or an API key's
     organization's."""
@@ -367,11 +499,11 @@ async def list_transactions(
     )
     after = _decode(cursor) if cursor else None
     rows = await repo.list_page(filters, after=after, limit=limit + 1)
-    items = []
-    for tx in rows[:limit]:
-        items.append(render(tx, await _seat(session, principal, tx)))
+    items = [
+        transaction_read(tx, await _participation(session, principal, tx)) for tx in rows[:limit]
+    ]
     next_cursor = _encode(rows[limit - 1]) if len(rows) > limit else None
-    return {"items": items, "next_cursor": next_cursor}
+    return TransactionPage(items=items, next_cursor=next_cursor)
 
 
 # --- starting one -----------------------------------------------------------------------
@@ -468,7 +600,7 @@ async def create_transaction(
     data: TransactionCreate,
     now: datetime,
     settings: Settings,
-) -> dict[str, Any]:
+) -> TransactionRead:
     repo = TransactionRepository(session)
     peek = await repo.listing(data.listing_id, lock=None)
     if peek is None:
@@ -520,7 +652,7 @@ async def create_transaction(
         return Transaction(
             type=kind.value,
             subgoal=subgoal_of(kind, listing.kind).value,
-            status=St.REQUESTED.value,
+            status=TransactionStatus.REQUESTED.value,
             listing_id=listing.id,
             initiative_id=listing.initiative_id,
             provider_person_id=listing.owner_person_id,
@@ -554,7 +686,7 @@ async def create_transaction(
                 "The period overlaps another booking of this listing; see its availability."
             )
     await repo.refresh(tx)
-    return render(tx, _Seat(frozenset({P.RECEIVER}), {}))
+    return transaction_read(tx, Participation(frozenset({Party.RECEIVER}), {}))
 
 
 # --- moving one -------------------------------------------------------------------------
@@ -572,18 +704,18 @@ def _find_move(tx: Transaction, action: TransactionAction) -> Move:
 
 
 async def _authorize_move(
-    session: AsyncSession, principal: Principal, move: Move, seat: _Seat
+    session: AsyncSession, principal: Principal, move: Move, participation: Participation
 ) -> None:
-    acting = move.by & seat.parties
+    acting = move.by & participation.parties
     if not acting:
         who = " or ".join(sorted(p.value for p in move.by))
         raise WrongPartyError(f"Only the {who} can {move.action}.")
-    if any(party not in seat.via_organization for party in acting):
+    if any(party not in participation.via_organization for party in acting):
         return  # in their own name, or as a moderator
     # For an organization: its members may, and its API keys with transactions:write.
     party = min(acting)
     await authorize_org(
-        session, principal, seat.via_organization[party], OrgAction.WRITE_TRANSACTIONS
+        session, principal, participation.via_organization[party], OrgAction.WRITE_TRANSACTIONS
     )
 
 
@@ -616,13 +748,6 @@ async def _impact_of(
     return impact.Impact(impact.ImpactBasis.ACTIVITY)
 
 
-def _store_impact(tx: Transaction, result: impact.Impact) -> None:
-    tx.impact_basis = result.basis.value
-    tx.factor_revision = result.factor_revision
-    tx.kg_diverted = result.kg_diverted
-    tx.co2e_kg = result.co2e_kg
-
-
 def _party(person_id: uuid.UUID | None, org_id: uuid.UUID | None) -> PartyRef:
     return PartyRef(person_id=person_id, organization_id=org_id)
 
@@ -634,7 +759,8 @@ async def _record_completion(
     quantity, unit, days = tx.delivered_quantity or tx.quantity, tx.unit, None
     if kind in BOOKING_TYPES:
         days = _days(tx.started_at, now)
-    await EvidenceRepository(session).append(
+    await evidence_service.record(
+        session,
         EvidenceDraft(
             occurred_at=now,
             event=EvidenceEvent.COMPLETED,
@@ -658,7 +784,7 @@ async def _record_completion(
             co2e_kg=tx.co2e_kg,
             factor_revision=tx.factor_revision,
             initiative_id=tx.initiative_id,
-        )
+        ),
     )
 
 
@@ -703,6 +829,136 @@ def _missing(field: str, message: str) -> InvalidInputError:
     return InvalidInputError(message, errors=_field_error(field, "Field required", "missing"))
 
 
+def _check_body(
+    kind: TransactionType, action: TransactionAction, body: TransactionActionBody
+) -> None:
+    """A repair outcome and a delivered quantity come only with the moves that take them."""
+    figures = action in (TransactionAction.COMPLETE, TransactionAction.CORRECT)
+    if body.repair is not None and not (kind is TransactionType.REPAIR and figures):
+        raise InvalidInputError(
+            "Only completing or correcting a repair takes a repair outcome.",
+            errors=_field_error("repair", "Not allowed here", "extra_forbidden"),
+        )
+    if body.delivered_quantity is not None and (
+        kind in BOOKING_TYPES or kind is TransactionType.REPAIR or not figures
+    ):
+        raise InvalidInputError(
+            "Only completing or correcting a handover takes a delivered quantity.",
+            errors=_field_error("delivered_quantity", "Not allowed here", "extra_forbidden"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """A move being made: what its effect works on."""
+
+    session: AsyncSession
+    tx: Transaction
+    kind: TransactionType
+    listing: Listing
+    body: TransactionActionBody
+    now: datetime
+
+
+def _deliver(tx: Transaction, quantity: Decimal | None) -> None:
+    if quantity is not None:
+        tx.delivered_quantity = quantity
+        if tx.unit is None:
+            tx.unit = "mwh"
+
+
+async def _count_impact(step: _Step, outcome: RepairOutcome | None) -> impact.Impact:
+    """Computes the transaction's impact and stores it with its basis."""
+    result = await _impact_of(step.session, step.tx, step.listing, outcome)
+    step.tx.impact_basis = result.basis.value
+    store_impact(step.tx, result)
+    return result
+
+
+async def _no_effect(_step: _Step) -> Repair | None:
+    return None
+
+
+async def _accept(step: _Step) -> Repair | None:
+    listing = step.listing
+    if listing.status not in ("active", "reserved") or listing.hidden_at is not None:
+        raise ListingNotAvailableError(
+            f"The listing is {listing.status}; the request can only be declined."
+        )
+    step.tx.accepted_at = step.now
+    step.tx.expires_at = None
+    return None
+
+
+async def _start(step: _Step) -> Repair | None:
+    step.tx.started_at = step.now
+    return None
+
+
+async def _complete(step: _Step) -> Repair | None:
+    tx, kind, outcome = step.tx, step.kind, step.body.repair
+    if kind is TransactionType.ENERGY_EXCHANGE and step.body.delivered_quantity is None:
+        raise _missing("delivered_quantity", "Say how many MWh were delivered.")
+    if kind is TransactionType.REPAIR and outcome is None:
+        raise _missing("repair", "Report the repair's outcome.")
+    _deliver(tx, step.body.delivered_quantity)
+    tx.completed_at = step.now
+    result = await _count_impact(step, outcome)
+    if outcome is None:
+        return None
+    return await _report_repair(step.session, tx, step.listing, outcome, result, step.now)
+
+
+async def _confirm(step: _Step) -> Repair | None:
+    step.tx.confirmed_at = step.now
+    return None
+
+
+async def _correct(step: _Step) -> Repair | None:
+    tx, outcome = step.tx, step.body.repair
+    if step.kind is TransactionType.REPAIR:
+        if outcome is None:
+            raise _missing("repair", "Give the corrected repair outcome.")
+    elif step.body.delivered_quantity is None:
+        raise _missing("delivered_quantity", "Give the corrected quantity.")
+    else:
+        _deliver(tx, step.body.delivered_quantity)
+    result = await _count_impact(step, outcome)
+    if outcome is None:
+        return None
+    return await _correct_repair(step.session, tx, outcome, result, step.now)
+
+
+# What each effect does; it returns the repair it reported or corrected, if any.
+_EFFECTS: dict[Effect, Callable[[_Step], Awaitable[Repair | None]]] = {
+    Effect.NONE: _no_effect,
+    Effect.ACCEPT: _accept,
+    Effect.START: _start,
+    Effect.COMPLETE: _complete,
+    Effect.CONFIRM: _confirm,
+    Effect.CORRECT: _correct,
+}
+
+
+async def _write_evidence(
+    session: AsyncSession,
+    tx: Transaction,
+    event: EvidenceEvent,
+    *,
+    listing: Listing,
+    repair: Repair | None,
+    now: datetime,
+) -> None:
+    """The ledger last: a completion appends a record; any other event amends the counted one."""
+    if event is EvidenceEvent.COMPLETED:
+        await _record_completion(session, tx, listing, repair, now)
+        return
+    changes = _corrected_figures(tx, repair) if event is EvidenceEvent.CORRECTED else None
+    await evidence_service.amend_counted(
+        session, transaction_id=tx.id, event=event, occurred_at=now, changes=changes
+    )
+
+
 async def act_on_transaction(
     session: AsyncSession,
     *,
@@ -711,124 +967,28 @@ async def act_on_transaction(
     action: TransactionAction,
     body: TransactionActionBody,
     now: datetime,
-) -> dict[str, Any]:
+) -> TransactionRead:
     if action in SYSTEM_ACTIONS:
         raise InvalidTransitionError(f"{action} is the clock's move, not a party's.")
     repo = TransactionRepository(session)
-    tx, seat = await _load(session, principal, transaction_id, lock=True)
+    tx, participation = await _load(session, principal, transaction_id, lock=True)
     move = _find_move(tx, action)
-    await _authorize_move(session, principal, move, seat)
+    await _authorize_move(session, principal, move, participation)
     kind = TransactionType(tx.type)
-    evidence = EvidenceRepository(session)
     listing = await repo.listing(tx.listing_id, lock="update" if kind in CONSUMING_TYPES else None)
     assert listing is not None
-    if body.repair is not None and not (
-        kind is TransactionType.REPAIR and action in (A.COMPLETE, A.CORRECT)
-    ):
-        raise InvalidInputError(
-            "Only completing or correcting a repair takes a repair outcome.",
-            errors=_field_error("repair", "Not allowed here", "extra_forbidden"),
-        )
-    if body.delivered_quantity is not None and (
-        kind in BOOKING_TYPES
-        or kind is TransactionType.REPAIR
-        or action not in (A.COMPLETE, A.CORRECT)
-    ):
-        raise InvalidInputError(
-            "Only completing or correcting a handover takes a delivered quantity.",
-            errors=_field_error("delivered_quantity", "Not allowed here", "extra_forbidden"),
-        )
-
+    _check_body(kind, action, body)
     if move.target is not None:
         tx.status = move.target.value
     tx.updated_at = now
     if move.target in CLOSING_STATUSES:
         tx.closed_at = now
-    repair: Repair | None = None
-    record: str | None = None  # what the ledger gets, after every other write
-
-    if action is A.ACCEPT:
-        if listing.status not in ("active", "reserved") or listing.hidden_at is not None:
-            raise ListingNotAvailableError(
-                f"The listing is {listing.status}; the request can only be declined."
-            )
-        tx.accepted_at = now
-        tx.expires_at = None
-    elif action is A.PICKUP:
-        tx.started_at = now
-    elif action is A.RETURN:
-        tx.completed_at = now
-        _store_impact(tx, await _impact_of(session, tx, listing, None))
-        record = "completed"
-    elif action is A.COMPLETE:
-        if kind is TransactionType.ENERGY_EXCHANGE and body.delivered_quantity is None:
-            raise _missing("delivered_quantity", "Say how many MWh were delivered.")
-        if kind is TransactionType.REPAIR and body.repair is None:
-            raise _missing("repair", "Report the repair's outcome.")
-        if body.delivered_quantity is not None:
-            tx.delivered_quantity = body.delivered_quantity
-            if tx.unit is None:
-                tx.unit = "mwh"
-        tx.completed_at = now
-        result = await _impact_of(session, tx, listing, body.repair)
-        _store_impact(tx, result)
-        if kind is TransactionType.REPAIR:
-            assert body.repair is not None
-            repair = await _report_repair(session, tx, listing, body.repair, result, now)
-        record = "completed"
-    elif action is A.CONFIRM:
-        tx.confirmed_at = now
-        record = "confirmed"
-    elif action is A.DISPUTE:
-        record = "disputed"
-    elif action is A.UPHOLD:
-        tx.confirmed_at = now
-        record = "upheld"
-    elif action is A.CORRECT:
-        if kind is TransactionType.REPAIR:
-            if body.repair is None:
-                raise _missing("repair", "Give the corrected repair outcome.")
-        elif body.delivered_quantity is None:
-            raise _missing("delivered_quantity", "Give the corrected quantity.")
-        else:
-            tx.delivered_quantity = body.delivered_quantity
-            if tx.unit is None:
-                tx.unit = "mwh"
-        result = await _impact_of(session, tx, listing, body.repair)
-        _store_impact(tx, result)
-        if body.repair is not None:
-            repair = await _correct_repair(session, tx, body.repair, result, now)
-        record = "corrected"
-
+    repair = await _EFFECTS[move.effect](_Step(session, tx, kind, listing, body, now))
     await repo.flush()
-
-    # The ledger last: its lock is held until commit.
-    if record == "completed":
-        await _record_completion(session, tx, listing, repair, now)
-    elif record in ("confirmed", "disputed", "corrected"):
-        counted = await evidence.counted(transaction_id=tx.id)
-        if counted is not None:
-            event = EvidenceEvent(record)
-            await evidence.compensate(counted, event=event, occurred_at=now)
-            if record == "confirmed":
-                await evidence.restate(
-                    counted, event=event, grade=EvidenceGrade.CONFIRMED, occurred_at=now
-                )
-            elif record == "corrected":
-                await evidence.restate(
-                    counted,
-                    event=event,
-                    occurred_at=now,
-                    changes=_corrected_figures(tx, repair),
-                )
-    elif record == "upheld":
-        last = await evidence.last_counted(transaction_id=tx.id)
-        if last is not None:
-            await evidence.restate(
-                last, event=EvidenceEvent.UPHELD, grade=EvidenceGrade.CONFIRMED, occurred_at=now
-            )
+    if move.evidence is not None:
+        await _write_evidence(session, tx, move.evidence, listing=listing, repair=repair, now=now)
     await repo.refresh(tx)
-    return render(tx, seat)
+    return transaction_read(tx, participation)
 
 
 def _corrected_figures(tx: Transaction, repair: Repair | None) -> dict[str, Any]:
@@ -862,9 +1022,7 @@ async def _correct_repair(
         repair.product_age = outcome.product_age
     if outcome.problem:
         repair.problem = outcome.problem
-    repair.factor_revision = result.factor_revision
-    repair.kg_diverted = result.kg_diverted
-    repair.co2e_kg = result.co2e_kg
+    store_impact(repair, result)
     repair.updated_at = now
     return repair
 
@@ -884,19 +1042,19 @@ async def tick(session: AsyncSession, *, now: datetime) -> TickReport:
     repo = TransactionRepository(session)
     report = TickReport()
     report.expired_requests = await repo.close_many(
-        await repo.due_requests(now), status=St.EXPIRED.value, now=now
+        await repo.due_requests(now), status=TransactionStatus.EXPIRED.value, now=now
     )
     report.lapsed_bookings = await repo.close_many(
-        await repo.unpicked_bookings(now), status=St.EXPIRED.value, now=now
+        await repo.unpicked_bookings(now), status=TransactionStatus.EXPIRED.value, now=now
     )
     for tx_id in await repo.late_bookings(now):
         tx = await repo.get(tx_id, for_update=True)
-        if tx is None or tx.status != St.ACTIVE.value:
+        if tx is None or tx.status != TransactionStatus.ACTIVE.value:
             continue
         # Blocked, open-ended, until it is back — but not over a booking agreed earlier.
         start = tx.blocked.lower
         until = await repo.next_booking_start(tx, tx.blocked.upper)
-        tx.status = St.OVERDUE.value
+        tx.status = TransactionStatus.OVERDUE.value
         tx.blocked = Range(start, until, bounds="[)")
         tx.updated_at = now
         await repo.flush()
@@ -913,7 +1071,7 @@ async def availability(
     listing: Listing,
     start: datetime,
     end: datetime,
-) -> dict[str, Any]:
+) -> Availability:
     units = _units(listing)
     busy = await TransactionRepository(session).busy(listing.id, start, end)
     # Free periods: sweep the window's boundaries, counting units busy between them.
@@ -922,7 +1080,7 @@ async def availability(
         points.add(max(start, b["start"]))
         points.add(min(end, b["end"]) if b["end"] is not None else end)
     edges = sorted(p for p in points if start <= p <= end)
-    free: list[dict[str, Any]] = []
+    free: list[FreePeriod] = []
     for left, right in itertools.pairwise(edges):
         if left >= right:
             continue
@@ -934,18 +1092,23 @@ async def availability(
         units_free = units - len(taken)
         if units_free <= 0:
             continue
-        if free and free[-1]["end"] == left and free[-1]["units_free"] == units_free:
-            free[-1]["end"] = right
+        if free and free[-1].end == left and free[-1].units_free == units_free:
+            free[-1].end = right
         else:
-            free.append({"start": left, "end": right, "units_free": units_free})
-    return {
-        "listing_id": listing.id,
-        "units": units,
-        "window_start": start,
-        "window_end": end,
-        "busy": [
-            {"start": b["start"], "end": b["end"], "unit_no": b["unit_no"], "status": b["status"]}
+            free.append(FreePeriod(start=left, end=right, units_free=units_free))
+    return Availability(
+        listing_id=listing.id,
+        units=units,
+        window_start=start,
+        window_end=end,
+        busy=[
+            BusyPeriod(
+                start=b["start"],
+                end=b["end"],
+                unit_no=b["unit_no"],
+                status=TransactionStatus(b["status"]),
+            )
             for b in busy
         ],
-        "free": free,
-    }
+        free=free,
+    )

@@ -22,8 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.api.deps import utcnow
 from app.config import PROJECT_ROOT, Settings
 from app.models import Organization
+from app.render.csv import escape_formula
 from app.services import repair as repair_service
-from app.services.ords import FREE_TEXT_FIELDS, ORDS_FIELDS, escape_formula, scrub_problem
+from app.services.ords import FREE_TEXT_FIELDS, ORDS_FIELDS, scrub_problem
 from tests.api.test_ords_import import SAMPLE, upload
 from tests.api.test_repairs import NOW, log_repair, set_clock
 from tests.factories import Actor, create_listing, create_organization, create_person

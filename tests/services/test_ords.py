@@ -19,6 +19,8 @@ import pytest
 from frictionless import Report, Schema, validate
 
 from app.config import PROJECT_ROOT
+from app.render.csv import escape_formula
+from app.render.ords import ords_csv_lines
 from app.services.ords import (
     FREE_TEXT_FIELDS,
     MAX_ROW_ERRORS,
@@ -29,8 +31,6 @@ from app.services.ords import (
     OrdsRowError,
     RepairBarrier,
     RepairStatus,
-    escape_formula,
-    ords_csv_lines,
     parse_ords_csv,
     scrub_problem,
 )
