@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from app.errors import FieldError, InvalidCursorError
+from app.errors import InvalidCursorError
 
 MAX_CURSOR_LENGTH = 512
 
@@ -23,11 +23,12 @@ def encode_cursor(key: dict[str, Any]) -> str:
 
 
 def invalid_cursor() -> InvalidCursorError:
-    return InvalidCursorError(
+    return InvalidCursorError.for_field(
         "The cursor is not one this endpoint issued; start again without a cursor.",
-        errors=[
-            FieldError(location="query", field="cursor", message="Invalid cursor", type="invalid")
-        ],
+        location="query",
+        field="cursor",
+        message="Invalid cursor",
+        type="invalid",
     )
 
 

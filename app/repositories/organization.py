@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import (
     AlreadyMemberError,
-    FieldError,
     LastOwnerError,
     MunicipalityTakenError,
     OrgnrTakenError,
@@ -47,19 +46,6 @@ class MemberRow:
 ROLE_ORDER: dict[MemberRole, int] = {MemberRole.OWNER: 1, MemberRole.ADMIN: 2, MemberRole.MEMBER: 3}
 
 
-def unknown_kommune(
-    kommunenummer: str | None, *, location: str = "body", field: str = "kommunenummer"
-) -> UnknownKommuneError:
-    return UnknownKommuneError(
-        f"No kommune has the number {kommunenummer}.",
-        errors=[
-            FieldError(
-                location=location, field=field, message="Unknown kommune", type="unknown_kommune"
-            )
-        ],
-    )
-
-
 def _translate(exc: IntegrityError, values: dict[str, Any]) -> Exception:
     """The domain error for a violated constraint, or the original error if it is a bug."""
     name = constraint_name(exc)
@@ -69,7 +55,7 @@ def _translate(exc: IntegrityError, values: dict[str, Any]) -> Exception:
             "is already registered."
         )
     if name == _FK_KOMMUNE:
-        return unknown_kommune(values.get("kommunenummer"))
+        return UnknownKommuneError.for_number(values.get("kommunenummer"))
     if name == _UQ_VERIFIED_MUNICIPALITY:
         return MunicipalityTakenError(
             f"Kommune {values.get('kommunenummer')} already has a verified municipality "
