@@ -14,6 +14,7 @@ from pydantic import AwareDatetime
 
 from app.api.deps import ClockDep, OptionalPrincipalDep, PrincipalDep, SettingsDep
 from app.api.media import JSON
+from app.api.params import AUTH_PROBLEMS as _AUTH
 from app.db import SessionDep
 from app.errors import (
     BookingConflictError,
@@ -21,11 +22,9 @@ from app.errors import (
     InsufficientQuantityError,
     InsufficientRoleError,
     InsufficientScopeError,
-    InvalidApiKeyError,
     InvalidCursorError,
     InvalidInputError,
     InvalidPeriodError,
-    InvalidTokenError,
     InvalidTransitionError,
     ListingNotAvailableError,
     ListingNotFoundError,
@@ -34,7 +33,6 @@ from app.errors import (
     OrganizationNotFoundError,
     OwnListingError,
     TransactionNotFoundError,
-    UnauthorizedError,
     UnitMismatchError,
     WrongOrganizationError,
     WrongPartyError,
@@ -56,7 +54,6 @@ from app.services.transaction import TransactionAction
 router = APIRouter(tags=["transactions"])
 
 TransactionIdPath = Annotated[uuid.UUID, Path(description="The transaction's id")]
-_AUTH = (UnauthorizedError, InvalidTokenError, InvalidApiKeyError)
 _ORG = (NotAMemberError, InsufficientRoleError, InsufficientScopeError, WrongOrganizationError)
 MAX_AVAILABILITY_DAYS = 366
 

@@ -7,13 +7,14 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from app.models.person import Language
+from app.schemas.common import KOMMUNENUMMER_PATTERN
 
 Password = Annotated[str, Field(min_length=10, max_length=256, description="10 to 256 characters")]
 DisplayName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
 ]
-KommunenummerField = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
+KommunenummerField = Annotated[str, StringConstraints(pattern=KOMMUNENUMMER_PATTERN)]
 
 
 class RegisterRequest(BaseModel):

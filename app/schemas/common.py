@@ -9,6 +9,10 @@ from pydantic import BaseModel, Field, PlainSerializer
 
 T = TypeVar("T")
 
+# Kommune and fylke numbers of the 2024 structure (app.models.geography checks the same).
+KOMMUNENUMMER_PATTERN = r"^[0-9]{4}$"
+FYLKESNUMMER_PATTERN = r"^[0-9]{2}$"
+
 # A quantity, price or weight as a JSON number (pydantic writes a Decimal as a string). The
 # responses built in SQL already carry numbers; this makes the declared schema say so.
 DecimalNumber = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]

@@ -20,8 +20,7 @@ from pydantic import (
 
 from app.models.organization import ApiKeyScope, MemberRole, OrganizationKind, Sector
 from app.orgnr import is_valid_orgnr
-
-KOMMUNENUMMER_PATTERN = r"^[0-9]{4}$"
+from app.schemas.common import KOMMUNENUMMER_PATTERN
 
 _HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
 
