@@ -33,7 +33,7 @@ from app.repositories.db_errors import sqlstate
 logger = logging.getLogger("sirkel.errors")
 
 
-def problem_body(
+def problem_response(
     *,
     status: int,
     code: str,
@@ -41,8 +41,11 @@ def problem_body(
     detail: str | None = None,
     instance: str | None = None,
     errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
     extra: dict[str, Any] | None = None,
-) -> bytes:
+) -> Response:
+    """The one place a problem body is written; ``extra`` members never replace the standard
+    ones."""
     body: dict[str, Any] = {
         "type": f"{PROBLEM_TYPE_PREFIX}{code}",
         "title": title,
@@ -58,30 +61,8 @@ def problem_body(
         body["errors"] = [e.model_dump() for e in errors]
     if extra:
         body.update({k: v for k, v in extra.items() if k not in body})
-    return orjson.dumps(body)
-
-
-def problem_response(
-    *,
-    status: int,
-    code: str,
-    title: str,
-    detail: str | None = None,
-    instance: str | None = None,
-    errors: list[FieldError] | None = None,
-    headers: dict[str, str] | None = None,
-    extra: dict[str, Any] | None = None,
-) -> Response:
     return Response(
-        content=problem_body(
-            status=status,
-            code=code,
-            title=title,
-            detail=detail,
-            instance=instance,
-            errors=errors,
-            extra=extra,
-        ),
+        content=orjson.dumps(body),
         status_code=status,
         media_type=PROBLEM_MEDIA_TYPE,
         headers=headers,

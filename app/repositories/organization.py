@@ -25,6 +25,7 @@ from app.errors import (
 from app.models import ApiKey, Membership, Organization, Person
 from app.models.organization import MemberRole
 from app.repositories.db_errors import constraint_name
+from app.repositories.sql import escape_like
 
 # Constraints whose violations are the caller's doing, and what they mean.
 _UQ_ORGNR = "uq_organizations_organisasjonsnummer"
@@ -162,7 +163,7 @@ class OrganizationRepository:
             stmt = stmt.where(Organization.kommunenummer == kommunenummer)
         if name_contains is not None:
             stmt = stmt.where(
-                Organization.name.ilike(f"%{_escape_like(name_contains)}%", escape="\\")
+                Organization.name.ilike(f"%{escape_like(name_contains)}%", escape="\\")
             )
         if after is not None:
             stmt = stmt.where(tuple_(Organization.name, Organization.id) > tuple_(*after))
@@ -339,7 +340,3 @@ class OrganizationRepository:
 def _role_rank() -> ColumnElement[int]:
     """``ROLE_ORDER`` in SQL."""
     return case(*((Membership.role == role.value, rank) for role, rank in ROLE_ORDER.items()))
-
-
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

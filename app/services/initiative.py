@@ -69,7 +69,7 @@ from app.models.initiative import InitiativeKind
 from app.models.organization import Sector
 from app.models.person import PlatformRole
 from app.models.transaction import TransactionStatus
-from app.pagination import decode_cursor, encode_cursor, invalid_cursor
+from app.pagination import decode_cursor, invalid_cursor, next_cursor
 from app.repositories.evidence import EvidenceRepository
 from app.repositories.geography import GeographyRepository
 from app.repositories.initiative import InitiativeFilters, InitiativeRepository
@@ -192,11 +192,12 @@ async def list_initiatives(
         limit=limit + 1,
     )
     items = await _render_many(session, rows[:limit])
-    next_cursor = None
-    if len(rows) > limit:
-        last = items[-1]
-        next_cursor = encode_cursor({"s": last.starts_on.isoformat(), "id": str(last.id)})
-    return InitiativePage(items=items, next_cursor=next_cursor)
+    return InitiativePage(
+        items=items,
+        next_cursor=next_cursor(
+            rows, limit, lambda i: {"s": i.starts_on.isoformat(), "id": str(i.id)}
+        ),
+    )
 
 
 # --- writing the initiative -----------------------------------------------------------------

@@ -30,7 +30,7 @@ from app.errors import (
 from app.models import ApiKey, Organization
 from app.models.organization import MemberRole, OrganizationKind
 from app.models.person import PlatformRole
-from app.pagination import decode_cursor, encode_cursor, invalid_cursor
+from app.pagination import decode_cursor, invalid_cursor, next_cursor
 from app.repositories.geography import GeographyRepository
 from app.repositories.organization import (
     ROLE_ORDER,
@@ -159,12 +159,9 @@ async def list_organizations(
         limit=limit + 1,
     )
     items = [_organization_read(org) for org in rows[:limit]]
-    next_cursor = (
-        encode_cursor({"n": rows[limit - 1].name, "i": str(rows[limit - 1].id)})
-        if len(rows) > limit
-        else None
+    return Page[OrganizationRead](
+        items=items, next_cursor=next_cursor(rows, limit, lambda o: {"n": o.name, "i": str(o.id)})
     )
-    return Page[OrganizationRead](items=items, next_cursor=next_cursor)
 
 
 async def get_organization(
@@ -243,13 +240,18 @@ async def list_members(
     await authorize_org(session, principal, organization_id, OrgAction.VIEW_MEMBERS)
     rows = await repo.list_members(organization_id, after=after, limit=limit + 1)
     items = [_member_read(r) for r in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor(
-            {"r": ROLE_ORDER[last.role], "t": last.joined_at.isoformat(), "i": str(last.person_id)}
-        )
-    return Page[MemberRead](items=items, next_cursor=next_cursor)
+    return Page[MemberRead](
+        items=items,
+        next_cursor=next_cursor(
+            rows,
+            limit,
+            lambda m: {
+                "r": ROLE_ORDER[m.role],
+                "t": m.joined_at.isoformat(),
+                "i": str(m.person_id),
+            },
+        ),
+    )
 
 
 async def add_member(
@@ -378,11 +380,12 @@ async def list_api_keys(
     await authorize_org(session, principal, organization_id, OrgAction.VIEW_API_KEYS)
     rows = await repo.list_api_keys(organization_id, after=after, limit=limit + 1)
     items = [_api_key_read(k) for k in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor({"t": last.created_at.isoformat(), "i": str(last.id)})
-    return Page[ApiKeyRead](items=items, next_cursor=next_cursor)
+    return Page[ApiKeyRead](
+        items=items,
+        next_cursor=next_cursor(
+            rows, limit, lambda k: {"t": k.created_at.isoformat(), "i": str(k.id)}
+        ),
+    )
 
 
 async def revoke_api_key(
