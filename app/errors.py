@@ -19,9 +19,11 @@ The exception tree::
     │   ├── UnknownRepairEventError   422 unknown_repair_event
     │   ├── ForeignRepairEventError   422 event_of_another_organization
     │   ├── InvalidOrdsRowsError      422 invalid_ords_rows
-    │   ├── OrdsFileError             422 invalid_ords_file (app.services.ords)
+    │   ├── OrdsFileError             422 invalid_ords_file
     │   ├── OwnerAsPartnerError       422 owner_cannot_be_partner
-    │   └── UnitMismatchError         422 unit_mismatch
+    │   ├── UnitMismatchError         422 unit_mismatch
+    │   ├── InvalidIdempotencyKeyError 422 invalid_idempotency_key (app.idempotency)
+    │   └── IdempotencyKeyReusedError 422 idempotency_key_reused (app.idempotency)
     ├── UnauthorizedError             401 unauthorized
     │   ├── InvalidCredentialsError   401 invalid_credentials
     │   ├── InvalidTokenError         401 invalid_token
@@ -66,38 +68,32 @@ The exception tree::
     │   ├── RepairNotEditableError    409 repair_not_editable
     │   ├── InsufficientQuantityError 409 insufficient_quantity
     │   ├── OtherInitiativeError      409 tagged_with_another_initiative
-    │   └── TransactionDisputedError  409 transaction_disputed
+    │   ├── TransactionDisputedError  409 transaction_disputed
+    │   ├── IdempotencyInProgressError 409 idempotency_in_progress (app.idempotency)
+    │   └── IdempotencyKeyConsumedError 409 idempotency_key_consumed (app.idempotency)
     ├── PayloadTooLargeError          413 payload_too_large
     ├── UnsupportedMediaTypeError     415 unsupported_media_type
     ├── TooManyAttemptsError          429 too_many_attempts
     └── ServiceUnavailableError       503 service_unavailable
         └── NotReadyError             503 not_ready
 
-Services and repositories raise these; one handler renders them. Framework errors (request
-validation, Starlette's ``HTTPException`` for unknown paths and wrong methods, anything
-unhandled) are rendered in the same shape by the handlers below, each with a stable ``code``.
-The body always has ``type``, ``title``, ``status``, ``code``, ``request_id`` and
-``instance``; ``detail`` when there is something to say; ``errors`` for 422 validation.
+Services and repositories raise these; one handler renders them (``app.problems``, which
+also renders the middleware's problems). Framework errors (request validation, Starlette's
+``HTTPException`` for unknown paths and wrong methods, anything unhandled) are rendered in the
+same shape, each with a stable ``code``: the generic class's for its status, or the few of
+``_HTTP_CODES`` below. The body always has ``type``, ``title``, ``status``, ``code``,
+``request_id`` and ``instance``; ``detail`` when there is something to say; ``errors`` for
+422 validation.
+
+This module is the bottom room: it imports nothing of Sirkel's, so every layer can raise.
 """
 
 from __future__ import annotations
 
-import logging
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
-import orjson
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import DBAPIError
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
-
-from app.observability import request_id_var
-from app.repositories.db_errors import sqlstate
-
-logger = logging.getLogger("sirkel.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "/problems/"
@@ -176,69 +172,43 @@ class InvalidInputError(AppError):
         super().__init__(detail, headers=headers)
         self.errors = errors
 
+    @classmethod
+    def for_field(
+        cls,
+        detail: str,
+        *,
+        field: str,
+        message: str,
+        type: str = "value_error",
+        location: str = "body",
+    ) -> Self:
+        """The error with one field error: where the field was, what is wrong with it."""
+        return cls(
+            detail,
+            errors=[FieldError(location=location, field=field, message=message, type=type)],
+        )
+
 
 class InvalidCursorError(InvalidInputError):
     code = "invalid_cursor"
     title = "Invalid cursor"
 
 
-class UnauthorizedError(AppError):
-    status_code = 401
-    code = "unauthorized"
-    title = "Authentication required"
-
-    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None):
-        super().__init__(detail, headers={"WWW-Authenticate": "Bearer", **(headers or {})})
-
-
-class ForbiddenError(AppError):
-    status_code = 403
-    code = "forbidden"
-    title = "Forbidden"
-
-
-class NotFoundError(AppError):
-    status_code = 404
-    code = "not_found"
-    title = "Not found"
-
-
-class KommuneNotFoundError(NotFoundError):
-    code = "kommune_not_found"
-    title = "Kommune not found"
-
-
-class FylkeNotFoundError(NotFoundError):
-    code = "fylke_not_found"
-    title = "Fylke not found"
-
-
-class OutsideNorwayError(NotFoundError):
-    code = "outside_norway"
-    title = "Point is outside Norway"
-
-
-class NotAcceptableError(AppError):
-    status_code = 406
-    code = "not_acceptable"
-    title = "Not acceptable"
-
-
-class ConflictError(AppError):
-    status_code = 409
-    code = "conflict"
-    title = "Conflict"
-
-
-class PayloadTooLargeError(AppError):
-    status_code = 413
-    code = "payload_too_large"
-    title = "Request body too large"
-
-
 class UnknownKommuneError(InvalidInputError):
     code = "unknown_kommune"
     title = "Unknown kommune"
+
+    @classmethod
+    def for_number(
+        cls, kommunenummer: str | None, *, location: str = "body", field: str = "kommunenummer"
+    ) -> Self:
+        return cls.for_field(
+            f"No kommune has the number {kommunenummer}.",
+            location=location,
+            field=field,
+            message="Unknown kommune",
+            type="unknown_kommune",
+        )
 
 
 class UnknownFylkeError(InvalidInputError):
@@ -269,26 +239,6 @@ class InvalidTileError(InvalidInputError):
     title = "No such tile"
 
 
-class NotListingOwnerError(ForbiddenError):
-    code = "not_listing_owner"
-    title = "Only the listing's owner can do this"
-
-
-class ListingNotFoundError(NotFoundError):
-    code = "listing_not_found"
-    title = "Listing not found"
-
-
-class InvalidTransitionError(ConflictError):
-    code = "invalid_transition"
-    title = "Not allowed in the current status"
-
-
-class ListingClosedError(ConflictError):
-    code = "listing_closed"
-    title = "The listing is completed or withdrawn and can no longer change"
-
-
 class OwnListingError(InvalidInputError):
     code = "own_listing"
     title = "A transaction needs two parties; this listing is the caller's own"
@@ -314,46 +264,6 @@ class InvalidGroupingError(InvalidInputError):
     title = "This grouping is not available"
 
 
-class UnitMismatchError(InvalidInputError):
-    code = "unit_mismatch"
-    title = "The unit does not fit the listing"
-
-
-class WrongPartyError(ForbiddenError):
-    code = "wrong_party"
-    title = "This move belongs to another party"
-
-
-class TransactionNotFoundError(NotFoundError):
-    code = "transaction_not_found"
-    title = "Transaction not found"
-
-
-class ListingNotAvailableError(ConflictError):
-    code = "listing_not_available"
-    title = "The listing is not available"
-
-
-class BookingConflictError(ConflictError):
-    code = "booking_conflict"
-    title = "The period overlaps another booking"
-
-
-class InsufficientQuantityError(ConflictError):
-    code = "insufficient_quantity"
-    title = "Not that much is left"
-
-
-class RepairEventNotFoundError(NotFoundError):
-    code = "repair_event_not_found"
-    title = "Repair event not found"
-
-
-class RepairNotFoundError(NotFoundError):
-    code = "repair_not_found"
-    title = "Repair not found"
-
-
 class UnknownRepairEventError(InvalidInputError):
     code = "unknown_repair_event"
     title = "Unknown repair event"
@@ -362,14 +272,6 @@ class UnknownRepairEventError(InvalidInputError):
 class ForeignRepairEventError(InvalidInputError):
     code = "event_of_another_organization"
     title = "The repair event belongs to another organization"
-
-
-class RepairNotEditableError(ConflictError):
-    """Repairs reported through a transaction are corrected through it; imported ones are
-    another provider's published data."""
-
-    code = "repair_not_editable"
-    title = "Only repairs logged here can be changed here"
 
 
 class InvalidOrdsRowsError(InvalidInputError):
@@ -385,9 +287,17 @@ class InvalidOrdsRowsError(InvalidInputError):
         self.extra = {"errors": rows, "error_count": error_count}
 
 
-class InitiativeNotFoundError(NotFoundError):
-    code = "initiative_not_found"
-    title = "Initiative not found"
+class OrdsFileError(InvalidInputError):
+    """The upload cannot be read as an ORDS file at all: not UTF-8 text, no header or the
+    wrong columns, broken CSV quoting, or more rows than allowed. Errors in single rows are not
+    raised; they are returned in ``OrdsParseResult.errors`` (app.services.ords)."""
+
+    code = "invalid_ords_file"
+    title = "Invalid ORDS file"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class OwnerAsPartnerError(InvalidInputError):
@@ -398,33 +308,28 @@ class OwnerAsPartnerError(InvalidInputError):
     title = "The initiative's owner cannot also be its partner"
 
 
-class NotInInitiativeError(ForbiddenError):
-    """Only what belongs to (or was done by) an organization that is the initiative's owner or
-    one of its partners can be tagged with it."""
-
-    code = "not_in_initiative"
-    title = "The organization is neither the initiative's owner nor a partner"
+class UnitMismatchError(InvalidInputError):
+    code = "unit_mismatch"
+    title = "The unit does not fit the listing"
 
 
-class OtherInitiativeError(ConflictError):
-    """A listing, transaction or repair event carries at most one initiative."""
-
-    code = "tagged_with_another_initiative"
-    title = "Already tagged with another initiative"
+class InvalidIdempotencyKeyError(InvalidInputError):
+    code = "invalid_idempotency_key"
+    title = "Invalid Idempotency-Key"
 
 
-class TransactionDisputedError(ConflictError):
-    """A disputed transaction is counted again, as it was, if a moderator upholds it; it keeps
-    its initiative until then."""
-
-    code = "transaction_disputed"
-    title = "A disputed transaction keeps its initiative until a moderator decides"
+class IdempotencyKeyReusedError(InvalidInputError):
+    code = "idempotency_key_reused"
+    title = "Idempotency-Key reused for another request"
 
 
-class UnsupportedMediaTypeError(AppError):
-    status_code = 415
-    code = "unsupported_media_type"
-    title = "Unsupported media type"
+class UnauthorizedError(AppError):
+    status_code = 401
+    code = "unauthorized"
+    title = "Authentication required"
+
+    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None):
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer", **(headers or {})})
 
 
 class InvalidCredentialsError(UnauthorizedError):
@@ -460,6 +365,12 @@ class AmbiguousCredentialsError(UnauthorizedError):
     title = "Send either a bearer token or an API key, not both"
 
 
+class ForbiddenError(AppError):
+    status_code = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
 class PersonRequiredError(ForbiddenError):
     code = "person_required"
     title = "Only a signed-in person can do this"
@@ -490,6 +401,45 @@ class WrongOrganizationError(ForbiddenError):
     title = "The API key belongs to another organization"
 
 
+class NotListingOwnerError(ForbiddenError):
+    code = "not_listing_owner"
+    title = "Only the listing's owner can do this"
+
+
+class WrongPartyError(ForbiddenError):
+    code = "wrong_party"
+    title = "This move belongs to another party"
+
+
+class NotInInitiativeError(ForbiddenError):
+    """Only what belongs to (or was done by) an organization that is the initiative's owner or
+    one of its partners can be tagged with it."""
+
+    code = "not_in_initiative"
+    title = "The organization is neither the initiative's owner nor a partner"
+
+
+class NotFoundError(AppError):
+    status_code = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class KommuneNotFoundError(NotFoundError):
+    code = "kommune_not_found"
+    title = "Kommune not found"
+
+
+class FylkeNotFoundError(NotFoundError):
+    code = "fylke_not_found"
+    title = "Fylke not found"
+
+
+class OutsideNorwayError(NotFoundError):
+    code = "outside_norway"
+    title = "Point is outside Norway"
+
+
 class OrganizationNotFoundError(NotFoundError):
     code = "organization_not_found"
     title = "Organization not found"
@@ -513,6 +463,43 @@ class ApiKeyNotFoundError(NotFoundError):
 class CategoryNotFoundError(NotFoundError):
     code = "category_not_found"
     title = "Category not found"
+
+
+class ListingNotFoundError(NotFoundError):
+    code = "listing_not_found"
+    title = "Listing not found"
+
+
+class RepairEventNotFoundError(NotFoundError):
+    code = "repair_event_not_found"
+    title = "Repair event not found"
+
+
+class RepairNotFoundError(NotFoundError):
+    code = "repair_not_found"
+    title = "Repair not found"
+
+
+class TransactionNotFoundError(NotFoundError):
+    code = "transaction_not_found"
+    title = "Transaction not found"
+
+
+class InitiativeNotFoundError(NotFoundError):
+    code = "initiative_not_found"
+    title = "Initiative not found"
+
+
+class NotAcceptableError(AppError):
+    status_code = 406
+    code = "not_acceptable"
+    title = "Not acceptable"
+
+
+class ConflictError(AppError):
+    status_code = 409
+    code = "conflict"
+    title = "Conflict"
 
 
 class EmailTakenError(ConflictError):
@@ -540,6 +527,79 @@ class MunicipalityTakenError(ConflictError):
     title = "The kommune already has a verified municipality organization"
 
 
+class InvalidTransitionError(ConflictError):
+    code = "invalid_transition"
+    title = "Not allowed in the current status"
+
+
+class ListingClosedError(ConflictError):
+    code = "listing_closed"
+    title = "The listing is completed or withdrawn and can no longer change"
+
+
+class ListingNotAvailableError(ConflictError):
+    code = "listing_not_available"
+    title = "The listing is not available"
+
+
+class BookingConflictError(ConflictError):
+    code = "booking_conflict"
+    title = "The period overlaps another booking"
+
+
+class RepairNotEditableError(ConflictError):
+    """Repairs reported through a transaction are corrected through it; imported ones are
+    another provider's published data."""
+
+    code = "repair_not_editable"
+    title = "Only repairs logged here can be changed here"
+
+
+class InsufficientQuantityError(ConflictError):
+    code = "insufficient_quantity"
+    title = "Not that much is left"
+
+
+class OtherInitiativeError(ConflictError):
+    """A listing, transaction or repair event carries at most one initiative."""
+
+    code = "tagged_with_another_initiative"
+    title = "Already tagged with another initiative"
+
+
+class TransactionDisputedError(ConflictError):
+    """A disputed transaction is counted again, as it was, if a moderator upholds it; it keeps
+    its initiative until then."""
+
+    code = "transaction_disputed"
+    title = "A disputed transaction keeps its initiative until a moderator decides"
+
+
+class IdempotencyInProgressError(ConflictError):
+    code = "idempotency_in_progress"
+    title = "A request with this Idempotency-Key is still running"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"Retry-After": "1"})
+
+
+class IdempotencyKeyConsumedError(ConflictError):
+    code = "idempotency_key_consumed"
+    title = "Already done; the response held a secret"
+
+
+class PayloadTooLargeError(AppError):
+    status_code = 413
+    code = "payload_too_large"
+    title = "Request body too large"
+
+
+class UnsupportedMediaTypeError(AppError):
+    status_code = 415
+    code = "unsupported_media_type"
+    title = "Unsupported media type"
+
+
 class TooManyAttemptsError(AppError):
     status_code = 429
     code = "too_many_attempts"
@@ -564,192 +624,34 @@ class NotReadyError(ServiceUnavailableError):
     title = "Not ready"
 
 
-# Codes for errors raised by the framework rather than by Sirkel's code.
+# Framework errors (Starlette's HTTPException, request validation) are rendered with the code
+# and title of the generic class for their status; statuses that no class of the tree has get
+# their own entries here.
 _HTTP_CODES: dict[int, tuple[str, str]] = {
+    **{
+        error.status_code: (error.code, error.title)
+        for error in (
+            UnauthorizedError,
+            ForbiddenError,
+            NotFoundError,
+            NotAcceptableError,
+            ConflictError,
+            PayloadTooLargeError,
+            UnsupportedMediaTypeError,
+            AppError,
+            ServiceUnavailableError,
+        )
+    },
     400: ("bad_request", "Bad request"),
-    401: ("unauthorized", "Authentication required"),
-    403: ("forbidden", "Forbidden"),
-    404: ("not_found", "Not found"),
     405: ("method_not_allowed", "Method not allowed"),
-    406: ("not_acceptable", "Not acceptable"),
-    409: ("conflict", "Conflict"),
-    413: ("payload_too_large", "Request body too large"),
-    415: ("unsupported_media_type", "Unsupported media type"),
     422: ("validation_failed", "Validation failed"),
     429: ("too_many_requests", "Too many requests"),
-    500: ("internal_error", "Internal server error"),
-    503: ("service_unavailable", "Service unavailable"),
 }
 
 
-def problem_body(
-    *,
-    status: int,
-    code: str,
-    title: str,
-    detail: str | None = None,
-    instance: str | None = None,
-    errors: list[FieldError] | None = None,
-    extra: dict[str, Any] | None = None,
-) -> bytes:
-    body: dict[str, Any] = {
-        "type": f"{PROBLEM_TYPE_PREFIX}{code}",
-        "title": title,
-        "status": status,
-        "code": code,
-        "request_id": request_id_var.get(),
-    }
-    if detail is not None:
-        body["detail"] = detail
-    if instance is not None:
-        body["instance"] = instance
-    if errors is not None:
-        body["errors"] = [e.model_dump() for e in errors]
-    if extra:
-        body.update({k: v for k, v in extra.items() if k not in body})
-    return orjson.dumps(body)
-
-
-def problem_response(
-    *,
-    status: int,
-    code: str,
-    title: str,
-    detail: str | None = None,
-    instance: str | None = None,
-    errors: list[FieldError] | None = None,
-    headers: dict[str, str] | None = None,
-    extra: dict[str, Any] | None = None,
-) -> Response:
-    return Response(
-        content=problem_body(
-            status=status,
-            code=code,
-            title=title,
-            detail=detail,
-            instance=instance,
-            errors=errors,
-            extra=extra,
-        ),
-        status_code=status,
-        media_type=PROBLEM_MEDIA_TYPE,
-        headers=headers,
-    )
-
-
-def _field_errors(exc: RequestValidationError) -> list[FieldError]:
-    out: list[FieldError] = []
-    for err in exc.errors():
-        loc = [str(part) for part in err.get("loc", ())]
-        location = loc[0] if loc else "body"
-        # The submitted input is never echoed: it may hold passwords or personal data.
-        out.append(
-            FieldError(
-                location=location,
-                field=".".join(loc[1:]),
-                message=str(err.get("msg", "Invalid value")),
-                type=str(err.get("type", "value_error")),
-            )
-        )
-    return out
-
-
-async def _app_error_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, AppError)
-    errors = exc.errors if isinstance(exc, InvalidInputError) else None
-    return problem_response(
-        status=exc.status_code,
-        code=exc.code,
-        title=exc.title,
-        detail=exc.detail,
-        instance=request.url.path,
-        errors=errors,
-        headers=exc.headers,
-        extra=exc.extra,
-    )
-
-
-async def _validation_error_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)
-    errors = _field_errors(exc)
-    if any(e.type == "json_invalid" for e in errors):
-        code, title, detail = "malformed_json", "Malformed JSON", "The request body is not JSON."
-    else:
-        code, title = "validation_failed", "Validation failed"
-        detail = "; ".join(
-            f"{e.location}{'.' + e.field if e.field else ''}: {e.message}" for e in errors[:5]
-        )
-    return problem_response(
-        status=422,
-        code=code,
-        title=title,
-        detail=detail,
-        instance=request.url.path,
-        errors=errors,
-    )
-
-
-async def _http_error_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)
-    code, title = _HTTP_CODES.get(
-        exc.status_code, (f"http_{exc.status_code}", HTTPStatus(exc.status_code).phrase)
-    )
-    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
-    if exc.status_code == 404 and detail == "Not Found":
-        detail = f"No resource at {request.url.path}."
-    if exc.status_code == 405:
-        detail = f"{request.method} is not allowed on {request.url.path}."
-    return problem_response(
-        status=exc.status_code,
-        code=code,
-        title=title,
-        detail=detail,
-        instance=request.url.path,
-        headers=dict(exc.headers) if exc.headers else None,
-    )
-
-
-def internal_error_response(path: str | None) -> Response:
-    """The 500 body: the same for every failure, so that nothing internal leaks."""
-    return problem_response(
-        status=500,
-        code="internal_error",
-        title="Internal server error",
-        detail="Something went wrong on our side. Quote the request_id when reporting it.",
-        instance=path,
-    )
-
-
-# PostgreSQL refuses text it cannot store: NUL characters (22021 character_not_in_repertoire)
-# and byte sequences invalid in the encoding (22P05 untranslatable_character). That is the
-# client's input, not our failure, wherever in the request it came from.
-_UNSTORABLE_TEXT = {"22021", "22P05"}
-
-
-async def _database_error_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, DBAPIError)
-    if sqlstate(exc) in _UNSTORABLE_TEXT:
-        return problem_response(
-            status=422,
-            code="invalid_input",
-            title="Invalid input",
-            detail="Text must not contain NUL characters or invalid UTF-8.",
-            instance=request.url.path,
-        )
-    return await _unhandled_error_handler(request, exc)
-
-
-async def _unhandled_error_handler(request: Request, exc: Exception) -> Response:
-    logger.error("unhandled exception", exc_info=exc)
-    return internal_error_response(request.url.path)
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(AppError, _app_error_handler)
-    app.add_exception_handler(RequestValidationError, _validation_error_handler)
-    app.add_exception_handler(StarletteHTTPException, _http_error_handler)
-    app.add_exception_handler(DBAPIError, _database_error_handler)
-    app.add_exception_handler(Exception, _unhandled_error_handler)
+def http_problem(status: int) -> tuple[str, str]:
+    """The ``(code, title)`` of a framework error with this HTTP status."""
+    return _HTTP_CODES.get(status, (f"http_{status}", HTTPStatus(status).phrase))
 
 
 def problem_responses(*errors: type[AppError] | int) -> dict[int | str, dict[str, Any]]:
@@ -761,8 +663,7 @@ def problem_responses(*errors: type[AppError] | int) -> dict[int | str, dict[str
     by_status: dict[int, list[tuple[str, str]]] = {}
     for err in errors:
         if isinstance(err, int):
-            code, title = _HTTP_CODES[err]
-            by_status.setdefault(err, []).append((code, title))
+            by_status.setdefault(err, []).append(http_problem(err))
         else:
             by_status.setdefault(err.status_code, []).append((err.code, err.title))
     out: dict[int | str, dict[str, Any]] = {}

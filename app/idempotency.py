@@ -30,7 +30,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import problem_response
+from app.errors import (
+    AppError,
+    IdempotencyInProgressError,
+    IdempotencyKeyConsumedError,
+    IdempotencyKeyReusedError,
+    InvalidIdempotencyKeyError,
+)
+from app.problems import error_response
 from app.repositories.idempotency import IdempotencyRepository
 from app.security import InvalidAccessTokenError, decode_access_token, sha256_hex
 
@@ -84,12 +91,11 @@ class IdempotencyMiddleware:
             await self.app(scope, receive, send)
             return
         if not _valid_key(key):
-            await problem_response(
-                status=422,
-                code="invalid_idempotency_key",
-                title="Invalid Idempotency-Key",
-                detail="An Idempotency-Key is 1 to 255 printable ASCII characters.",
-                instance=scope["path"],
+            await error_response(
+                InvalidIdempotencyKeyError(
+                    "An Idempotency-Key is 1 to 255 printable ASCII characters."
+                ),
+                scope["path"],
             )(scope, receive, send)
             return
         owner = self._owner(scope, headers)
@@ -114,9 +120,11 @@ class IdempotencyMiddleware:
 
         sessionmaker: async_sessionmaker[AsyncSession] = scope["app"].state.sessionmaker
         early = await self._claim(sessionmaker, owner=owner, key=key, request_hash=request_hash)
+        if isinstance(early, AppError):
+            await error_response(early, scope["path"])(scope, receive, send)
+            return
         if early is not None:
-            early.setdefault("instance", scope["path"])
-            await _send_outcome(early, scope, receive, send)
+            await _replay(early, send)
             return
 
         delivered = False
@@ -169,8 +177,9 @@ class IdempotencyMiddleware:
         owner: str,
         key: str,
         request_hash: str,
-    ) -> dict[str, Any] | None:
-        """Claim the key for this request; or the outcome to send instead of running it."""
+    ) -> dict[str, Any] | AppError | None:
+        """Claim the key for this request; or the outcome to send instead of running it: the
+        stored response to replay, or the problem."""
         now = datetime.now(UTC)
         async with sessionmaker() as session, session.begin():
             repo = IdempotencyRepository(session)
@@ -186,13 +195,10 @@ class IdempotencyMiddleware:
                 )
                 return None
             if existing.request_hash != request_hash:
-                return {
-                    "status": 422,
-                    "code": "idempotency_key_reused",
-                    "title": "Idempotency-Key reused for another request",
-                    "detail": "This Idempotency-Key was used for a different request; "
-                    "use a new key for a new request.",
-                }
+                return IdempotencyKeyReusedError(
+                    "This Idempotency-Key was used for a different request; "
+                    "use a new key for a new request."
+                )
             if existing.state == "in_progress":
                 if existing.created_at < now - STALE_AFTER:
                     await repo.restart(
@@ -203,24 +209,13 @@ class IdempotencyMiddleware:
                         expires_at=now + TTL,
                     )
                     return None
-                return {
-                    "status": 409,
-                    "code": "idempotency_in_progress",
-                    "title": "A request with this Idempotency-Key is still running",
-                    "detail": "Retry when the first request has finished.",
-                    "headers": {"Retry-After": "1"},
-                }
+                return IdempotencyInProgressError("Retry when the first request has finished.")
             if existing.state == "completed_secret":
-                return {
-                    "status": 409,
-                    "code": "idempotency_key_consumed",
-                    "title": "Already done; the response held a secret",
-                    "detail": "The first request with this Idempotency-Key succeeded. Its "
-                    "response contained a secret that is never stored, so it cannot be shown "
-                    "again.",
-                }
+                return IdempotencyKeyConsumedError(
+                    "The first request with this Idempotency-Key succeeded. Its response "
+                    "contained a secret that is never stored, so it cannot be shown again."
+                )
             return {
-                "replay": True,
                 "status": existing.response_status,
                 "headers": existing.response_headers or [],
                 "body": existing.response_body or b"",
@@ -252,23 +247,9 @@ class IdempotencyMiddleware:
                 )
 
 
-async def _send_outcome(
-    outcome: dict[str, Any], scope: Scope, receive: Receive, send: Send
-) -> None:
-    if outcome.get("replay"):
-        raw_headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in outcome["headers"]]
-        raw_headers.append((REPLAYED_HEADER.lower().encode(), b"true"))
-        raw_headers.append((b"content-length", str(len(outcome["body"])).encode()))
-        await send(
-            {"type": "http.response.start", "status": outcome["status"], "headers": raw_headers}
-        )
-        await send({"type": "http.response.body", "body": outcome["body"]})
-        return
-    await problem_response(
-        status=outcome["status"],
-        code=outcome["code"],
-        title=outcome["title"],
-        detail=outcome["detail"],
-        instance=outcome["instance"],
-        headers=outcome.get("headers"),
-    )(scope, receive, send)
+async def _replay(stored: dict[str, Any], send: Send) -> None:
+    raw_headers = [(n.encode("latin-1"), v.encode("latin-1")) for n, v in stored["headers"]]
+    raw_headers.append((REPLAYED_HEADER.lower().encode(), b"true"))
+    raw_headers.append((b"content-length", str(len(stored["body"])).encode()))
+    await send({"type": "http.response.start", "status": stored["status"], "headers": raw_headers})
+    await send({"type": "http.response.body", "body": stored["body"]})

@@ -28,7 +28,6 @@ from app.api import (
 )
 from app.config import Settings, get_settings
 from app.db import create_engine, create_read_sessionmaker, create_sessionmaker
-from app.errors import install_error_handlers
 from app.idempotency import IdempotencyMiddleware
 from app.middleware import (
     REQUEST_ID_HEADER,
@@ -38,6 +37,7 @@ from app.middleware import (
 )
 from app.observability import configure_logging
 from app.openapi import install_openapi
+from app.problems import install_error_handlers
 from app.services.health import migration_heads
 
 DESCRIPTION = """

@@ -12,8 +12,9 @@ import time
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import internal_error_response, problem_response
+from app.errors import PayloadTooLargeError
 from app.observability import new_request_id, request_id_var
+from app.problems import error_response, internal_error_response
 
 access_logger = logging.getLogger("sirkel.access")
 error_logger = logging.getLogger("sirkel.errors")
@@ -96,13 +97,11 @@ class BodySizeLimitMiddleware:
         return by_path.get(scope["path"], self.max_bytes)
 
     def _too_large(self, scope: Scope, limit: int) -> ASGIApp:
-        return problem_response(
-            status=413,
-            code="payload_too_large",
-            title="Request body too large",
-            detail=f"Request bodies are limited to {limit} bytes.",
-            instance=scope.get("path"),
-            headers={"Connection": "close"},
+        return error_response(
+            PayloadTooLargeError(
+                f"Request bodies are limited to {limit} bytes.", headers={"Connection": "close"}
+            ),
+            scope.get("path"),
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -13,7 +13,15 @@ import orjson
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from app.errors import PROBLEM_MEDIA_TYPE, Problem, problem_responses
+from app.errors import (
+    PROBLEM_MEDIA_TYPE,
+    IdempotencyInProgressError,
+    IdempotencyKeyConsumedError,
+    IdempotencyKeyReusedError,
+    InvalidIdempotencyKeyError,
+    Problem,
+    problem_responses,
+)
 from app.idempotency import EXEMPT_PATHS
 
 _REF = "#/components/schemas/Problem"
@@ -109,10 +117,11 @@ def _document_idempotency(operation: dict[str, Any], *, exempt: bool) -> None:
     if exempt:
         return
     responses = operation["responses"]
-    for status, codes in (
-        (409, ("idempotency_in_progress", "idempotency_key_consumed")),
-        (422, ("idempotency_key_reused", "invalid_idempotency_key")),
+    for status, errors in (
+        (409, (IdempotencyInProgressError, IdempotencyKeyConsumedError)),
+        (422, (IdempotencyKeyReusedError, InvalidIdempotencyKeyError)),
     ):
+        codes = [error.code for error in errors]
         entry = responses.setdefault(
             str(status),
             {"description": "", "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _REF}}}},

@@ -9,25 +9,35 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import orjson
 
-from app.errors import FieldError, InvalidCursorError
+from app.errors import InvalidCursorError
 
 MAX_CURSOR_LENGTH = 512
+
+T = TypeVar("T")
 
 
 def encode_cursor(key: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(key)).rstrip(b"=").decode("ascii")
 
 
+def next_cursor(rows: Sequence[T], limit: int, key: Callable[[T], dict[str, Any]]) -> str | None:
+    """The cursor of the next page, or None on the last: ``rows`` were fetched as ``limit + 1``
+    and ``key`` gives the sort key of the page's last row."""
+    return encode_cursor(key(rows[limit - 1])) if len(rows) > limit else None
+
+
 def invalid_cursor() -> InvalidCursorError:
-    return InvalidCursorError(
+    return InvalidCursorError.for_field(
         "The cursor is not one this endpoint issued; start again without a cursor.",
-        errors=[
-            FieldError(location="query", field="cursor", message="Invalid cursor", type="invalid")
-        ],
+        location="query",
+        field="cursor",
+        message="Invalid cursor",
+        type="invalid",
     )
 
 

@@ -9,14 +9,12 @@ from pydantic import AwareDatetime
 
 from app.api.deps import ClockDep, PrincipalDep
 from app.api.media import JSON
+from app.api.params import AUTH_PROBLEMS
 from app.db import SessionDep
 from app.errors import (
-    InvalidApiKeyError,
     InvalidCursorError,
-    InvalidTokenError,
     PersonRequiredError,
     RoleRequiredError,
-    UnauthorizedError,
     problem_responses,
 )
 from app.render.evidence import feed_json
@@ -25,7 +23,7 @@ from app.services import evidence as service
 
 router = APIRouter(prefix="/v1/evidence", tags=["evidence"])
 
-_AUTH = (UnauthorizedError, InvalidTokenError, InvalidApiKeyError, PersonRequiredError)
+_AUTH = (*AUTH_PROBLEMS, PersonRequiredError)
 
 
 @router.get(

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from app.api.geography import REFERENCE_CACHE_CONTROL, FylkesnummerPath
 from app.api.media import GEOJSON, JSON, negotiate
+from app.api.params import REFERENCE_CACHE_CONTROL, FylkesnummerPath
 from app.db import SessionDep
 from app.errors import FylkeNotFoundError, NotAcceptableError, problem_responses
 from app.schemas.geography import FylkeRead

@@ -11,17 +11,15 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query, Response, status
 
 from app.api.deps import ClockDep, PrincipalDep
-from app.api.listing_filters import KommuneQuery
+from app.api.params import AUTH_PROBLEMS, CursorQuery, KommuneQuery, LimitQuery
 from app.db import SessionDep
 from app.errors import (
     ForbiddenError,
     InitiativeNotFoundError,
     InsufficientRoleError,
     InsufficientScopeError,
-    InvalidApiKeyError,
     InvalidCursorError,
     InvalidInputError,
-    InvalidTokenError,
     ListingNotFoundError,
     NotAMemberError,
     NotInInitiativeError,
@@ -31,7 +29,6 @@ from app.errors import (
     RepairEventNotFoundError,
     TransactionDisputedError,
     TransactionNotFoundError,
-    UnauthorizedError,
     UnknownKommuneError,
     WrongOrganizationError,
     problem_responses,
@@ -55,12 +52,7 @@ OrganizationIdPath = Annotated[uuid.UUID, Path(description="The partner organiza
 ListingIdPath = Annotated[uuid.UUID, Path(description="The listing's id")]
 TransactionIdPath = Annotated[uuid.UUID, Path(description="The transaction's id")]
 EventIdPath = Annotated[uuid.UUID, Path(description="The repair event's id")]
-LimitQuery = Annotated[int, Query(ge=1, le=100, description="Page size")]
-CursorQuery = Annotated[
-    str | None, Query(max_length=512, description="`next_cursor` of the previous page")
-]
 
-_AUTH = (UnauthorizedError, InvalidTokenError, InvalidApiKeyError)
 # Managing an initiative: admins and owners, or API keys with organization:write.
 _ADMIN = (NotAMemberError, InsufficientRoleError, InsufficientScopeError, WrongOrganizationError)
 # Tagging: any member, or API keys with listings:write (listings, events) or
@@ -92,7 +84,7 @@ _TAGGING = (
     "unknown_kommune`). Add partner organizations afterwards with `PUT "
     "/v1/initiatives/{id}/partners/{organization_id}`.",
     responses=problem_responses(
-        *_AUTH, *_ADMIN, OrganizationNotFoundError, UnknownKommuneError, 422
+        *AUTH_PROBLEMS, *_ADMIN, OrganizationNotFoundError, UnknownKommuneError, 422
     ),
 )
 async def create_initiative(
@@ -165,7 +157,12 @@ async def get_initiative(session: SessionDep, initiative_id: InitiativeIdPath) -
     "list; `[]` for none). The period must still end on or after it starts (`422 "
     "invalid_input`); `name`, `kind`, `starts_on` and `kommuner` cannot be `null`.",
     responses=problem_responses(
-        *_AUTH, *_ADMIN, InitiativeNotFoundError, UnknownKommuneError, InvalidInputError, 422
+        *AUTH_PROBLEMS,
+        *_ADMIN,
+        InitiativeNotFoundError,
+        UnknownKommuneError,
+        InvalidInputError,
+        422,
     ),
 )
 async def update_initiative(
@@ -192,7 +189,7 @@ async def update_initiative(
     "refused by the database). Partners tag their own listings, transactions and repair "
     "events with the initiative. Answers with the initiative.",
     responses=problem_responses(
-        *_AUTH,
+        *AUTH_PROBLEMS,
         *_ADMIN,
         InitiativeNotFoundError,
         OrganizationNotFoundError,
@@ -225,7 +222,7 @@ async def add_partner(
     "organization that is not a partner answers `204` as well. What the partner tagged stays "
     "tagged; it can still take its own things out.",
     responses=problem_responses(
-        *_AUTH, *_ADMIN, InitiativeNotFoundError, OrganizationNotFoundError, 422
+        *AUTH_PROBLEMS, *_ADMIN, InitiativeNotFoundError, OrganizationNotFoundError, 422
     ),
 )
 async def remove_partner(
@@ -257,7 +254,7 @@ async def remove_partner(
     "organization or of a person). A listing the caller may not see is `404`. Transactions "
     f"asked for from now on carry the initiative into the evidence ledger. {_TAGGING}",
     responses=problem_responses(
-        *_AUTH,
+        *AUTH_PROBLEMS,
         *_WRITER,
         NotInInitiativeError,
         InitiativeNotFoundError,
@@ -286,7 +283,7 @@ async def tag_listing(
     "initiative is left as it is (`204`). Transactions already asked for keep their "
     "initiative.",
     responses=problem_responses(
-        *_AUTH,
+        *AUTH_PROBLEMS,
         *_WRITER,
         NotInInitiativeError,
         InitiativeNotFoundError,
@@ -326,7 +323,7 @@ _LEDGER = (
     "with `transactions:write`); `403 not_in_initiative` otherwise. Someone who is not a "
     f"party does not see the transaction (`404`). {_TAGGING}\n\n{_LEDGER}",
     responses=problem_responses(
-        *_AUTH,
+        *AUTH_PROBLEMS,
         *_WRITER,
         NotInInitiativeError,
         InitiativeNotFoundError,
@@ -361,7 +358,7 @@ async def tag_transaction(
     "only is `403 forbidden`. A transaction not tagged with this initiative is left as it is "
     f"(`204`).\n\n{_LEDGER}",
     responses=problem_responses(
-        *_AUTH,
+        *AUTH_PROBLEMS,
         *_WRITER,
         ForbiddenError,
         InitiativeNotFoundError,
@@ -400,7 +397,7 @@ async def untag_transaction(
     "initiative; those already logged are moved in the evidence ledger by a `retagged` "
     f"pair each (`retagged_records`). {_TAGGING}",
     responses=problem_responses(
-        *_AUTH,
+        *AUTH_PROBLEMS,
         *_WRITER,
         NotInInitiativeError,
         InitiativeNotFoundError,
@@ -430,7 +427,7 @@ async def tag_repair_event(
     "ledger by a `retagged` pair each. An event not tagged with this initiative is left as "
     "it is (`204`).",
     responses=problem_responses(
-        *_AUTH, *_WRITER, InitiativeNotFoundError, RepairEventNotFoundError, 422
+        *AUTH_PROBLEMS, *_WRITER, InitiativeNotFoundError, RepairEventNotFoundError, 422
     ),
 )
 async def untag_repair_event(

@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.api.geography import REFERENCE_CACHE_CONTROL, FylkeQuery, KommunenummerPath
 from app.api.media import GEOJSON, JSON, negotiate
+from app.api.params import FYLKESNUMMER_PATTERN, REFERENCE_CACHE_CONTROL, KommunenummerPath
 from app.db import SessionDep
 from app.errors import (
     FylkeNotFoundError,
@@ -21,6 +21,11 @@ from app.schemas.geography import KommuneRead, KommuneSummary
 from app.services import geography as service
 
 router = APIRouter(prefix="/v1/kommuner", tags=["geography"])
+
+FylkeQuery = Annotated[
+    str | None,
+    Query(pattern=FYLKESNUMMER_PATTERN, description="Only kommuner in this fylke", examples=["03"]),
+]
 
 _FEATURE_EXAMPLE: dict[str, Any] = {
     "type": "Feature",

@@ -22,12 +22,6 @@ CategoryQuery = Annotated[
         examples=["bikes"],
     ),
 ]
-KommuneQuery = Annotated[
-    str | None, Query(pattern=r"^[0-9]{4}$", description="Kommunenummer", examples=["0301"])
-]
-FylkeQuery = Annotated[
-    str | None, Query(pattern=r"^[0-9]{2}$", description="Fylkesnummer", examples=["03"])
-]
 OrganizationQuery = Annotated[
     uuid.UUID | None, Query(description="Only this organization's listings")
 ]

@@ -11,23 +11,21 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from app.api.deps import ClockDep, OptionalPrincipalDep, PrincipalDep, SettingsDep
 from app.api.listing_filters import (
     CategoryQuery,
-    FylkeQuery,
     KindQuery,
-    KommuneQuery,
     ModeQuery,
     OrganizationQuery,
     TextQuery,
 )
 from app.api.media import GEOJSON, JSON, negotiate
+from app.api.params import AUTH_PROBLEMS as _AUTH
+from app.api.params import FylkeQuery, KommuneQuery
 from app.db import SessionDep
 from app.errors import (
     FieldError,
     InsufficientRoleError,
     InsufficientScopeError,
-    InvalidApiKeyError,
     InvalidCursorError,
     InvalidInputError,
-    InvalidTokenError,
     InvalidTransitionError,
     ListingClosedError,
     ListingNotFoundError,
@@ -38,7 +36,6 @@ from app.errors import (
     PersonRequiredError,
     PointOutsideNorwayError,
     RoleRequiredError,
-    UnauthorizedError,
     UnknownCategoryError,
     UnknownEwcCodeError,
     UnknownFylkeError,
@@ -68,7 +65,6 @@ MAX_RADIUS_M = 100_000
 
 ListingIdPath = Annotated[uuid.UUID, Path(description="The listing's id")]
 
-_AUTH = (UnauthorizedError, InvalidTokenError, InvalidApiKeyError)
 _OWNER_ONLY = (
     *_AUTH,
     NotListingOwnerError,

@@ -9,17 +9,15 @@ import orjson
 from fastapi import APIRouter, Query, Response, status
 
 from app.api.deps import ERASED, ClockDep, PrincipalDep, PrincipalOrErasedDep
+from app.api.params import AUTH_PROBLEMS, CursorQuery, LimitQuery
 from app.db import SessionDep
 from app.errors import (
     InsufficientScopeError,
-    InvalidApiKeyError,
     InvalidCursorError,
-    InvalidTokenError,
     LastOwnerError,
     NotAMemberError,
     OrganizationNotFoundError,
     PersonRequiredError,
-    UnauthorizedError,
     UnknownKommuneError,
     WrongOrganizationError,
     problem_responses,
@@ -33,8 +31,6 @@ from app.services.policy import require_person
 
 router = APIRouter(prefix="/v1/me", tags=["me"])
 
-_AUTH_PROBLEMS = (UnauthorizedError, InvalidTokenError, InvalidApiKeyError)
-
 
 @router.get(
     "",
@@ -42,7 +38,7 @@ _AUTH_PROBLEMS = (UnauthorizedError, InvalidTokenError, InvalidApiKeyError)
     description="The caller: a person (profile, platform roles, memberships) or, for an "
     "`X-API-Key`, the organization it acts for and its scopes.",
     response_model=Me,
-    responses=problem_responses(*_AUTH_PROBLEMS),
+    responses=problem_responses(*AUTH_PROBLEMS),
 )
 async def get_me(session: SessionDep, principal: PrincipalDep) -> Me:
     return await service.get_me(session, principal=principal)
@@ -52,7 +48,7 @@ async def get_me(session: SessionDep, principal: PrincipalDep) -> Me:
     "",
     summary="Update my profile",
     description="Change display name, home kommune (null clears it) and language (nb|en).",
-    responses=problem_responses(*_AUTH_PROBLEMS, PersonRequiredError, UnknownKommuneError, 422),
+    responses=problem_responses(*AUTH_PROBLEMS, PersonRequiredError, UnknownKommuneError, 422),
 )
 async def update_me(body: MeUpdate, session: SessionDep, principal: PrincipalDep) -> PersonMe:
     person_id = require_person(principal)
@@ -68,7 +64,7 @@ async def update_me(body: MeUpdate, session: SessionDep, principal: PrincipalDep
     "keys with `listings:write`.",
     response_model=ListingPage,
     responses=problem_responses(
-        *_AUTH_PROBLEMS,
+        *AUTH_PROBLEMS,
         NotAMemberError,
         InsufficientScopeError,
         WrongOrganizationError,
@@ -86,10 +82,8 @@ async def list_my_listings(
     status: Annotated[
         list[ListingStatus] | None, Query(description="Only these statuses (repeatable)")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=100, description="Page size")] = 20,
-    cursor: Annotated[
-        str | None, Query(max_length=512, description="`next_cursor` of the previous page")
-    ] = None,
+    limit: LimitQuery = 20,
+    cursor: CursorQuery = None,
 ) -> Response:
     result = await listing_service.list_my_listings(
         session,
@@ -114,7 +108,7 @@ async def list_my_listings(
     summary="Export my personal data",
     description="Every piece of personal data Sirkel holds about the caller, as one JSON "
     "document (GDPR art. 15 and 20).",
-    responses=problem_responses(*_AUTH_PROBLEMS, PersonRequiredError),
+    responses=problem_responses(*AUTH_PROBLEMS, PersonRequiredError),
 )
 async def export_me(
     session: SessionDep, principal: PrincipalDep, now: ClockDep
@@ -132,7 +126,7 @@ async def export_me(
     "Refused with `409 last_owner` while you are the only owner of an organization. "
     "Repeating it answers 204 as well: the session is already gone, so a retry with the same "
     "token is recognised as the same erasure.",
-    responses=problem_responses(*_AUTH_PROBLEMS, PersonRequiredError, LastOwnerError),
+    responses=problem_responses(*AUTH_PROBLEMS, PersonRequiredError, LastOwnerError),
 )
 async def erase_me(session: SessionDep, principal: PrincipalOrErasedDep, now: ClockDep) -> Response:
     if principal == ERASED:

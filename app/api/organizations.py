@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from app.api.deps import ClockDep, PrincipalDep
+from app.api.params import AUTH_PROBLEMS, KOMMUNENUMMER_PATTERN, CursorQuery, LimitQuery
 from app.db import SessionDep
 from app.errors import (
     AlreadyMemberError,
@@ -16,10 +17,8 @@ from app.errors import (
     ConflictError,
     InsufficientRoleError,
     InsufficientScopeError,
-    InvalidApiKeyError,
     InvalidCursorError,
     InvalidInputError,
-    InvalidTokenError,
     LastOwnerError,
     MemberNotFoundError,
     MunicipalityTakenError,
@@ -29,7 +28,6 @@ from app.errors import (
     PersonNotFoundError,
     PersonRequiredError,
     RoleRequiredError,
-    UnauthorizedError,
     UnknownKommuneError,
     WrongOrganizationError,
     problem_responses,
@@ -37,7 +35,6 @@ from app.errors import (
 from app.models.organization import OrganizationKind
 from app.schemas.common import Page
 from app.schemas.organization import (
-    KOMMUNENUMMER_PATTERN,
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyRead,
@@ -55,14 +52,9 @@ router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
 OrganizationIdPath = Annotated[uuid.UUID, Path(description="The organization's id")]
 PersonIdPath = Annotated[uuid.UUID, Path(description="The member's person id")]
 ApiKeyIdPath = Annotated[uuid.UUID, Path(description="The API key's id")]
-LimitQuery = Annotated[int, Query(ge=1, le=100, description="Page size")]
-CursorQuery = Annotated[
-    str | None, Query(max_length=512, description="`next_cursor` of the previous page")
-]
 
-_AUTH = (UnauthorizedError, InvalidTokenError, InvalidApiKeyError)
 # A person who is not a member, or whose role is too low.
-_MEMBER_ONLY = (*_AUTH, PersonRequiredError, NotAMemberError, InsufficientRoleError)
+_MEMBER_ONLY = (*AUTH_PROBLEMS, PersonRequiredError, NotAMemberError, InsufficientRoleError)
 
 
 # --- organizations ---------------------------------------------------------------------
@@ -77,7 +69,12 @@ _MEMBER_ONLY = (*_AUTH, PersonRequiredError, NotAMemberError, InsufficientRoleEr
     "a municipality needs its kommunenummer. The sector is derived from the kind. New "
     "organizations are unverified until a moderator verifies them.",
     responses=problem_responses(
-        *_AUTH, PersonRequiredError, OrgnrTakenError, UnknownKommuneError, InvalidInputError, 422
+        *AUTH_PROBLEMS,
+        PersonRequiredError,
+        OrgnrTakenError,
+        UnknownKommuneError,
+        InvalidInputError,
+        422,
     ),
 )
 async def create_organization(
@@ -165,7 +162,7 @@ async def update_organization(
     "municipality organization per kommune can be verified (`409 municipality_taken`). "
     "Verifying a verified organization changes nothing.",
     responses=problem_responses(
-        *_AUTH,
+        *AUTH_PROBLEMS,
         PersonRequiredError,
         RoleRequiredError,
         OrganizationNotFoundError,

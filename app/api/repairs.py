@@ -11,24 +11,22 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
 from app.api.deps import ClockDep, PrincipalDep
-from app.api.listing_filters import KommuneQuery
+from app.api.params import AUTH_PROBLEMS as _AUTH
+from app.api.params import CursorQuery, KommuneQuery, LimitQuery
 from app.db import SessionDep
 from app.errors import (
     ForbiddenError,
     ForeignRepairEventError,
     InsufficientScopeError,
-    InvalidApiKeyError,
     InvalidCursorError,
     InvalidInputError,
     InvalidOrdsRowsError,
-    InvalidTokenError,
     NotAMemberError,
     OrganizationNotFoundError,
     PointOutsideNorwayError,
     RepairEventNotFoundError,
     RepairNotEditableError,
     RepairNotFoundError,
-    UnauthorizedError,
     UnknownCategoryError,
     UnknownKommuneError,
     UnknownRepairEventError,
@@ -61,12 +59,7 @@ router = APIRouter(tags=["repairs"])
 
 EventIdPath = Annotated[uuid.UUID, Path(description="The repair event's id")]
 RepairIdPath = Annotated[uuid.UUID, Path(description="The repair's id")]
-LimitQuery = Annotated[int, Query(ge=1, le=100, description="Page size")]
-CursorQuery = Annotated[
-    str | None, Query(max_length=512, description="`next_cursor` of the previous page")
-]
 
-_AUTH = (UnauthorizedError, InvalidTokenError, InvalidApiKeyError)
 # WRITE_LISTINGS needs no more than membership, so insufficient_role never arises.
 _ORG = (NotAMemberError, InsufficientScopeError, WrongOrganizationError)
 CSV_MEDIA_TYPES = frozenset({"text/csv", "application/csv"})

@@ -9,13 +9,12 @@ from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from app.api.deps import ClockDep
 from app.api.listing_filters import (
     CategoryQuery,
-    FylkeQuery,
     KindQuery,
-    KommuneQuery,
     ModeQuery,
     OrganizationQuery,
     TextQuery,
 )
+from app.api.params import FylkeQuery, KommuneQuery
 from app.db import SessionDep
 from app.errors import (
     InvalidTileError,

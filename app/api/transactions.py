@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Path, Query, status
 from pydantic import AwareDatetime
 
 from app.api.deps import ClockDep, OptionalPrincipalDep, PrincipalDep, SettingsDep
+from app.api.params import AUTH_PROBLEMS as _AUTH
 from app.db import SessionDep
 from app.errors import (
     BookingConflictError,
@@ -18,11 +19,9 @@ from app.errors import (
     InsufficientQuantityError,
     InsufficientRoleError,
     InsufficientScopeError,
-    InvalidApiKeyError,
     InvalidCursorError,
     InvalidInputError,
     InvalidPeriodError,
-    InvalidTokenError,
     InvalidTransitionError,
     ListingNotAvailableError,
     ListingNotFoundError,
@@ -31,7 +30,6 @@ from app.errors import (
     OrganizationNotFoundError,
     OwnListingError,
     TransactionNotFoundError,
-    UnauthorizedError,
     UnitMismatchError,
     WrongOrganizationError,
     WrongPartyError,
@@ -53,7 +51,6 @@ from app.services.transaction import TransactionAction
 router = APIRouter(tags=["transactions"])
 
 TransactionIdPath = Annotated[uuid.UUID, Path(description="The transaction's id")]
-_AUTH = (UnauthorizedError, InvalidTokenError, InvalidApiKeyError)
 _ORG = (NotAMemberError, InsufficientRoleError, InsufficientScopeError, WrongOrganizationError)
 MAX_AVAILABILITY_DAYS = 366
 

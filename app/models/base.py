@@ -3,6 +3,8 @@ in migrations and in the errors that repositories translate."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -13,6 +15,12 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def sql_in(column: str, values: Iterable[object]) -> str:
+    """``column IN ('a', 'b')`` for a CHECK constraint over a fixed set of values (enum members
+    are written as their values), in the order given."""
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
 class Base(DeclarativeBase):

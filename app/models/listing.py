@@ -56,6 +56,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.geo import NORWAY_BBOX, SRID
 from app.models.base import Base
+from app.models.base import sql_in as _in
 
 
 class ListingKind(StrEnum):
@@ -133,10 +134,6 @@ HIDDEN_REASON_MAX_LENGTH = 500
 # Enough for a ferry's worth of material (t) or a year of waste heat, small enough to be sane.
 MAX_QUANTITY = Decimal("1000000000")
 MAX_PRICE_NOK = Decimal("100000000")
-
-
-def _in(column: str, values: Any) -> str:
-    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
 
 
 # "mode IS NOT NULL": a NULL mode would make "mode IN (...)" NULL, which a CHECK lets pass.

@@ -42,6 +42,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.geo import SRID
 from app.models.base import Base
+from app.models.base import sql_in as _in
 
 REPAIR_STATUSES = ("Fixed", "Repairable", "End of life", "Unknown")
 REPAIR_BARRIERS = (
@@ -64,10 +65,6 @@ RepairBarrierCode = Literal[
 ]
 REPAIR_SOURCES = ("logged", "transaction", "imported")
 PROBLEM_MAX_LENGTH = 2000
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class RepairEvent(Base):

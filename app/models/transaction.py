@@ -49,7 +49,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TSTZRANGE, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base
+from app.models.base import Base, sql_in
 
 
 class TransactionType(StrEnum):
@@ -145,7 +145,8 @@ MAX_TRANSACTION_QUANTITY = Decimal("1000000000")
 
 
 def _in(column: str, values: Any) -> str:
-    return f"{column} IN ({', '.join(repr(str(v)) for v in sorted(values))})"
+    """The constraints of this table list their values sorted."""
+    return sql_in(column, sorted(values))
 
 
 _LIVE_SQL = _in("status", LIVE_STATUSES)

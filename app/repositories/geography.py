@@ -29,6 +29,20 @@ class LookupHit:
     distance_m: float
 
 
+def _kommune_summary() -> tuple[Any, ...]:
+    """The columns of a kommune in a list (``KommuneSummary``); its fylke joined as ``Fylke``."""
+    return (
+        Kommune.kommunenummer,
+        Kommune.name,
+        Kommune.short_name,
+        Kommune.fylkesnummer,
+        Fylke.name.label("fylke_name"),
+        Kommune.population,
+        Kommune.population_year,
+        Kommune.area_km2,
+    )
+
+
 class GeographyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -39,16 +53,7 @@ class GeographyRepository:
         self, *, fylkesnummer: str | None, after: str | None, limit: int
     ) -> list[RowMapping]:
         stmt = (
-            select(
-                Kommune.kommunenummer,
-                Kommune.name,
-                Kommune.short_name,
-                Kommune.fylkesnummer,
-                Fylke.name.label("fylke_name"),
-                Kommune.population,
-                Kommune.population_year,
-                Kommune.area_km2,
-            )
+            select(*_kommune_summary())
             .join(Fylke, Fylke.fylkesnummer == Kommune.fylkesnummer)
             .order_by(Kommune.kommunenummer)
             .limit(limit)
@@ -62,14 +67,7 @@ class GeographyRepository:
     async def get_kommune(self, kommunenummer: str) -> RowMapping | None:
         stmt = (
             select(
-                Kommune.kommunenummer,
-                Kommune.name,
-                Kommune.short_name,
-                Kommune.fylkesnummer,
-                Fylke.name.label("fylke_name"),
-                Kommune.population,
-                Kommune.population_year,
-                Kommune.area_km2,
+                *_kommune_summary(),
                 func.ST_XMin(Kommune.geom).label("min_lon"),
                 func.ST_YMin(Kommune.geom).label("min_lat"),
                 func.ST_XMax(Kommune.geom).label("max_lon"),
@@ -230,41 +228,30 @@ class GeographyRepository:
 
     async def upsert_fylker(self, rows: list[dict[str, str]]) -> None:
         """rows: fylkesnummer, name, geojson (a GeoJSON geometry as text)."""
-        geom = func.ST_Multi(func.ST_SetSRID(func.ST_GeomFromGeoJSON(bindparam("geojson")), SRID))
-        stmt = insert(Fylke).values(
-            fylkesnummer=bindparam("fylkesnummer"),
-            name=bindparam("name"),
-            geom=geom,
-            area_km2=func.round(cast(func.ST_Area(func.geography(geom)) / 1e6, Numeric), 2),
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[Fylke.fylkesnummer],
-            set_={
-                "name": stmt.excluded.name,
-                "geom": stmt.excluded.geom,
-                "area_km2": stmt.excluded.area_km2,
-            },
-        )
-        await self.session.execute(stmt, rows)
+        await self._upsert_areas(Fylke, "fylkesnummer", ("name",), rows)
 
     async def upsert_kommuner(self, rows: list[dict[str, str]]) -> None:
         """rows: kommunenummer, name, fylkesnummer, geojson."""
+        await self._upsert_areas(Kommune, "kommunenummer", ("name", "fylkesnummer"), rows)
+
+    async def _upsert_areas(
+        self,
+        model: type[Fylke] | type[Kommune],
+        number: str,
+        columns: tuple[str, ...],
+        rows: list[dict[str, str]],
+    ) -> None:
+        """Insert or update fylker or kommuner by their number: the ``columns`` as given, the
+        geometry from the row's ``geojson`` and the area computed from it."""
         geom = func.ST_Multi(func.ST_SetSRID(func.ST_GeomFromGeoJSON(bindparam("geojson")), SRID))
-        stmt = insert(Kommune).values(
-            kommunenummer=bindparam("kommunenummer"),
-            name=bindparam("name"),
-            fylkesnummer=bindparam("fylkesnummer"),
+        stmt = insert(model).values(
+            **{column: bindparam(column) for column in (number, *columns)},
             geom=geom,
             area_km2=func.round(cast(func.ST_Area(func.geography(geom)) / 1e6, Numeric), 2),
         )
         stmt = stmt.on_conflict_do_update(
-            index_elements=[Kommune.kommunenummer],
-            set_={
-                "name": stmt.excluded.name,
-                "fylkesnummer": stmt.excluded.fylkesnummer,
-                "geom": stmt.excluded.geom,
-                "area_km2": stmt.excluded.area_km2,
-            },
+            index_elements=[getattr(model, number)],
+            set_={column: stmt.excluded[column] for column in (*columns, "geom", "area_km2")},
         )
         await self.session.execute(stmt, rows)
 

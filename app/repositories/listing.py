@@ -47,6 +47,7 @@ from app.models import Listing
 from app.models.tile_cell import ROLLUP_MAX_ZOOM
 from app.repositories import raw
 from app.repositories.db_errors import constraint_name
+from app.repositories.sql import escape_like as _like_escape
 
 SEARCHABLE = (
     "l.status = 'active' AND l.hidden_at IS NULL AND (l.expires_at IS NULL OR l.expires_at > :now)"
@@ -153,10 +154,6 @@ class SearchFilters:
     last_is_prefix: bool = False
     # Whether ``q`` was given at all (it may have no terms: only stop words or punctuation).
     text_query: bool = False
-
-
-def _like_escape(term: str) -> str:
-    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def search_clauses(filters: SearchFilters, *, now: datetime) -> tuple[list[str], dict[str, Any]]:

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import (
     AlreadyMemberError,
-    FieldError,
     LastOwnerError,
     MunicipalityTakenError,
     OrgnrTakenError,
@@ -26,6 +25,7 @@ from app.errors import (
 from app.models import ApiKey, Membership, Organization, Person
 from app.models.organization import MemberRole
 from app.repositories.db_errors import constraint_name
+from app.repositories.sql import escape_like
 
 # Constraints whose violations are the caller's doing, and what they mean.
 _UQ_ORGNR = "uq_organizations_organisasjonsnummer"
@@ -47,19 +47,6 @@ class MemberRow:
 ROLE_ORDER: dict[MemberRole, int] = {MemberRole.OWNER: 1, MemberRole.ADMIN: 2, MemberRole.MEMBER: 3}
 
 
-def unknown_kommune(
-    kommunenummer: str | None, *, location: str = "body", field: str = "kommunenummer"
-) -> UnknownKommuneError:
-    return UnknownKommuneError(
-        f"No kommune has the number {kommunenummer}.",
-        errors=[
-            FieldError(
-                location=location, field=field, message="Unknown kommune", type="unknown_kommune"
-            )
-        ],
-    )
-
-
 def _translate(exc: IntegrityError, values: dict[str, Any]) -> Exception:
     """The domain error for a violated constraint, or the original error if it is a bug."""
     name = constraint_name(exc)
@@ -69,7 +56,7 @@ def _translate(exc: IntegrityError, values: dict[str, Any]) -> Exception:
             "is already registered."
         )
     if name == _FK_KOMMUNE:
-        return unknown_kommune(values.get("kommunenummer"))
+        return UnknownKommuneError.for_number(values.get("kommunenummer"))
     if name == _UQ_VERIFIED_MUNICIPALITY:
         return MunicipalityTakenError(
             f"Kommune {values.get('kommunenummer')} already has a verified municipality "
@@ -176,7 +163,7 @@ class OrganizationRepository:
             stmt = stmt.where(Organization.kommunenummer == kommunenummer)
         if name_contains is not None:
             stmt = stmt.where(
-                Organization.name.ilike(f"%{_escape_like(name_contains)}%", escape="\\")
+                Organization.name.ilike(f"%{escape_like(name_contains)}%", escape="\\")
             )
         if after is not None:
             stmt = stmt.where(tuple_(Organization.name, Organization.id) > tuple_(*after))
@@ -353,7 +340,3 @@ class OrganizationRepository:
 def _role_rank() -> ColumnElement[int]:
     """``ROLE_ORDER`` in SQL."""
     return case(*((Membership.role == role.value, rank) for role, rank in ROLE_ORDER.items()))
-
-
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -7,18 +7,18 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from app.models.person import Language
+from app.schemas.common import KOMMUNENUMMER_PATTERN, StrictModel
 
 Password = Annotated[str, Field(min_length=10, max_length=256, description="10 to 256 characters")]
 DisplayName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
 ]
-KommunenummerField = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
+KommunenummerField = Annotated[str, StringConstraints(pattern=KOMMUNENUMMER_PATTERN)]
 
 
-class RegisterRequest(BaseModel):
+class RegisterRequest(StrictModel):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "example": {
                 "email": "kari.nordmann@example.no",
@@ -57,13 +57,9 @@ class TokenRead(BaseModel):
     refresh_expires_in: int
 
 
-class RefreshRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RefreshRequest(StrictModel):
     refresh_token: str = Field(min_length=1, max_length=512)
 
 
-class LogoutRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LogoutRequest(StrictModel):
     refresh_token: str | None = Field(default=None, min_length=1, max_length=512)

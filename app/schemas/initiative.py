@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.models.initiative import InitiativeKind
 from app.models.organization import Sector
+from app.schemas.common import StrictModel
 from app.schemas.listing import Description, ShortText
 from app.schemas.repair import Kommunenummer
 
@@ -42,11 +43,7 @@ def check_period(starts_on: date, ends_on: date | None) -> None:
         raise ValueError("ends_on must be on or after starts_on")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class InitiativeCreate(_Strict):
+class InitiativeCreate(StrictModel):
     """A new initiative, owned by ``organization_id`` (its admins and owners start it)."""
 
     organization_id: uuid.UUID = Field(description="The owner: you must be an admin of it")
@@ -67,7 +64,7 @@ class InitiativeCreate(_Strict):
         return self
 
 
-class InitiativeUpdate(_Strict):
+class InitiativeUpdate(StrictModel):
     """The fields to change. ``null`` clears ``ends_on`` (open-ended) and ``description``;
     ``kommuner`` replaces the whole list (``[]`` for none). The period must stay valid."""
 

@@ -42,6 +42,7 @@ from app.models.listing import (
 )
 from app.models.waste import EWC_CODE_PATTERN
 from app.schemas.common import DecimalNumber
+from app.schemas.common import StrictModel as _Strict
 
 # Anything that looks like markup: a tag, a comment, a character reference. Titles and
 # descriptions are plain text; clients render them, so markup would be someone's XSS.
@@ -121,10 +122,6 @@ class Point(BaseModel):
     @property
     def lat(self) -> float:
         return self.coordinates[1]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 # --- kind-specific details -------------------------------------------------------------------

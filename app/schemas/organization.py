@@ -20,8 +20,7 @@ from pydantic import (
 
 from app.models.organization import ApiKeyScope, MemberRole, OrganizationKind, Sector
 from app.orgnr import is_valid_orgnr
-
-KOMMUNENUMMER_PATTERN = r"^[0-9]{4}$"
+from app.schemas.common import KOMMUNENUMMER_PATTERN, StrictModel
 
 _HTTP_URL: TypeAdapter[HttpUrl] = TypeAdapter(HttpUrl)
 
@@ -91,9 +90,8 @@ ApiKeyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=
 # --- organizations ---------------------------------------------------------------------
 
 
-class OrganizationCreate(BaseModel):
+class OrganizationCreate(StrictModel):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "example": {
                 "name": "Fiksehuset Grünerløkka",
@@ -120,11 +118,10 @@ class OrganizationCreate(BaseModel):
     website: Website | None = None
 
 
-class OrganizationUpdate(BaseModel):
+class OrganizationUpdate(StrictModel):
     """Only the fields sent are changed; ``null`` clears an optional field."""
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "example": {"description": "Åpent tirsdag til lørdag.", "website": None}
         },
@@ -188,17 +185,17 @@ class OrganizationRead(BaseModel):
 # --- members ---------------------------------------------------------------------------
 
 
-class MemberCreate(BaseModel):
+class MemberCreate(StrictModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"example": {"email": "kari@example.no", "role": "admin"}}
+        json_schema_extra={"example": {"email": "kari@example.no", "role": "admin"}}
     )
 
     email: PersonEmail
     role: MemberRole = MemberRole.MEMBER
 
 
-class MemberUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"role": "admin"}})
+class MemberUpdate(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"role": "admin"}})
 
     role: MemberRole
 
@@ -226,9 +223,8 @@ class MemberRead(BaseModel):
 # --- API keys --------------------------------------------------------------------------
 
 
-class ApiKeyCreate(BaseModel):
+class ApiKeyCreate(StrictModel):
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "example": {"name": "Kassasystem", "scopes": ["listings:write", "transactions:write"]}
         },

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.models.person import Language
 from app.schemas.auth import DisplayName, KommunenummerField
+from app.schemas.common import StrictModel
 
 
 class MembershipRef(BaseModel):
@@ -58,9 +59,9 @@ class ApiKeyMe(BaseModel):
 Me = Annotated[PersonMe | ApiKeyMe, Field(discriminator="type")]
 
 
-class MeUpdate(BaseModel):
+class MeUpdate(StrictModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"example": {"display_name": "Kari N.", "language": "en"}}
+        json_schema_extra={"example": {"display_name": "Kari N.", "language": "en"}}
     )
 
     display_name: DisplayName | None = None

@@ -25,6 +25,7 @@ from pydantic import (
 from app.models.category import ORDS_MAX_ID, ORDS_MIN_ID
 from app.models.repair import PROBLEM_MAX_LENGTH, RepairBarrierCode, RepairStatusCode
 from app.schemas.common import Page
+from app.schemas.common import StrictModel as _Strict
 from app.schemas.listing import CategorySlug, Description, Point, ShortText, Title
 
 # The longest repair event: a week-long repair festival, not a permanent opening.
@@ -58,10 +59,6 @@ Problem = Annotated[
 ]
 ProductAge = Annotated[Decimal, Field(ge=0, le=200, decimal_places=1, examples=[4])]
 Year = Annotated[int, Field(ge=1850, le=2100, examples=[2019])]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def check_event_period(starts_at: datetime, ends_at: datetime) -> None:

@@ -29,11 +29,7 @@ from app.models.transaction import (
     TransactionUnit,
 )
 from app.schemas.common import DecimalNumber, Page
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+from app.schemas.common import StrictModel as _Strict
 
 Quantity = Annotated[
     Decimal, Field(gt=0, le=MAX_TRANSACTION_QUANTITY, decimal_places=3, examples=[250])

@@ -69,7 +69,7 @@ from app.models.initiative import InitiativeKind
 from app.models.organization import Sector
 from app.models.person import PlatformRole
 from app.models.transaction import TransactionStatus
-from app.pagination import decode_cursor, encode_cursor, invalid_cursor
+from app.pagination import decode_cursor, invalid_cursor, next_cursor
 from app.repositories.evidence import EvidenceRepository
 from app.repositories.geography import GeographyRepository
 from app.repositories.initiative import InitiativeFilters, InitiativeRepository
@@ -181,17 +181,7 @@ async def list_initiatives(
     if kommunenummer is not None and not await GeographyRepository(session).kommune_exists(
         kommunenummer
     ):
-        raise UnknownKommuneError(
-            f"No kommune has the number {kommunenummer}.",
-            errors=[
-                FieldError(
-                    location="query",
-                    field="kommune",
-                    message="Unknown kommune",
-                    type="unknown_kommune",
-                )
-            ],
-        )
+        raise UnknownKommuneError.for_number(kommunenummer, location="query", field="kommune")
     rows = await InitiativeRepository(session).find(
         InitiativeFilters(
             kommunenummer=kommunenummer,
@@ -203,21 +193,15 @@ async def list_initiatives(
         limit=limit + 1,
     )
     items = await _render_many(session, rows[:limit])
-    next_cursor = None
-    if len(rows) > limit:
-        last = items[-1]
-        next_cursor = encode_cursor({"s": last.starts_on.isoformat(), "id": str(last.id)})
-    return InitiativePage(items=items, next_cursor=next_cursor)
+    return InitiativePage(
+        items=items,
+        next_cursor=next_cursor(
+            rows, limit, lambda i: {"s": i.starts_on.isoformat(), "id": str(i.id)}
+        ),
+    )
 
 
 # --- writing the initiative -----------------------------------------------------------------
-
-
-def _body_error(field: str, message: str, detail: str) -> InvalidInputError:
-    return InvalidInputError(
-        detail,
-        errors=[FieldError(location="body", field=field, message=message, type="value_error")],
-    )
 
 
 async def _check_kommuner(session: AsyncSession, numbers: Sequence[str]) -> None:
@@ -285,16 +269,18 @@ async def update_initiative(
     for name in _REQUIRED:
         if name in patch and patch[name] is None:
             hint = " (send [] for none)" if name == "kommuner" else ""
-            raise _body_error(name, "Cannot be cleared", f"{name} cannot be null{hint}.")
+            raise InvalidInputError.for_field(
+                f"{name} cannot be null{hint}.", field=name, message="Cannot be cleared"
+            )
     starts_on = changes.starts_on or initiative.starts_on
     ends_on = changes.ends_on if "ends_on" in patch else initiative.ends_on
     try:
         check_period(starts_on, ends_on)
     except ValueError as exc:
-        raise _body_error(
-            "ends_on" if "ends_on" in patch else "starts_on",
-            str(exc),
+        raise InvalidInputError.for_field(
             f"The initiative would end on {ends_on}, before it starts on {starts_on}.",
+            field="ends_on" if "ends_on" in patch else "starts_on",
+            message=str(exc),
         ) from None
     if changes.kommuner is not None:
         await _check_kommuner(session, changes.kommuner)

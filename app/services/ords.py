@@ -29,7 +29,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Final
 
-from app.errors import InvalidInputError
+from app.errors import OrdsFileError
 
 __all__ = [
     "FREE_TEXT_FIELDS",
@@ -148,19 +148,6 @@ class RepairBarrier(StrEnum):
     REPAIR_INFORMATION_NOT_AVAILABLE = "Repair information not available"
     LACK_OF_EQUIPMENT = "Lack of equipment"
     ITEM_TOO_WORN_OUT = "Item too worn out"
-
-
-class OrdsFileError(InvalidInputError):
-    """The upload cannot be read as an ORDS file at all: not UTF-8 text, no header or the
-    wrong columns, broken CSV quoting, or more rows than allowed. Errors in single rows are not
-    raised; they are returned in ``OrdsParseResult.errors``."""
-
-    code = "invalid_ords_file"
-    title = "Invalid ORDS file"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 # --- Records -------------------------------------------------------------------------------

@@ -19,25 +19,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import (
     ApiKeyNotFoundError,
     ConflictError,
-    FieldError,
     InsufficientRoleError,
-    InvalidCursorError,
     InvalidInputError,
     LastOwnerError,
     MemberNotFoundError,
     OrganizationNotFoundError,
     PersonNotFoundError,
+    UnknownKommuneError,
 )
 from app.models import ApiKey, Organization
 from app.models.organization import MemberRole, OrganizationKind
 from app.models.person import PlatformRole
-from app.pagination import decode_cursor, encode_cursor
+from app.pagination import decode_cursor, invalid_cursor, next_cursor
 from app.repositories.geography import GeographyRepository
 from app.repositories.organization import (
     ROLE_ORDER,
     MemberRow,
     OrganizationRepository,
-    unknown_kommune,
 )
 from app.schemas.common import Page
 from app.schemas.organization import (
@@ -96,26 +94,12 @@ def _api_key_read(key: ApiKey) -> ApiKeyRead:
     return ApiKeyRead.model_validate(key)
 
 
-def _invalid_cursor() -> InvalidCursorError:
-    return InvalidCursorError(
-        "The cursor is not one this endpoint issued; start again without a cursor.",
-        errors=[
-            FieldError(location="query", field="cursor", message="Invalid cursor", type="invalid")
-        ],
-    )
-
-
 def _municipality_needs_kommune() -> InvalidInputError:
-    return InvalidInputError(
+    return InvalidInputError.for_field(
         "A municipality organization needs its kommunenummer.",
-        errors=[
-            FieldError(
-                location="body",
-                field="kommunenummer",
-                message="Required for a municipality",
-                type="missing",
-            )
-        ],
+        field="kommunenummer",
+        message="Required for a municipality",
+        type="missing",
     )
 
 
@@ -161,12 +145,12 @@ async def list_organizations(
                 raise TypeError("name")
             after = (key["n"], uuid.UUID(str(key["i"])))
         except (TypeError, ValueError):
-            raise _invalid_cursor() from None
+            raise invalid_cursor() from None
     repo = OrganizationRepository(session)
     if kommunenummer is not None and not await GeographyRepository(session).kommune_exists(
         kommunenummer
     ):
-        raise unknown_kommune(kommunenummer, location="query", field="kommune")
+        raise UnknownKommuneError.for_number(kommunenummer, location="query", field="kommune")
     rows = await repo.search(
         kind=kind.value if kind is not None else None,
         kommunenummer=kommunenummer,
@@ -175,12 +159,9 @@ async def list_organizations(
         limit=limit + 1,
     )
     items = [_organization_read(org) for org in rows[:limit]]
-    next_cursor = (
-        encode_cursor({"n": rows[limit - 1].name, "i": str(rows[limit - 1].id)})
-        if len(rows) > limit
-        else None
+    return Page[OrganizationRead](
+        items=items, next_cursor=next_cursor(rows, limit, lambda o: {"n": o.name, "i": str(o.id)})
     )
-    return Page[OrganizationRead](items=items, next_cursor=next_cursor)
 
 
 async def get_organization(
@@ -253,19 +234,24 @@ async def list_members(
                 raise TypeError("rank")
             after = (key["r"], datetime.fromisoformat(str(key["t"])), uuid.UUID(str(key["i"])))
         except (TypeError, ValueError):
-            raise _invalid_cursor() from None
+            raise invalid_cursor() from None
     repo = OrganizationRepository(session)
     await _get_or_404(repo, organization_id)
     await authorize_org(session, principal, organization_id, OrgAction.VIEW_MEMBERS)
     rows = await repo.list_members(organization_id, after=after, limit=limit + 1)
     items = [_member_read(r) for r in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor(
-            {"r": ROLE_ORDER[last.role], "t": last.joined_at.isoformat(), "i": str(last.person_id)}
-        )
-    return Page[MemberRead](items=items, next_cursor=next_cursor)
+    return Page[MemberRead](
+        items=items,
+        next_cursor=next_cursor(
+            rows,
+            limit,
+            lambda m: {
+                "r": ROLE_ORDER[m.role],
+                "t": m.joined_at.isoformat(),
+                "i": str(m.person_id),
+            },
+        ),
+    )
 
 
 async def add_member(
@@ -388,17 +374,18 @@ async def list_api_keys(
         try:
             after = (datetime.fromisoformat(str(key["t"])), uuid.UUID(str(key["i"])))
         except (TypeError, ValueError):
-            raise _invalid_cursor() from None
+            raise invalid_cursor() from None
     repo = OrganizationRepository(session)
     await _get_or_404(repo, organization_id)
     await authorize_org(session, principal, organization_id, OrgAction.VIEW_API_KEYS)
     rows = await repo.list_api_keys(organization_id, after=after, limit=limit + 1)
     items = [_api_key_read(k) for k in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor({"t": last.created_at.isoformat(), "i": str(last.id)})
-    return Page[ApiKeyRead](items=items, next_cursor=next_cursor)
+    return Page[ApiKeyRead](
+        items=items,
+        next_cursor=next_cursor(
+            rows, limit, lambda k: {"t": k.created_at.isoformat(), "i": str(k.id)}
+        ),
+    )
 
 
 async def revoke_api_key(
