@@ -9,13 +9,13 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from app.render.csv import escape_formula
+from app.schemas.common import json_number
 from app.schemas.impact import (
     ImpactResponse,
     ImpactRowRead,
     IndicatorCatalogue,
     IndicatorName,
     IndicatorRead,
-    figure_number,
 )
 from app.services.impact.catalogue import Indicator
 from app.services.impact.query import Change, ImpactResult
@@ -81,7 +81,7 @@ def _cell(value: Decimal | str | int | bool | None) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
-        return str(figure_number(value))  # a figure we computed; a negative one is no formula
+        return str(json_number(value))  # a figure we computed; a negative one is no formula
     if isinstance(value, int):
         return str(value)
     # Keys are codes, but a CSV opened in a spreadsheet must never run a formula.

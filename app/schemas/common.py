@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 T = TypeVar("T")
 
@@ -13,9 +14,31 @@ T = TypeVar("T")
 KOMMUNENUMMER_PATTERN = r"^[0-9]{4}$"
 FYLKESNUMMER_PATTERN = r"^[0-9]{2}$"
 
-# A quantity, price or weight as a JSON number (pydantic writes a Decimal as a string). The
-# responses built in SQL already carry numbers; this makes the declared schema say so.
-DecimalNumber = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+
+def json_number(value: Decimal) -> int | float:
+    """A decimal as a JSON number, as PostgreSQL writes a numeric: an integer when it has no
+    decimals, otherwise a float (``Decimal("3.0")`` stays ``3.0``)."""
+    if value == value.to_integral_value() and value.as_tuple().exponent == 0:
+        return int(value)
+    return float(value)
+
+
+# A quantity, price, weight or figure as a JSON number (pydantic writes a Decimal as a string);
+# the responses built in SQL carry numbers too, so every route reads the same.
+DecimalNumber = Annotated[
+    Decimal,
+    PlainSerializer(json_number, return_type=int | float, when_used="json"),
+    WithJsonSchema({"type": "number"}),
+]
+
+# A time as PostgreSQL writes it in JSON (``+00:00``, where pydantic would write ``Z``), for
+# the resources whose reads are built in SQL (listings, transactions), so that a resource
+# reads the same from every route.
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(datetime.isoformat, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 
 
 class StrictModel(BaseModel):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.schemas.common import DecimalNumber
 
 INDICATOR_EXAMPLE: dict[str, Any] = {
     "id": "sg2.loans.per_1000",
@@ -32,20 +33,8 @@ ROW_EXAMPLE: dict[str, Any] = {
 }
 
 
-def figure_number(value: Decimal) -> int | float:
-    """A figure as a JSON number: an integer when the figure is a whole count (no decimals),
-    otherwise a float (``Decimal("3.0")`` stays ``3.0``)."""
-    if value == value.to_integral_value() and value.as_tuple().exponent == 0:
-        return int(value)
-    return float(value)
-
-
-# A figure of the aggregates: Decimal inside, a JSON number outside (see figure_number).
-Figure = Annotated[
-    Decimal,
-    PlainSerializer(figure_number, return_type=int | float, when_used="json"),
-    WithJsonSchema({"type": "number"}),
-]
+# A figure of the aggregates: Decimal inside, a JSON number outside.
+Figure = DecimalNumber
 
 
 class IndicatorName(BaseModel):

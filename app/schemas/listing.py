@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
@@ -21,9 +21,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PlainSerializer,
     StringConstraints,
-    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -41,7 +39,7 @@ from app.models.listing import (
     QuantityUnit,
 )
 from app.models.waste import EWC_CODE_PATTERN
-from app.schemas.common import DecimalNumber
+from app.schemas.common import DecimalNumber, Timestamp
 from app.schemas.common import StrictModel as _Strict
 
 # Anything that looks like markup: a tag, a comment, a character reference. Titles and
@@ -454,14 +452,6 @@ class SortOrder(StrEnum):
 # The hot reads (search, a listing by id) serve the JSON PostgreSQL builds
 # (``app.repositories.listing``); these models declare it, and the other routes return them
 # through ``response_model``, validated from the same document.
-
-# A time as PostgreSQL writes it in JSON (``+00:00``, where pydantic would write ``Z``), so a
-# listing reads the same from every route.
-Timestamp = Annotated[
-    datetime,
-    PlainSerializer(datetime.isoformat, return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
-]
 
 
 class PlaceName(BaseModel):

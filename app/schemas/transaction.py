@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
@@ -13,9 +12,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PlainSerializer,
     StringConstraints,
-    WithJsonSchema,
     model_validator,
 )
 
@@ -28,7 +25,7 @@ from app.models.transaction import (
     TransactionType,
     TransactionUnit,
 )
-from app.schemas.common import DecimalNumber, Page
+from app.schemas.common import DecimalNumber, Page, Timestamp
 from app.schemas.common import StrictModel as _Strict
 
 Quantity = Annotated[
@@ -36,11 +33,6 @@ Quantity = Annotated[
 ]
 # A time as the transaction routes have always written it: ISO 8601 with the offset spelled
 # out (``+00:00``), where pydantic would write ``Z``.
-Timestamp = Annotated[
-    datetime,
-    PlainSerializer(datetime.isoformat, return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
-]
 Message = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MESSAGE_MAX_LENGTH)]
 
 
