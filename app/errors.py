@@ -143,6 +143,9 @@ class AppError(Exception):
     # a failed login is counted, a reused refresh token revokes its session. For those the
     # request transaction is committed before the problem is sent (see app.db.get_session).
     persist_changes: ClassVar[bool] = False
+    # Response headers every instance carries (a challenge, a retry hint); ``headers`` given to
+    # the constructor are added on top.
+    default_headers: ClassVar[dict[str, str]] = {}
 
     def __init__(
         self,
@@ -153,7 +156,7 @@ class AppError(Exception):
     ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail
-        self.headers = headers or {}
+        self.headers = {**self.default_headers, **(headers or {})}
         self.extra = extra or {}
 
 
@@ -327,9 +330,7 @@ class UnauthorizedError(AppError):
     status_code = 401
     code = "unauthorized"
     title = "Authentication required"
-
-    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None):
-        super().__init__(detail, headers={"WWW-Authenticate": "Bearer", **(headers or {})})
+    default_headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
 
 
 class InvalidCredentialsError(UnauthorizedError):
@@ -341,9 +342,7 @@ class InvalidCredentialsError(UnauthorizedError):
 class InvalidTokenError(UnauthorizedError):
     code = "invalid_token"
     title = "Invalid or expired access token"
-
-    def __init__(self, detail: str | None = None) -> None:
-        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    default_headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
 class InvalidRefreshTokenError(UnauthorizedError):
@@ -355,9 +354,7 @@ class InvalidRefreshTokenError(UnauthorizedError):
 class InvalidApiKeyError(UnauthorizedError):
     code = "invalid_api_key"
     title = "Unknown or revoked API key"
-
-    def __init__(self, detail: str | None = None) -> None:
-        super().__init__(detail, headers={"WWW-Authenticate": "ApiKey"})
+    default_headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "ApiKey"}
 
 
 class AmbiguousCredentialsError(UnauthorizedError):
@@ -578,9 +575,7 @@ class TransactionDisputedError(ConflictError):
 class IdempotencyInProgressError(ConflictError):
     code = "idempotency_in_progress"
     title = "A request with this Idempotency-Key is still running"
-
-    def __init__(self, detail: str | None = None) -> None:
-        super().__init__(detail, headers={"Retry-After": "1"})
+    default_headers: ClassVar[dict[str, str]] = {"Retry-After": "1"}
 
 
 class IdempotencyKeyConsumedError(ConflictError):

@@ -93,18 +93,10 @@ class ImpactLevel(Base):
     initiative: Mapped[bool] = mapped_column(Boolean)
 
 
-class ImpactCell(Base):
-    __tablename__ = "impact_cells"
-    __table_args__ = (
-        CheckConstraint("cardinality(household_sample) = 3", name="sample_of_three"),
-        CheckConstraint("households BETWEEN 0 AND 3", name="households_saturate"),
-        Index("ix_impact_cells_kommune", "level", "kommunenummer", "subgoal", "type", "month"),
-        Index("ix_impact_cells_fylke", "level", "fylkesnummer", "subgoal", "type", "month"),
-    )
+class _CellKey:
+    """The finest cell an impact figure is counted in: indicator, month and the facets a
+    query groups or filters by. Shared by ``impact_cells`` and ``impact_parties``."""
 
-    level: Mapped[int] = mapped_column(
-        SmallInteger, ForeignKey("impact_levels.level"), primary_key=True
-    )
     subgoal: Mapped[str] = mapped_column(Text, primary_key=True)
     type: Mapped[str] = mapped_column(Text, primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)
@@ -116,6 +108,20 @@ class ImpactCell(Base):
     sector: Mapped[str] = mapped_column(Text, primary_key=True)
     category: Mapped[str] = mapped_column(Text, primary_key=True)
     initiative: Mapped[str] = mapped_column(Text, primary_key=True)
+
+
+class ImpactCell(_CellKey, Base):
+    __tablename__ = "impact_cells"
+    __table_args__ = (
+        CheckConstraint("cardinality(household_sample) = 3", name="sample_of_three"),
+        CheckConstraint("households BETWEEN 0 AND 3", name="households_saturate"),
+        Index("ix_impact_cells_kommune", "level", "kommunenummer", "subgoal", "type", "month"),
+        Index("ix_impact_cells_fylke", "level", "fylkesnummer", "subgoal", "type", "month"),
+    )
+
+    level: Mapped[int] = mapped_column(
+        SmallInteger, ForeignKey("impact_levels.level"), primary_key=True
+    )
     records: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[Decimal] = mapped_column(Numeric)
     unit_days: Mapped[Decimal] = mapped_column(Numeric)
@@ -128,24 +134,13 @@ class ImpactCell(Base):
     household_sample: Mapped[list[str | None]] = mapped_column(ARRAY(Text))
 
 
-class ImpactParty(Base):
+class ImpactParty(_CellKey, Base):
     """Each party's net record count per finest cell and role: distinct borrowers, active
     organizations and businesses are counted from here, and the household samples refilled."""
 
     __tablename__ = "impact_parties"
     __table_args__ = (Index("ix_impact_parties_party", "party", "month"),)
 
-    subgoal: Mapped[str] = mapped_column(Text, primary_key=True)
-    type: Mapped[str] = mapped_column(Text, primary_key=True)
-    month: Mapped[date] = mapped_column(Date, primary_key=True)
-    facet: Mapped[str] = mapped_column(Text, primary_key=True)
-    unit: Mapped[str] = mapped_column(Text, primary_key=True)
-    grade: Mapped[str] = mapped_column(Text, primary_key=True)
-    fylkesnummer: Mapped[str] = mapped_column(Text, primary_key=True)
-    kommunenummer: Mapped[str] = mapped_column(Text, primary_key=True)
-    sector: Mapped[str] = mapped_column(Text, primary_key=True)
-    category: Mapped[str] = mapped_column(Text, primary_key=True)
-    initiative: Mapped[str] = mapped_column(Text, primary_key=True)
     role: Mapped[str] = mapped_column(Text, primary_key=True)
     party: Mapped[str] = mapped_column(Text, primary_key=True)
     party_sector: Mapped[str] = mapped_column(Text)
