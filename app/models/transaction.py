@@ -43,13 +43,12 @@ from sqlalchemy import (
     SmallInteger,
     Text,
     Uuid,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import TSTZRANGE, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, sql_in
+from app.models.base import Base, sql_in, uuid_pk
 
 
 class TransactionType(StrEnum):
@@ -245,9 +244,7 @@ class Transaction(Base):
         ),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, primary_key=True, server_default=func.gen_random_uuid()
-    )
+    id: Mapped[uuid.UUID] = uuid_pk()
     type: Mapped[str] = mapped_column(Text)
     subgoal: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text)
