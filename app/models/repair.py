@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -36,24 +36,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
-    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.geo import SRID
-from app.models.base import Base
+from app.models.base import Base, uuid_pk
 from app.models.base import sql_in as _in
 
-REPAIR_STATUSES = ("Fixed", "Repairable", "End of life", "Unknown")
-REPAIR_BARRIERS = (
-    "Spare parts not available",
-    "Spare parts too expensive",
-    "No way to open product",
-    "Repair information not available",
-    "Lack of equipment",
-    "Item too worn out",
-)
-# The same code lists as types, for request bodies.
+# The ORDS code lists, as types for request bodies and as tuples for the CHECK constraints.
 RepairStatusCode = Literal["Fixed", "Repairable", "End of life", "Unknown"]
 RepairBarrierCode = Literal[
     "Spare parts not available",
@@ -63,6 +53,8 @@ RepairBarrierCode = Literal[
     "Lack of equipment",
     "Item too worn out",
 ]
+REPAIR_STATUSES: tuple[str, ...] = get_args(RepairStatusCode)
+REPAIR_BARRIERS: tuple[str, ...] = get_args(RepairBarrierCode)
 REPAIR_SOURCES = ("logged", "transaction", "imported")
 PROBLEM_MAX_LENGTH = 2000
 
@@ -79,9 +71,7 @@ class RepairEvent(Base):
         Index("ix_repair_events_starts_at", "starts_at"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, primary_key=True, server_default=func.gen_random_uuid()
-    )
+    id: Mapped[uuid.UUID] = uuid_pk()
     organization_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("organizations.id", ondelete="RESTRICT")
     )
@@ -154,9 +144,7 @@ class Repair(Base):
         Index("ix_repairs_event_id", "event_id"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, primary_key=True, server_default=func.gen_random_uuid()
-    )
+    id: Mapped[uuid.UUID] = uuid_pk()
     ords_seq: Mapped[int] = mapped_column(BigInteger, Identity(), unique=True)
     # Who logged or imported it; NULL only for a repair reported by a person's repair service.
     organization_id: Mapped[uuid.UUID | None] = mapped_column(

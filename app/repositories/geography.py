@@ -86,29 +86,22 @@ class GeographyRepository:
 
     async def kommune_feature_json(self, kommunenummer: str) -> bytes | None:
         """The kommune as an RFC 7946 Feature, built by PostGIS (6 decimals ≈ 0.1 m)."""
-        stmt = text(
-            """
-            SELECT json_build_object(
-                'type', 'Feature',
-                'id', k.kommunenummer,
-                'geometry', ST_AsGeoJSON(k.geom, 6)::json,
-                'properties', json_build_object(
-                    'kommunenummer', k.kommunenummer,
-                    'name', k.name,
-                    'short_name', k.short_name,
-                    'fylkesnummer', k.fylkesnummer,
-                    'fylke_name', f.name,
-                    'population', k.population,
-                    'population_year', k.population_year,
-                    'area_km2', round(k.area_km2::numeric, 2)
-                )
-            )::text
-            FROM kommuner k JOIN fylker f USING (fylkesnummer)
-            WHERE k.kommunenummer = :kommunenummer
-            """
+        return await self._feature_json(
+            "k",
+            "kommunenummer",
+            {
+                "kommunenummer": "k.kommunenummer",
+                "name": "k.name",
+                "short_name": "k.short_name",
+                "fylkesnummer": "k.fylkesnummer",
+                "fylke_name": "f.name",
+                "population": "k.population",
+                "population_year": "k.population_year",
+                "area_km2": "round(k.area_km2::numeric, 2)",
+            },
+            from_="kommuner k JOIN fylker f USING (fylkesnummer)",
+            key=kommunenummer,
         )
-        value = (await self.session.execute(stmt, {"kommunenummer": kommunenummer})).scalar()
-        return value.encode() if value is not None else None
 
     async def list_fylker(self, *, fylkesnummer: str | None = None) -> list[RowMapping]:
         kommune_stats = (
@@ -142,24 +135,39 @@ class GeographyRepository:
         return list((await self.session.execute(stmt)).mappings().all())
 
     async def fylke_feature_json(self, fylkesnummer: str) -> bytes | None:
+        """The fylke as an RFC 7946 Feature, built by PostGIS (6 decimals ≈ 0.1 m)."""
+        return await self._feature_json(
+            "f",
+            "fylkesnummer",
+            {
+                "fylkesnummer": "f.fylkesnummer",
+                "name": "f.name",
+                "short_name": "f.short_name",
+                "area_km2": "round(f.area_km2::numeric, 2)",
+            },
+            from_="fylker f",
+            key=fylkesnummer,
+        )
+
+    async def _feature_json(
+        self, alias: str, id_column: str, properties: dict[str, str], *, from_: str, key: str
+    ) -> bytes | None:
+        """One row of ``from_`` (``alias.id_column = key``) as a GeoJSON Feature, its
+        ``properties`` given as name → SQL expression (constants of this module only)."""
+        members = ", ".join(f"'{name}', {expression}" for name, expression in properties.items())
         stmt = text(
-            """
+            f"""
             SELECT json_build_object(
                 'type', 'Feature',
-                'id', f.fylkesnummer,
-                'geometry', ST_AsGeoJSON(f.geom, 6)::json,
-                'properties', json_build_object(
-                    'fylkesnummer', f.fylkesnummer,
-                    'name', f.name,
-                    'short_name', f.short_name,
-                    'area_km2', round(f.area_km2::numeric, 2)
-                )
+                'id', {alias}.{id_column},
+                'geometry', ST_AsGeoJSON({alias}.geom, 6)::json,
+                'properties', json_build_object({members})
             )::text
-            FROM fylker f
-            WHERE f.fylkesnummer = :fylkesnummer
+            FROM {from_}
+            WHERE {alias}.{id_column} = :key
             """
         )
-        value = (await self.session.execute(stmt, {"fylkesnummer": fylkesnummer})).scalar()
+        value = (await self.session.execute(stmt, {"key": key})).scalar()
         return value.encode() if value is not None else None
 
     async def fylke_exists(self, fylkesnummer: str) -> bool:

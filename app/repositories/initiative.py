@@ -38,6 +38,7 @@ from app.models import (
     Transaction,
 )
 from app.repositories.db_errors import constraint_name
+from app.repositories.sql import fresh_row
 
 OWNER_NOT_PARTNER = "initiative_partners_not_owner"
 
@@ -87,14 +88,7 @@ class InitiativeRepository:
         return initiative
 
     async def get(self, initiative_id: uuid.UUID, *, for_update: bool = False) -> Initiative | None:
-        stmt = (
-            select(Initiative)
-            .where(Initiative.id == initiative_id)
-            .execution_options(populate_existing=True)
-        )
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        return await fresh_row(self.session, Initiative, initiative_id, for_update=for_update)
 
     async def find(
         self,
@@ -276,13 +270,7 @@ class InitiativeRepository:
         }
 
     async def lock_listing(self, listing_id: uuid.UUID) -> Listing | None:
-        stmt = (
-            select(Listing)
-            .where(Listing.id == listing_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        return await fresh_row(self.session, Listing, listing_id, for_update=True)
 
     async def tag_listing(self, listing_id: uuid.UUID, initiative_id: uuid.UUID | None) -> None:
         await self.session.execute(
@@ -290,13 +278,7 @@ class InitiativeRepository:
         )
 
     async def lock_transaction(self, transaction_id: uuid.UUID) -> Transaction | None:
-        stmt = (
-            select(Transaction)
-            .where(Transaction.id == transaction_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        return await fresh_row(self.session, Transaction, transaction_id, for_update=True)
 
     async def tag_transaction(
         self, transaction_id: uuid.UUID, initiative_id: uuid.UUID | None
@@ -308,13 +290,7 @@ class InitiativeRepository:
         )
 
     async def lock_event(self, event_id: uuid.UUID) -> RepairEvent | None:
-        stmt = (
-            select(RepairEvent)
-            .where(RepairEvent.id == event_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        return await fresh_row(self.session, RepairEvent, event_id, for_update=True)
 
     async def tag_event(self, event_id: uuid.UUID, initiative_id: uuid.UUID | None) -> None:
         await self.session.execute(

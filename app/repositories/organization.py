@@ -25,7 +25,7 @@ from app.errors import (
 from app.models import ApiKey, Membership, Organization, Person
 from app.models.organization import MemberRole
 from app.repositories.db_errors import constraint_name
-from app.repositories.sql import escape_like
+from app.repositories.sql import escape_like, fresh_row
 
 # Constraints whose violations are the caller's doing, and what they mean.
 _UQ_ORGNR = "uq_organizations_organisasjonsnummer"
@@ -99,14 +99,7 @@ class OrganizationRepository:
     ) -> Organization | None:
         """The organization, fresh from the database; ``for_update`` locks its row, which
         serialises every change to it and to its memberships."""
-        stmt = (
-            select(Organization)
-            .where(Organization.id == organization_id)
-            .execution_options(populate_existing=True)
-        )
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        return await fresh_row(self.session, Organization, organization_id, for_update=for_update)
 
     async def update(
         self,

@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeEngine
 
 from app.models import Category, Kommune, Repair, RepairEvent
+from app.repositories.sql import fresh_row
 
 # ORDS 18 "Misc" is the standard's catch-all. Our only category mapped to it is e-bikes (ORDS
 # has no bicycle category), and a Misc repair from another provider is not an e-bike, so no
@@ -191,14 +192,7 @@ class RepairRepository:
     async def get_event(
         self, event_id: uuid.UUID, *, for_update: bool = False
     ) -> RepairEvent | None:
-        stmt = (
-            select(RepairEvent)
-            .where(RepairEvent.id == event_id)
-            .execution_options(populate_existing=True)
-        )
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        return await fresh_row(self.session, RepairEvent, event_id, for_update=for_update)
 
     async def event_point(self, event_id: uuid.UUID) -> tuple[float, float] | None:
         """The event's point as (lon, lat), if it has one."""
@@ -249,12 +243,7 @@ class RepairRepository:
         return repair
 
     async def get(self, repair_id: uuid.UUID, *, for_update: bool = False) -> Repair | None:
-        stmt = (
-            select(Repair).where(Repair.id == repair_id).execution_options(populate_existing=True)
-        )
-        if for_update:
-            stmt = stmt.with_for_update()
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        return await fresh_row(self.session, Repair, repair_id, for_update=for_update)
 
     async def list_for_organization(
         self,

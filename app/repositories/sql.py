@@ -1,8 +1,30 @@
-"""Small pieces of SQL text the repositories share."""
+"""Small pieces of SQL the repositories share."""
 
 from __future__ import annotations
+
+import uuid
+from typing import TypeVar
+
+from sqlalchemy import inspect, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models.base import Base
+
+_Row = TypeVar("_Row", bound=Base)
 
 
 def escape_like(value: str) -> str:
     """``value`` matched literally inside a ``LIKE``/``ILIKE`` pattern (with ``ESCAPE '\\'``)."""
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def fresh_row(
+    session: AsyncSession, model: type[_Row], row_id: uuid.UUID, *, for_update: bool = False
+) -> _Row | None:
+    """The row of ``model`` with primary key ``row_id``, read from the database even when the
+    session already holds it (``populate_existing``); ``for_update`` locks it."""
+    (key,) = inspect(model).primary_key
+    stmt = select(model).where(key == row_id).execution_options(populate_existing=True)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()

@@ -259,16 +259,15 @@ class TransactionRepository:
         return list((await self.session.execute(stmt)).scalars())
 
     async def unpicked_bookings(self, now: datetime) -> list[uuid.UUID]:
-        stmt = select(Transaction.id).where(
-            Transaction.status == "accepted",
-            Transaction.type.in_(_BOOKINGS),
-            func.upper(Transaction.period) <= now,
-        )
-        return list((await self.session.execute(stmt)).scalars())
+        return await self._bookings_ended(status="accepted", now=now)
 
     async def late_bookings(self, now: datetime) -> list[uuid.UUID]:
+        return await self._bookings_ended(status="active", now=now)
+
+    async def _bookings_ended(self, *, status: str, now: datetime) -> list[uuid.UUID]:
+        """Bookings in ``status`` whose period has ended by ``now``."""
         stmt = select(Transaction.id).where(
-            Transaction.status == "active",
+            Transaction.status == status,
             Transaction.type.in_(_BOOKINGS),
             func.upper(Transaction.period) <= now,
         )
