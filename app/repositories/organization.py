@@ -7,6 +7,8 @@ the violation leaves the request's transaction usable, and come back as domain e
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -73,25 +75,32 @@ class OrganizationRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    @asynccontextmanager
+    async def _refusals(self, values: dict[str, Any]) -> AsyncIterator[None]:
+        """A savepoint whose constraint refusals become the domain errors of ``_translate``
+        (``values``: what the message may quote)."""
+        try:
+            async with self.session.begin_nested():
+                yield
+        except IntegrityError as exc:
+            raise _translate(exc, values) from exc
+
     # --- organizations -----------------------------------------------------------------
 
     async def create(self, *, values: dict[str, Any], owner_id: uuid.UUID) -> Organization:
         """Insert the organization and its first owner in one savepoint: the database refuses
         an organization without an owner at commit (deferred trigger)."""
-        try:
-            async with self.session.begin_nested():
-                org = (
-                    await self.session.execute(
-                        insert(Organization).values(**values).returning(Organization)
-                    )
-                ).scalar_one()
+        async with self._refusals(values):
+            org = (
                 await self.session.execute(
-                    insert(Membership).values(
-                        organization_id=org.id, person_id=owner_id, role=MemberRole.OWNER.value
-                    )
+                    insert(Organization).values(**values).returning(Organization)
                 )
-        except IntegrityError as exc:
-            raise _translate(exc, values) from exc
+            ).scalar_one()
+            await self.session.execute(
+                insert(Membership).values(
+                    organization_id=org.id, person_id=owner_id, role=MemberRole.OWNER.value
+                )
+            )
         return org
 
     async def get(
@@ -108,18 +117,15 @@ class OrganizationRepository:
         values: dict[str, Any],
         context: dict[str, Any] | None = None,
     ) -> Organization:
-        try:
-            async with self.session.begin_nested():
-                stmt = (
-                    update(Organization)
-                    .where(Organization.id == organization_id)
-                    .values(**values)
-                    .returning(Organization)
-                    .execution_options(populate_existing=True)
-                )
-                org = (await self.session.execute(stmt)).scalar_one()
-        except IntegrityError as exc:
-            raise _translate(exc, {**values, **(context or {})}) from exc
+        async with self._refusals({**values, **(context or {})}):
+            stmt = (
+                update(Organization)
+                .where(Organization.id == organization_id)
+                .values(**values)
+                .returning(Organization)
+                .execution_options(populate_existing=True)
+            )
+            org = (await self.session.execute(stmt)).scalar_one()
         return org
 
     async def verify(
@@ -234,43 +240,34 @@ class OrganizationRepository:
     async def add_member(
         self, organization_id: uuid.UUID, *, person_id: uuid.UUID, role: MemberRole
     ) -> None:
-        try:
-            async with self.session.begin_nested():
-                await self.session.execute(
-                    insert(Membership).values(
-                        organization_id=organization_id, person_id=person_id, role=role.value
-                    )
+        async with self._refusals({}):
+            await self.session.execute(
+                insert(Membership).values(
+                    organization_id=organization_id, person_id=person_id, role=role.value
                 )
-        except IntegrityError as exc:
-            raise _translate(exc, {}) from exc
+            )
 
     async def set_member_role(
         self, organization_id: uuid.UUID, *, person_id: uuid.UUID, role: MemberRole
     ) -> None:
-        try:
-            async with self.session.begin_nested():
-                await self.session.execute(
-                    update(Membership)
-                    .where(
-                        Membership.organization_id == organization_id,
-                        Membership.person_id == person_id,
-                    )
-                    .values(role=role.value)
+        async with self._refusals({}):
+            await self.session.execute(
+                update(Membership)
+                .where(
+                    Membership.organization_id == organization_id,
+                    Membership.person_id == person_id,
                 )
-        except IntegrityError as exc:
-            raise _translate(exc, {}) from exc
+                .values(role=role.value)
+            )
 
     async def remove_member(self, organization_id: uuid.UUID, *, person_id: uuid.UUID) -> None:
-        try:
-            async with self.session.begin_nested():
-                await self.session.execute(
-                    delete(Membership).where(
-                        Membership.organization_id == organization_id,
-                        Membership.person_id == person_id,
-                    )
+        async with self._refusals({}):
+            await self.session.execute(
+                delete(Membership).where(
+                    Membership.organization_id == organization_id,
+                    Membership.person_id == person_id,
                 )
-        except IntegrityError as exc:
-            raise _translate(exc, {}) from exc
+            )
 
     # --- API keys ----------------------------------------------------------------------
 
