@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import RowMapping, Select, bindparam, or_, select, text
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Integer, SmallInteger, Text
 
 from app.models import Category, OrdsCategory, ReuseFactor
+from app.repositories.sql import all_values, upsert
 
 
 def subtree_slugs_query(slug: str) -> Select[str]:
@@ -105,36 +106,24 @@ class CategoryRepository:
         return (await self.session.execute(stmt)).first() is not None
 
     async def slugs(self) -> set[str]:
-        return set((await self.session.execute(select(Category.slug))).scalars())
+        return await all_values(self.session, Category.slug)
 
     async def reuse_factor_categories(self) -> set[str]:
-        return set((await self.session.execute(select(ReuseFactor.category))).scalars())
+        return await all_values(self.session, ReuseFactor.category)
 
     async def ords_category_ids(self) -> set[int]:
-        return set((await self.session.execute(select(OrdsCategory.id))).scalars())
+        return await all_values(self.session, OrdsCategory.id)
 
     # --- writes (reference data loading) ----------------------------------------------
 
     async def upsert_reuse_factors(self, rows: list[dict[str, Any]]) -> None:
         """rows: category, avg_weight_kg, co2e_kg_per_item, source."""
-        stmt = insert(ReuseFactor)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[ReuseFactor.category],
-            set_={
-                "avg_weight_kg": stmt.excluded.avg_weight_kg,
-                "co2e_kg_per_item": stmt.excluded.co2e_kg_per_item,
-                "source": stmt.excluded.source,
-            },
-        )
-        await self.session.execute(stmt, rows)
+        columns = ("avg_weight_kg", "co2e_kg_per_item", "source")
+        await self.session.execute(upsert(ReuseFactor, ReuseFactor.category, columns), rows)
 
     async def upsert_ords_categories(self, rows: list[dict[str, Any]]) -> None:
         """rows: id, name."""
-        stmt = insert(OrdsCategory)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[OrdsCategory.id], set_={"name": stmt.excluded.name}
-        )
-        await self.session.execute(stmt, rows)
+        await self.session.execute(upsert(OrdsCategory, OrdsCategory.id, ("name",)), rows)
 
     async def upsert_categories(self, rows: list[dict[str, Any]]) -> None:
         """rows: slug, parent_slug, name_nb, name_en, reuse_factor_category,

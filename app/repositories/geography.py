@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.geo import SRID
 from app.models import Fylke, Kommune, KommunePart
+from app.repositories.sql import all_values
 
 # Vertices per piece when kommune polygons are cut for point lookups (see KommunePart).
 SUBDIVIDE_MAX_VERTICES = 255
@@ -293,7 +294,7 @@ class GeographyRepository:
         await self.session.execute(update(Kommune), params)
 
     async def kommunenummer_set(self) -> set[str]:
-        return set((await self.session.execute(select(Kommune.kommunenummer))).scalars())
+        return await all_values(self.session, Kommune.kommunenummer)
 
     async def kommune_exists(self, kommunenummer: str) -> bool:
         stmt = select(Kommune.kommunenummer).where(Kommune.kommunenummer == kommunenummer)

@@ -7,6 +7,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import ReferenceDataset
+from app.repositories.sql import all_values
 
 
 class ReferenceDatasetRepository:
@@ -26,4 +27,4 @@ class ReferenceDatasetRepository:
         await self.session.execute(stmt)
 
     async def names(self) -> set[str]:
-        return set((await self.session.execute(select(ReferenceDataset.name))).scalars())
+        return await all_values(self.session, ReferenceDataset.name)
