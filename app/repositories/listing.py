@@ -474,6 +474,12 @@ class ListingRepository:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def current_status(self, listing_id: uuid.UUID) -> str:
+        """The status as the database holds it now (triggers may have moved it this
+        transaction, behind the ORM's back)."""
+        stmt = select(Listing.status).where(Listing.id == listing_id)
+        return str((await self.session.execute(stmt)).scalar_one())
+
     async def exact_point(self, listing_id: uuid.UUID) -> tuple[float, float]:
         stmt = select(func.ST_X(Listing.geom), func.ST_Y(Listing.geom)).where(
             Listing.id == listing_id

@@ -414,6 +414,19 @@ async def update_listing(
     return await _read(session, listing.id, principal=principal)
 
 
+def _fully_committed(listing: Listing) -> bool:
+    """Every unit is promised to requests or handed over (reuse and material exchanges)."""
+    return listing.quantity is not None and listing.quantity_committed >= listing.quantity
+
+
+async def status_after_move(session: AsyncSession, listing_id: uuid.UUID) -> ListingStatus:
+    """The listing's status after a transaction moved its quantities, as the trigger
+    ``listings_follow_quantities`` left it in this database transaction (the rule:
+    ``app.models.listing.status_after_quantities``). For the transaction service, which holds
+    the listing's row lock during the move."""
+    return S(await ListingRepository(session).current_status(listing_id))
+
+
 @dataclass(frozen=True, slots=True)
 class ActionRule:
     """Where an action may start, and who may take it."""
@@ -482,6 +495,11 @@ async def act_on_listing(
     elif action is ListingAction.RESERVE:
         listing.status = S.RESERVED.value
     elif action is ListingAction.UNRESERVE:
+        if _fully_committed(listing):
+            raise InvalidTransitionError(
+                "Every unit is promised to requests; the listing is active again once one is "
+                "declined, cancelled or expires."
+            )
         listing.status = S.ACTIVE.value
     else:  # COMPLETE, WITHDRAW
         listing.status = (S.COMPLETED if action is ListingAction.COMPLETE else S.WITHDRAWN).value
