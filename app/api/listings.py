@@ -184,6 +184,7 @@ async def search_listings(
     request: Request,
     session: SessionDep,
     now: ClockDep,
+    principal: OptionalPrincipalDep,
     lat: Annotated[
         float | None, Query(ge=-90, le=90, description="Latitude (WGS 84)", examples=[59.9139])
     ] = None,
@@ -236,7 +237,7 @@ async def search_listings(
         cursor=cursor,
     )
     result = await service.search_listings(
-        session, request=search, now=now, geojson=media == GEOJSON
+        session, request=search, now=now, geojson=media == GEOJSON, principal=principal
     )
     headers = {"Vary": "Accept"}
     if media == GEOJSON:

@@ -11,6 +11,9 @@ object validated by ``app.schemas.listing`` on the way in.
   change (trigger ``listings_guard``);
 * the mode fits the kind (``mode_fits_kind``), a material has an EWC code and nothing else
   has (``ewc_only_for_material``), items and repair services have a category;
+* a listing follows its transactions (migration 0009, ``status_after_quantities``): reserved
+  when every unit is committed, active again when a request frees one, completed when
+  everything was delivered;
 * the lifecycle only moves along ``STATUS_TRANSITIONS`` (trigger ``listings_guard``), and a
   material with a hazardous EWC code cannot be active, reserved or completed without a
   moderator's approval — changing the code withdraws an earlier approval;
@@ -128,6 +131,38 @@ STATUS_TRANSITIONS: frozenset[tuple[ListingStatus, ListingStatus]] = frozenset(
 )
 FINAL_STATUSES = frozenset({S.COMPLETED, S.WITHDRAWN})
 
+
+def status_after_quantities(
+    status: str,
+    *,
+    old_quantity: Decimal | None,
+    old_committed: Decimal,
+    quantity: Decimal | None,
+    committed: Decimal,
+    delivered: Decimal,
+) -> ListingStatus:
+    """A quantity-limited listing's status after its quantities moved (the database applies the
+    same rule, ``sirkel_listing_status_after`` in the trigger ``listings_follow_quantities``,
+    migration 0009, in the statement that moves the quantities).
+
+    Only an active or reserved listing follows: everything delivered (``delivered``: what
+    confirmed handovers took) completes it, everything committed reserves it, and a reserved
+    listing that had been full is active again once a decline, cancel or expiry frees a unit.
+    A listing its owner reserved by hand while units were still free stays reserved. Loans and
+    rentals never move ``committed`` or ``delivered``, so they never complete a listing.
+    """
+    current = ListingStatus(status)
+    if current not in (S.ACTIVE, S.RESERVED) or quantity is None:
+        return current
+    if delivered >= quantity:
+        return S.COMPLETED
+    if committed >= quantity:
+        return S.RESERVED
+    if current is S.RESERVED and old_quantity is not None and old_committed >= old_quantity:
+        return S.ACTIVE
+    return current
+
+
 TITLE_MIN_LENGTH, TITLE_MAX_LENGTH = 3, 120
 DESCRIPTION_MAX_LENGTH = 5000
 HIDDEN_REASON_MAX_LENGTH = 500
@@ -179,6 +214,11 @@ class Listing(Base):
             "quantity_committed >= 0 "
             "AND (quantity IS NULL OR quantity <= 0 OR quantity_committed <= quantity)",
             name="quantity_not_overcommitted",
+        ),
+        # Kept by the same trigger: what confirmed handovers took, part of what is committed.
+        CheckConstraint(
+            "quantity_delivered >= 0 AND quantity_delivered <= quantity_committed",
+            name="quantity_delivered_within_committed",
         ),
         CheckConstraint(_in("unit", list(QuantityUnit)), name="unit_known"),
         CheckConstraint(
@@ -295,6 +335,7 @@ class Listing(Base):
     quantity: Mapped[Decimal | None] = mapped_column(Numeric(16, 3))
     unit: Mapped[str | None] = mapped_column(Text)
     quantity_committed: Mapped[Decimal] = mapped_column(Numeric(16, 3), server_default="0")
+    quantity_delivered: Mapped[Decimal] = mapped_column(Numeric(16, 3), server_default="0")
     price_nok: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     weight_kg: Mapped[Decimal | None] = mapped_column(Numeric(12, 3))
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))

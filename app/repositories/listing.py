@@ -40,7 +40,7 @@ from sqlalchemy import TextClause, bindparam, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import Text
+from sqlalchemy.types import Boolean, Text, Uuid
 
 from app.errors import InvalidTransitionError, UnknownCategoryError
 from app.models import Listing
@@ -80,6 +80,8 @@ _PROPERTIES: tuple[tuple[str, str], ...] = (
         "'description', e.description, 'hazardous', e.hazardous) END",
     ),
     ("quantity", "trim_scale(l.quantity)"),
+    # What is left to ask for: the quantity minus what requests, agreements and handovers hold.
+    ("quantity_available", "trim_scale(l.quantity - l.quantity_committed)"),
     ("unit", "l.unit"),
     ("price_nok", "trim_scale(l.price_nok)"),
     ("weight_kg", "trim_scale(l.weight_kg)"),
@@ -112,6 +114,61 @@ _JOINS = (
 _FROM = f"listings AS l {_JOINS}"
 
 
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who reads a listing's JSON, for its ``actions``: the person (or none), the organizations
+    whose listings they manage (an API key's own), whether they moderate and are signed in,
+    and what the lifecycle lets managers and moderators do from each status (JSON objects
+    status → actions, from ``app.services.listing.LISTING_ACTIONS``). One set of parameters
+    per statement: no query per row."""
+
+    person_id: uuid.UUID | None = None
+    organization_ids: tuple[uuid.UUID, ...] = ()
+    moderator: bool = False
+    signed_in: bool = False
+    owner_actions: str = "{}"
+    moderator_actions: str = "{}"
+
+
+ANONYMOUS = Caller()
+
+_MANAGES = "(l.owner_person_id = :caller_person OR l.owner_organization_id = ANY(:caller_orgs))"
+_EMPTY = "'[]'::jsonb"
+# The caller's next moves, sorted: a manager's and a moderator's by status (renew only for
+# items, unreserve not while every unit is promised, unhide only when hidden), and "request"
+# (a transaction) for others while the listing is active and has something left.
+_ACTIONS = (
+    "(SELECT coalesce(json_agg(x.a ORDER BY x.a COLLATE \"C\"), '[]'::json) "
+    "FROM (SELECT DISTINCT a "
+    "FROM jsonb_array_elements_text("
+    f"CASE WHEN coalesce({_MANAGES}, false) "
+    "THEN coalesce(CAST(CAST(:owner_actions AS text) AS jsonb) -> l.status, "
+    f"{_EMPTY}) ELSE {_EMPTY} END "
+    "|| CASE WHEN :caller_moderator "
+    "THEN coalesce(CAST(CAST(:moderator_actions AS text) AS jsonb) -> l.status, "
+    f"{_EMPTY}) ELSE {_EMPTY} END "
+    f"|| CASE WHEN :caller_signed_in AND NOT coalesce({_MANAGES}, false) "
+    "AND l.status = 'active' AND l.hidden_at IS NULL AND l.mode IS DISTINCT FROM 'wanted' "
+    "AND (l.quantity IS NULL OR l.quantity > l.quantity_committed) "
+    f"""THEN '["request"]'::jsonb ELSE {_EMPTY} END) AS a """
+    "WHERE NOT (a = 'renew' AND l.kind <> 'item') "
+    "AND NOT (a = 'unreserve' AND l.quantity IS NOT NULL "
+    "AND l.quantity_committed >= l.quantity) "
+    "AND NOT (a = 'unhide' AND l.hidden_at IS NULL)) AS x)"
+)
+
+
+def _with_caller(stmt: TextClause, caller: Caller) -> TextClause:
+    return stmt.bindparams(
+        bindparam("caller_person", caller.person_id, type_=Uuid),
+        bindparam("caller_orgs", list(caller.organization_ids), type_=ARRAY(Uuid)),
+        bindparam("caller_moderator", caller.moderator, type_=Boolean),
+        bindparam("caller_signed_in", caller.signed_in, type_=Boolean),
+        bindparam("owner_actions", caller.owner_actions, type_=Text),
+        bindparam("moderator_actions", caller.moderator_actions, type_=Text),
+    )
+
+
 def _pairs(pairs: tuple[tuple[str, str], ...]) -> str:
     return ", ".join(f"'{key}', {expr}" for key, expr in pairs)
 
@@ -125,7 +182,8 @@ def _listing_json(point: str, *, extra: tuple[tuple[str, str], ...] = ()) -> str
             "THEN 'approximate' ELSE 'exact' END",
         ),
     )
-    return f"json_build_object('id', l.id, {_pairs(_PROPERTIES + location + extra)})"
+    actions = (("actions", _ACTIONS),)
+    return f"json_build_object('id', l.id, {_pairs(_PROPERTIES + location + actions + extra)})"
 
 
 def _feature_json(point: str, *, extra: tuple[tuple[str, str], ...] = ()) -> str:
@@ -227,6 +285,7 @@ def search_statement(
     limit: int,
     geojson: bool,
     ties_at: float | None = None,
+    caller: Caller = ANONYMOUS,
 ) -> TextClause:
     """The statement behind ``GET /v1/listings`` (the benchmark's floor runs it too).
 
@@ -278,7 +337,8 @@ def search_statement(
         f"ORDER BY {outer_order}"
     )
     params["limit"] = limit + 1
-    return text(sql).bindparams(**params)
+    stmt = text(sql).bindparams(**params)
+    return stmt if geojson else _with_caller(stmt, caller)
 
 
 def point_tile_statement(
@@ -417,9 +477,17 @@ class ListingRepository:
         after: dict[str, Any] | None,
         limit: int,
         geojson: bool,
+        caller: Caller = ANONYMOUS,
     ) -> SearchPage:
         statement = partial(
-            search_statement, filters, now=now, sort=sort, after=after, limit=limit, geojson=geojson
+            search_statement,
+            filters,
+            now=now,
+            sort=sort,
+            after=after,
+            limit=limit,
+            geojson=geojson,
+            caller=caller,
         )
         rows = list(await raw.fetch(self.session, statement()))
         if sort == "distance":
@@ -449,6 +517,7 @@ class ListingRepository:
         viewer: uuid.UUID | None,
         with_moderation: bool = False,
         geojson: bool = False,
+        caller: Caller = ANONYMOUS,
     ) -> bytes | None:
         """One listing as the viewer may see it (exact point only for its owner), with the
         moderation state for its managers and moderators."""
@@ -457,6 +526,8 @@ class ListingRepository:
         stmt = text(f"SELECT {doc}::text FROM {_FROM} WHERE l.id = :id").bindparams(
             bindparam("viewer", type_=None)
         )
+        if not geojson:
+            stmt = _with_caller(stmt, caller)
         value = (await self.session.execute(stmt, {"id": listing_id, "viewer": viewer})).scalar()
         return value.encode() if value is not None else None
 
@@ -470,6 +541,12 @@ class ListingRepository:
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def current_status(self, listing_id: uuid.UUID) -> str:
+        """The status as the database holds it now (triggers may have moved it this
+        transaction, behind the ORM's back)."""
+        stmt = select(Listing.status).where(Listing.id == listing_id)
+        return str((await self.session.execute(stmt)).scalar_one())
 
     async def exact_point(self, listing_id: uuid.UUID) -> tuple[float, float]:
         stmt = select(func.ST_X(Listing.geom), func.ST_Y(Listing.geom)).where(
@@ -486,6 +563,7 @@ class ListingRepository:
         statuses: list[str] | None,
         after: dict[str, Any] | None,
         limit: int,
+        caller: Caller = ANONYMOUS,
     ) -> tuple[list[bytes], dict[str, Any] | None]:
         """A person's or an organization's own listings, every status, newest created first,
         with exact points (the caller is the owner or acts for it)."""
@@ -509,6 +587,7 @@ class ListingRepository:
         )
         if statuses:
             stmt = stmt.bindparams(bindparam("statuses", type_=ARRAY(Text)))
+        stmt = _with_caller(stmt, caller)
         rows = (await self.session.execute(stmt, params)).mappings().all()
         next_key = None
         if len(rows) > limit:
@@ -518,9 +597,12 @@ class ListingRepository:
 
     async def export_for_person(self, person_id: uuid.UUID) -> list[dict[str, Any]]:
         """Every listing of the person, with its exact point (personal-data export)."""
-        stmt = text(
-            f"SELECT {_listing_json(_POINT)}::text AS doc FROM {_FROM} "
-            "WHERE l.owner_person_id = :viewer ORDER BY l.created_at, l.id"
+        stmt = _with_caller(
+            text(
+                f"SELECT {_listing_json(_POINT)}::text AS doc FROM {_FROM} "
+                "WHERE l.owner_person_id = :viewer ORDER BY l.created_at, l.id"
+            ),
+            ANONYMOUS,
         )
         docs = (await self.session.execute(stmt, {"viewer": person_id})).scalars()
         return [orjson.loads(doc) for doc in docs]
@@ -530,10 +612,13 @@ class ListingRepository:
     ) -> bytes | None:
         """The listing as anyone sees it, if it is in one of the public ``statuses`` and not
         hidden; ``None`` otherwise."""
-        stmt = text(
-            f"SELECT {_listing_json(_PUBLIC_POINT)}::text FROM {_FROM} "
-            "WHERE l.id = :id AND l.hidden_at IS NULL AND l.status = ANY(:statuses)"
-        ).bindparams(bindparam("statuses", type_=ARRAY(Text)))
+        stmt = _with_caller(
+            text(
+                f"SELECT {_listing_json(_PUBLIC_POINT)}::text FROM {_FROM} "
+                "WHERE l.id = :id AND l.hidden_at IS NULL AND l.status = ANY(:statuses)"
+            ).bindparams(bindparam("statuses", type_=ARRAY(Text))),
+            ANONYMOUS,
+        )
         value = (
             await self.session.execute(stmt, {"id": listing_id, "statuses": statuses})
         ).scalar()

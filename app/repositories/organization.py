@@ -179,6 +179,11 @@ class OrganizationRepository:
         role = (await self.session.execute(stmt)).scalar_one_or_none()
         return MemberRole(role) if role is not None else None
 
+    async def organization_ids_of(self, person_id: uuid.UUID) -> list[uuid.UUID]:
+        """The organizations the person is a member of (any role)."""
+        stmt = select(Membership.organization_id).where(Membership.person_id == person_id)
+        return list((await self.session.execute(stmt)).scalars())
+
     async def owner_count(self, organization_id: uuid.UUID) -> int:
         stmt = select(func.count()).where(
             Membership.organization_id == organization_id,

@@ -491,6 +491,11 @@ class ListingRead(BaseModel):
     category: str | None
     ewc: EwcRead | None
     quantity: DecimalNumber | None
+    quantity_available: DecimalNumber | None = Field(
+        description="What is left to ask for: the quantity minus what requests, agreements and "
+        "handovers hold (null for kinds without a quantity). Loans and rentals never take from "
+        "it; their availability is per period (`/availability`)."
+    )
     unit: QuantityUnit | None
     price_nok: DecimalNumber | None
     weight_kg: DecimalNumber | None
@@ -504,6 +509,14 @@ class ListingRead(BaseModel):
     expires_at: Timestamp | None
     location: Point
     location_precision: Literal["exact", "approximate"]
+    actions: list[str] = Field(
+        description="What the caller may do next, sorted: `request` (start a transaction: "
+        "signed in, not the owner, the listing active with something left), and for its "
+        "managers `update` and the lifecycle's `publish`, `reserve`, `unreserve`, `complete`, "
+        "`withdraw`, `renew`; `approve` and `unhide` for moderators. Empty for anonymous "
+        "readers.",
+        examples=[["request"], ["complete", "reserve", "renew", "update", "withdraw"]],
+    )
     distance_m: float | None = Field(
         default=None, description="Search with lat/lon only: metres from that point"
     )

@@ -24,6 +24,7 @@ never shows an item past its expiry even before the tick has run.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -57,7 +58,13 @@ from app.models.person import PlatformRole
 from app.pagination import decode_cursor, encode_cursor, invalid_cursor
 from app.repositories.category import CategoryRepository
 from app.repositories.geography import GeographyRepository
-from app.repositories.listing import ListingRepository, SearchFilters, SearchPage
+from app.repositories.listing import (
+    ANONYMOUS,
+    Caller,
+    ListingRepository,
+    SearchFilters,
+    SearchPage,
+)
 from app.repositories.organization import OrganizationRepository
 from app.repositories.waste import WasteCodeRepository
 from app.schemas.listing import (
@@ -188,12 +195,37 @@ async def _acting_owner(
 # --- reading --------------------------------------------------------------------------------
 
 
+async def _caller(session: AsyncSession, principal: Principal | None) -> Caller:
+    """The caller as the listing JSON's ``actions`` need it (one query for a person's
+    organizations, none per listing)."""
+    if principal is None:
+        return ANONYMOUS
+    organizations: tuple[uuid.UUID, ...] = ()
+    if principal.is_api_key:
+        if principal.organization_id is not None:
+            organizations = (principal.organization_id,)
+    elif principal.person_id is not None:
+        ids = await OrganizationRepository(session).organization_ids_of(principal.person_id)
+        organizations = tuple(ids)
+    return Caller(
+        person_id=principal.person_id,
+        organization_ids=organizations,
+        moderator=_is_moderator(principal),
+        signed_in=True,
+        owner_actions=_OWNER_ACTIONS,
+        moderator_actions=_MODERATOR_ACTIONS,
+    )
+
+
 async def _document(
     session: AsyncSession, listing_id: uuid.UUID, *, principal: Principal | None, manage: bool
 ) -> bytes:
     viewer = principal.person_id if principal is not None else None
     doc = await ListingRepository(session).listing_json(
-        listing_id, viewer=viewer, with_moderation=manage
+        listing_id,
+        viewer=viewer,
+        with_moderation=manage,
+        caller=await _caller(session, principal),
     )
     assert doc is not None
     return doc
@@ -414,6 +446,19 @@ async def update_listing(
     return await _read(session, listing.id, principal=principal)
 
 
+def _fully_committed(listing: Listing) -> bool:
+    """Every unit is promised to requests or handed over (reuse and material exchanges)."""
+    return listing.quantity is not None and listing.quantity_committed >= listing.quantity
+
+
+async def status_after_move(session: AsyncSession, listing_id: uuid.UUID) -> ListingStatus:
+    """The listing's status after a transaction moved its quantities, as the trigger
+    ``listings_follow_quantities`` left it in this database transaction (the rule:
+    ``app.models.listing.status_after_quantities``). For the transaction service, which holds
+    the listing's row lock during the move."""
+    return S(await ListingRepository(session).current_status(listing_id))
+
+
 @dataclass(frozen=True, slots=True)
 class ActionRule:
     """Where an action may start, and who may take it."""
@@ -434,6 +479,26 @@ LISTING_ACTIONS: dict[ListingAction, ActionRule] = {
     ListingAction.APPROVE: ActionRule(frozenset({S.PENDING_REVIEW}), by_moderator=True),
     ListingAction.UNHIDE: ActionRule(frozenset(S), by_moderator=True),
 }
+
+
+def _actions_by_status(*, by_moderator: bool) -> str:
+    """status → the actions ``LISTING_ACTIONS`` allows from it (and ``update`` for managers
+    while the listing is open), as the JSON the listing statements take (``Caller``)."""
+    table: dict[str, list[str]] = {}
+    for status in S:
+        actions = [
+            action.value
+            for action, rule in LISTING_ACTIONS.items()
+            if rule.by_moderator == by_moderator and status in rule.from_statuses
+        ]
+        if not by_moderator and status not in FINAL_STATUSES:
+            actions.append("update")
+        table[status.value] = sorted(actions)
+    return json.dumps(table, sort_keys=True)
+
+
+_OWNER_ACTIONS = _actions_by_status(by_moderator=False)
+_MODERATOR_ACTIONS = _actions_by_status(by_moderator=True)
 
 
 async def act_on_listing(
@@ -482,6 +547,11 @@ async def act_on_listing(
     elif action is ListingAction.RESERVE:
         listing.status = S.RESERVED.value
     elif action is ListingAction.UNRESERVE:
+        if _fully_committed(listing):
+            raise InvalidTransitionError(
+                "Every unit is promised to requests; the listing is active again once one is "
+                "declined, cancelled or expires."
+            )
         listing.status = S.ACTIVE.value
     else:  # COMPLETE, WITHDRAW
         listing.status = (S.COMPLETED if action is ListingAction.COMPLETE else S.WITHDRAWN).value
@@ -652,13 +722,24 @@ class SearchResult:
 
 
 async def search_listings(
-    session: AsyncSession, *, request: SearchRequest, now: datetime, geojson: bool
+    session: AsyncSession,
+    *,
+    request: SearchRequest,
+    now: datetime,
+    geojson: bool,
+    principal: Principal | None = None,
 ) -> SearchResult:
     sort = _sort(request)
     after = _after(request.cursor, sort)
     filters = await search_filters(session, request)
     page = await ListingRepository(session).search(
-        filters, now=now, sort=sort.value, after=after, limit=request.limit, geojson=geojson
+        filters,
+        now=now,
+        sort=sort.value,
+        after=after,
+        limit=request.limit,
+        geojson=geojson,
+        caller=ANONYMOUS if geojson else await _caller(session, principal),
     )
     return SearchResult(rows=page.rows, next_cursor=_next_cursor(page, sort))
 
@@ -690,6 +771,7 @@ async def list_my_listings(
         statuses=[s.value for s in statuses] if statuses else None,
         after=after,
         limit=limit,
+        caller=await _caller(session, principal),
     )
     return SearchResult(
         rows=rows, next_cursor=encode_cursor(next_key) if next_key is not None else None

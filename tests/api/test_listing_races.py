@@ -105,3 +105,48 @@ async def test_paging_while_listings_are_published_never_skips_nor_repeats(
         assert len(seen) == len(set(seen)), "a listing appeared twice"
         assert set(before) <= set(seen), "a listing that existed before paging was skipped"
         assert set(seen) <= set(before) | set(published)
+
+
+async def test_of_ten_parallel_requests_for_the_last_unit_one_wins_and_reserves_the_listing(
+    committed_client: httpx.AsyncClient,
+) -> None:
+    owner = await _signed_in(committed_client)
+    created = await committed_client.post(
+        "/v1/listings", json={**_item("Tre stoler"), "quantity": 3}, headers=owner
+    )
+    listing_id = created.json()["id"]
+    first = await _signed_in(committed_client)
+    two = await committed_client.post(
+        "/v1/transactions", json={"listing_id": listing_id, "quantity": 2}, headers=first
+    )
+    assert two.status_code == 201, two.text
+    listing = (await committed_client.get(f"/v1/listings/{listing_id}")).json()
+    assert (listing["status"], listing["quantity_available"]) == ("active", 1)
+
+    askers = [await _signed_in(committed_client) for _ in range(10)]
+    responses = await asyncio.gather(
+        *(
+            committed_client.post(
+                "/v1/transactions", json={"listing_id": listing_id, "quantity": 1}, headers=h
+            )
+            for h in askers
+        )
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] + [409] * 9, [r.text for r in responses]
+    # The losers found the listing reserved (or, had one read it before, nothing left).
+    assert {r.json()["code"] for r in responses if r.status_code == 409} <= {
+        "listing_not_available",
+        "insufficient_quantity",
+    }
+    listing = (await committed_client.get(f"/v1/listings/{listing_id}")).json()
+    assert (listing["status"], listing["quantity_available"]) == ("reserved", 0)
+
+    winner = next(r.json()["id"] for r in responses if r.status_code == 201)
+    declined = await committed_client.post(f"/v1/transactions/{winner}/decline", headers=owner)
+    assert declined.status_code == 200, declined.text
+    listing = (await committed_client.get(f"/v1/listings/{listing_id}")).json()
+    assert (listing["status"], listing["quantity_available"]) == ("active", 1)
+    # Found again once a unit is free.
+    search = await committed_client.get("/v1/listings", params={"q": "Tre stoler", "limit": 100})
+    assert listing_id in {r["id"] for r in search.json()["items"]}

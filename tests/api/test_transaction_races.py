@@ -96,9 +96,12 @@ async def test_parallel_requests_never_take_more_than_the_listing_has(
     )
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] * 5 + [409] * 7
+    # The fifth unit promised reserves the listing (migration 0009): the rest find it taken.
     assert {r.json()["code"] for r in responses if r.status_code == 409} == {
-        "insufficient_quantity"
+        "listing_not_available"
     }
+    listing = (await committed_client.get(f"/v1/listings/{listing_id}")).json()
+    assert (listing["status"], listing["quantity_available"]) == ("reserved", 0)
 
 
 async def test_parallel_retries_with_one_idempotency_key_create_one_transaction(
