@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 import orjson
@@ -53,3 +55,18 @@ def decode_cursor(cursor: str, *, required: tuple[str, ...]) -> dict[str, Any]:
     if not isinstance(key, dict) or any(k not in key for k in required):
         raise invalid_cursor()
     return key
+
+
+def decode_time_id_cursor(
+    cursor: str, *, time: str, id: str, aware: bool = False
+) -> tuple[datetime, uuid.UUID]:
+    """The (time, id) sort key of a keyset cursor whose keys are ``time`` and ``id``; with
+    ``aware`` the time must carry its offset."""
+    key = decode_cursor(cursor, required=(time, id))
+    try:
+        at = datetime.fromisoformat(str(key[time]))
+        if aware and at.tzinfo is None:
+            raise ValueError("naive time")
+        return at, uuid.UUID(str(key[id]))
+    except (TypeError, ValueError):
+        raise invalid_cursor() from None

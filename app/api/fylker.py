@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from app.api.media import GEOJSON, JSON, negotiate
+from app.api.media import GEOJSON, feature_or_json
 from app.api.params import REFERENCE_CACHE_CONTROL, FylkesnummerPath
 from app.db import SessionDep
 from app.errors import FylkeNotFoundError, NotAcceptableError, problem_responses
@@ -44,9 +45,9 @@ async def list_fylker(session: SessionDep, response: Response) -> FylkeList:
     },
 )
 async def get_fylke(request: Request, session: SessionDep, fylkesnummer: FylkesnummerPath) -> Any:
-    headers = {"Cache-Control": REFERENCE_CACHE_CONTROL, "Vary": "Accept"}
-    if negotiate(request, [JSON, GEOJSON]) == GEOJSON:
-        body = await service.get_fylke_feature(session, fylkesnummer=fylkesnummer)
-        return Response(content=body, media_type=GEOJSON, headers=headers)
-    fylke = await service.get_fylke(session, fylkesnummer=fylkesnummer)
-    return Response(content=fylke.model_dump_json(), media_type=JSON, headers=headers)
+    return await feature_or_json(
+        request,
+        feature=partial(service.get_fylke_feature, session, fylkesnummer=fylkesnummer),
+        read=partial(service.get_fylke, session, fylkesnummer=fylkesnummer),
+        cache_control=REFERENCE_CACHE_CONTROL,
+    )

@@ -27,6 +27,10 @@ from app.services.impact.catalogue import INDICATORS
 from app.services.impact.report import yearly_report
 from app.services.impact.suppression import MIN_HOUSEHOLDS, MIN_RECORDS
 
+# The area filters of the figures and the report.
+_OnlyFylke = Annotated[str | None, Query(pattern=r"^[0-9]{2}$", description="Only this fylke")]
+_OnlyKommune = Annotated[str | None, Query(pattern=r"^[0-9]{4}$", description="Only this kommune")]
+
 router = APIRouter(prefix="/v1/impact", tags=["impact"])
 
 _QUERY_ERRORS = (
@@ -99,12 +103,8 @@ async def read_impact(
     evidence: Annotated[
         Literal["confirmed", "all"], Query(description="Which evidence grades count")
     ] = "all",
-    fylke: Annotated[
-        str | None, Query(pattern=r"^[0-9]{2}$", description="Only this fylke")
-    ] = None,
-    kommune: Annotated[
-        str | None, Query(pattern=r"^[0-9]{4}$", description="Only this kommune")
-    ] = None,
+    fylke: _OnlyFylke = None,
+    kommune: _OnlyKommune = None,
     initiative: Annotated[
         str | None,
         Query(
@@ -157,12 +157,8 @@ async def read_report(
     session: SnapshotSessionDep,
     clock: ClockDep,
     year: int,
-    fylke: Annotated[
-        str | None, Query(pattern=r"^[0-9]{2}$", description="Only this fylke")
-    ] = None,
-    kommune: Annotated[
-        str | None, Query(pattern=r"^[0-9]{4}$", description="Only this kommune")
-    ] = None,
+    fylke: _OnlyFylke = None,
+    kommune: _OnlyKommune = None,
 ) -> HTMLResponse:
     report = await yearly_report(session, year=year, fylke=fylke, kommune=kommune, now=clock)
     return HTMLResponse(content=report_html(report))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.api.media import GEOJSON, JSON, negotiate
+from app.api.media import GEOJSON, feature_or_json
 from app.api.params import FYLKESNUMMER_PATTERN, REFERENCE_CACHE_CONTROL, KommunenummerPath
 from app.db import SessionDep
 from app.errors import (
@@ -83,9 +84,9 @@ async def list_kommuner(
 async def get_kommune(
     request: Request, session: SessionDep, kommunenummer: KommunenummerPath
 ) -> Any:
-    headers = {"Cache-Control": REFERENCE_CACHE_CONTROL, "Vary": "Accept"}
-    if negotiate(request, [JSON, GEOJSON]) == GEOJSON:
-        body = await service.get_kommune_feature(session, kommunenummer=kommunenummer)
-        return Response(content=body, media_type=GEOJSON, headers=headers)
-    kommune = await service.get_kommune(session, kommunenummer=kommunenummer)
-    return Response(content=kommune.model_dump_json(), media_type=JSON, headers=headers)
+    return await feature_or_json(
+        request,
+        feature=partial(service.get_kommune_feature, session, kommunenummer=kommunenummer),
+        read=partial(service.get_kommune, session, kommunenummer=kommunenummer),
+        cache_control=REFERENCE_CACHE_CONTROL,
+    )

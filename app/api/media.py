@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from collections.abc import Awaitable, Callable
+
+from fastapi import Request, Response
+from pydantic import BaseModel
 
 from app.errors import NotAcceptableError
 
@@ -68,3 +71,18 @@ def negotiate(request: Request, offered: list[str]) -> str:
     if choice is None:
         raise NotAcceptableError(f"This resource is available as {', '.join(offered)}.")
     return choice
+
+
+async def feature_or_json(
+    request: Request,
+    *,
+    feature: Callable[[], Awaitable[bytes]],
+    read: Callable[[], Awaitable[BaseModel]],
+    cache_control: str,
+) -> Response:
+    """A reference area as an RFC 7946 Feature when the client asks for GeoJSON, else as its
+    JSON read model; both cached alike and varying on ``Accept``."""
+    headers = {"Cache-Control": cache_control, "Vary": "Accept"}
+    if negotiate(request, [JSON, GEOJSON]) == GEOJSON:
+        return Response(content=await feature(), media_type=GEOJSON, headers=headers)
+    return Response(content=(await read()).model_dump_json(), media_type=JSON, headers=headers)

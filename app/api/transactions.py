@@ -15,7 +15,6 @@ from app.api.params import AUTH_PROBLEMS as _AUTH
 from app.db import SessionDep
 from app.errors import (
     BookingConflictError,
-    FieldError,
     InsufficientQuantityError,
     InsufficientRoleError,
     InsufficientScopeError,
@@ -262,16 +261,11 @@ async def get_availability(
     start = from_ or now
     end = to or start + timedelta(days=30)
     if end <= start or end - start > timedelta(days=MAX_AVAILABILITY_DAYS):
-        raise InvalidInputError(
+        raise InvalidInputError.for_field(
             f"`to` must be after `from`, at most {MAX_AVAILABILITY_DAYS} days later.",
-            errors=[
-                FieldError(
-                    location="query",
-                    field="to",
-                    message=f"After from, within {MAX_AVAILABILITY_DAYS} days",
-                    type="value_error",
-                )
-            ],
+            location="query",
+            field="to",
+            message=f"After from, within {MAX_AVAILABILITY_DAYS} days",
         )
     listing = await listing_service.visible_listing(
         session, principal=principal, listing_id=listing_id

@@ -5,12 +5,26 @@ from __future__ import annotations
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.errors import FylkeNotFoundError, KommuneNotFoundError, OutsideNorwayError
+from app.errors import (
+    FylkeNotFoundError,
+    KommuneNotFoundError,
+    OutsideNorwayError,
+    UnknownKommuneError,
+)
 from app.geo import COAST_FALLBACK_M, NORWAY_BBOX
 from app.pagination import decode_cursor, encode_cursor
 from app.repositories.geography import GeographyRepository
 from app.schemas.common import Page
 from app.schemas.geography import FylkeRead, GeoLookupRead, KommuneRead, KommuneSummary, PlaceRef
+
+
+async def check_kommune_filter(session: AsyncSession, kommunenummer: str | None) -> None:
+    """A ``kommune`` query filter, when given, names a kommune that exists: otherwise ``422
+    unknown_kommune`` on the query field ``kommune``."""
+    if kommunenummer is not None and not await GeographyRepository(session).kommune_exists(
+        kommunenummer
+    ):
+        raise UnknownKommuneError.for_number(kommunenummer, location="query", field="kommune")
 
 
 async def list_kommuner(

@@ -42,8 +42,9 @@ decides (``409 transaction_disputed``), because upholding it counts it again as 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -71,7 +72,6 @@ from app.models.person import PlatformRole
 from app.models.transaction import TransactionStatus
 from app.pagination import decode_cursor, invalid_cursor, next_cursor
 from app.repositories.evidence import EvidenceRepository
-from app.repositories.geography import GeographyRepository
 from app.repositories.initiative import InitiativeFilters, InitiativeRepository
 from app.repositories.organization import OrganizationRepository
 from app.schemas.initiative import (
@@ -87,6 +87,7 @@ from app.schemas.initiative import (
     check_period,
 )
 from app.services import evidence as evidence_service
+from app.services import geography
 from app.services.listing import visible_listing
 from app.services.policy import OrgAction, Principal, acting_as, authorize_org
 
@@ -178,10 +179,7 @@ async def list_initiatives(
     limit: int,
 ) -> InitiativePage:
     after = _after(cursor) if cursor is not None else None
-    if kommunenummer is not None and not await GeographyRepository(session).kommune_exists(
-        kommunenummer
-    ):
-        raise UnknownKommuneError.for_number(kommunenummer, location="query", field="kommune")
+    await geography.check_kommune_filter(session, kommunenummer)
     rows = await InitiativeRepository(session).find(
         InitiativeFilters(
             kommunenummer=kommunenummer,
@@ -375,6 +373,39 @@ async def _retag(
     return len(seqs)
 
 
+async def _move_tag(
+    session: AsyncSession,
+    *,
+    subject: str,
+    current: uuid.UUID | None,
+    initiative_id: uuid.UUID,
+    tag: bool,
+    set_tag: Callable[[uuid.UUID | None], Awaitable[None]],
+    records: Callable[[uuid.UUID | None], Awaitable[list[int]]],
+    now: datetime,
+    check: Callable[[], None] = lambda: None,
+) -> int:
+    """Tags the subject with the initiative (``tag``) or takes it out, then moves its counted
+    records along; returns how many were retagged. Nothing happens when the subject already
+    stands where asked; one tagged with another initiative must be taken out of it first.
+    ``check`` runs before anything changes."""
+    to = initiative_id if tag else None
+    if tag:
+        if current == initiative_id:
+            return 0
+        if current is not None:
+            raise OtherInitiativeError(
+                f"The {subject} is tagged with initiative {current}; take it out of that one first."
+            )
+    elif current != initiative_id:
+        return 0
+    check()
+    await set_tag(to)
+    seqs = await records(to)
+    # The ledger last: its lock is held until commit.
+    return await _retag(session, seqs, to=to, now=now)
+
+
 def _not_in_initiative(what: str) -> NotInInitiativeError:
     return NotInInitiativeError(
         f"{what} Only what belongs to the initiative's owner or one of its partners can be "
@@ -484,6 +515,22 @@ def _refuse_disputed(tx: Transaction) -> None:
         )
 
 
+async def _move_transaction(
+    session: AsyncSession, tx: Transaction, initiative_id: uuid.UUID, *, tag: bool, now: datetime
+) -> int:
+    return await _move_tag(
+        session,
+        subject="transaction",
+        current=tx.initiative_id,
+        initiative_id=initiative_id,
+        tag=tag,
+        set_tag=partial(InitiativeRepository(session).tag_transaction, tx.id),
+        records=lambda _to: _counted_records(session, tx),
+        now=now,
+        check=partial(_refuse_disputed, tx),
+    )
+
+
 async def tag_transaction(
     session: AsyncSession,
     *,
@@ -503,22 +550,10 @@ async def tag_transaction(
             "in the initiative."
         )
     await authorize_org(session, principal, taking_part[0], OrgAction.WRITE_TRANSACTIONS)
-    result = TagRead(
-        initiative_id=initiative.id, subject="transaction", id=tx.id, retagged_records=0
+    retagged = await _move_transaction(session, tx, initiative.id, tag=True, now=now)
+    return TagRead(
+        initiative_id=initiative.id, subject="transaction", id=tx.id, retagged_records=retagged
     )
-    if tx.initiative_id == initiative.id:
-        return result
-    if tx.initiative_id is not None:
-        raise OtherInitiativeError(
-            f"The transaction is tagged with initiative {tx.initiative_id}; take it out of "
-            "that one first."
-        )
-    _refuse_disputed(tx)
-    await repo.tag_transaction(tx.id, initiative.id)
-    seqs = await _counted_records(session, tx)
-    # The ledger last: its lock is held until commit.
-    result.retagged_records = await _retag(session, seqs, to=initiative.id, now=now)
-    return result
 
 
 async def untag_transaction(
@@ -529,7 +564,6 @@ async def untag_transaction(
     transaction_id: uuid.UUID,
     now: datetime,
 ) -> None:
-    repo = InitiativeRepository(session)
     initiative = await _initiative(session, initiative_id)
     tx, mine = await _party_transaction(session, principal, transaction_id)
     if not mine:
@@ -538,13 +572,7 @@ async def untag_transaction(
             "it out of an initiative."
         )
     await authorize_org(session, principal, mine[0], OrgAction.WRITE_TRANSACTIONS)
-    if tx.initiative_id != initiative.id:
-        return
-    _refuse_disputed(tx)
-    await repo.tag_transaction(tx.id, None)
-    seqs = await _counted_records(session, tx)
-    # The ledger last: its lock is held until commit.
-    await _retag(session, seqs, to=None, now=now)
+    await _move_transaction(session, tx, initiative.id, tag=False, now=now)
 
 
 # repair events
@@ -576,6 +604,27 @@ async def _writable_event(
     return event.organization_id, event.initiative_id
 
 
+async def _move_event(
+    session: AsyncSession,
+    event_id: uuid.UUID,
+    current: uuid.UUID | None,
+    initiative_id: uuid.UUID,
+    *,
+    tag: bool,
+    now: datetime,
+) -> int:
+    return await _move_tag(
+        session,
+        subject="repair event",
+        current=current,
+        initiative_id=initiative_id,
+        tag=tag,
+        set_tag=partial(InitiativeRepository(session).tag_event, event_id),
+        records=lambda to: _event_records(session, event_id, to=to),
+        now=now,
+    )
+
+
 async def tag_repair_event(
     session: AsyncSession,
     *,
@@ -589,20 +638,10 @@ async def tag_repair_event(
     organization_id, current = await _writable_event(session, principal, event_id)
     if organization_id not in await repo.members(initiative):
         raise _not_in_initiative("The event's organiser does not take part.")
-    result = TagRead(
-        initiative_id=initiative.id, subject="repair_event", id=event_id, retagged_records=0
+    retagged = await _move_event(session, event_id, current, initiative.id, tag=True, now=now)
+    return TagRead(
+        initiative_id=initiative.id, subject="repair_event", id=event_id, retagged_records=retagged
     )
-    if current == initiative.id:
-        return result
-    if current is not None:
-        raise OtherInitiativeError(
-            f"The repair event is tagged with initiative {current}; take it out of that one first."
-        )
-    await repo.tag_event(event_id, initiative.id)
-    seqs = await _event_records(session, event_id, to=initiative.id)
-    # The ledger last: its lock is held until commit.
-    result.retagged_records = await _retag(session, seqs, to=initiative.id, now=now)
-    return result
 
 
 async def untag_repair_event(
@@ -613,12 +652,6 @@ async def untag_repair_event(
     event_id: uuid.UUID,
     now: datetime,
 ) -> None:
-    repo = InitiativeRepository(session)
     initiative = await _initiative(session, initiative_id)
     _, current = await _writable_event(session, principal, event_id)
-    if current != initiative.id:
-        return
-    await repo.tag_event(event_id, None)
-    seqs = await _event_records(session, event_id, to=None)
-    # The ledger last: its lock is held until commit.
-    await _retag(session, seqs, to=None, now=now)
+    await _move_event(session, event_id, current, initiative.id, tag=False, now=now)

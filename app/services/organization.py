@@ -25,13 +25,11 @@ from app.errors import (
     MemberNotFoundError,
     OrganizationNotFoundError,
     PersonNotFoundError,
-    UnknownKommuneError,
 )
 from app.models import ApiKey, Organization
 from app.models.organization import MemberRole, OrganizationKind
 from app.models.person import PlatformRole
-from app.pagination import decode_cursor, invalid_cursor, next_cursor
-from app.repositories.geography import GeographyRepository
+from app.pagination import decode_cursor, decode_time_id_cursor, invalid_cursor, next_cursor
 from app.repositories.organization import (
     ROLE_ORDER,
     MemberRow,
@@ -50,6 +48,7 @@ from app.schemas.organization import (
     OrganizationUpdate,
 )
 from app.security import new_api_key, sha256_hex
+from app.services import geography
 from app.services.policy import (
     OrgAction,
     Principal,
@@ -147,10 +146,7 @@ async def list_organizations(
         except (TypeError, ValueError):
             raise invalid_cursor() from None
     repo = OrganizationRepository(session)
-    if kommunenummer is not None and not await GeographyRepository(session).kommune_exists(
-        kommunenummer
-    ):
-        raise UnknownKommuneError.for_number(kommunenummer, location="query", field="kommune")
+    await geography.check_kommune_filter(session, kommunenummer)
     rows = await repo.search(
         kind=kind.value if kind is not None else None,
         kommunenummer=kommunenummer,
@@ -370,11 +366,7 @@ async def list_api_keys(
 ) -> Page[ApiKeyRead]:
     after: tuple[datetime, uuid.UUID] | None = None
     if cursor is not None:
-        key = decode_cursor(cursor, required=("t", "i"))
-        try:
-            after = (datetime.fromisoformat(str(key["t"])), uuid.UUID(str(key["i"])))
-        except (TypeError, ValueError):
-            raise invalid_cursor() from None
+        after = decode_time_id_cursor(cursor, time="t", id="i")
     repo = OrganizationRepository(session)
     await _get_or_404(repo, organization_id)
     await authorize_org(session, principal, organization_id, OrgAction.VIEW_API_KEYS)

@@ -42,7 +42,6 @@ from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.errors import (
-    FieldError,
     ForbiddenError,
     ForeignRepairEventError,
     InvalidInputError,
@@ -62,7 +61,7 @@ from app.models import Organization, Repair, RepairEvent, Transaction
 from app.models.evidence import EvidenceEvent, EvidenceGrade
 from app.models.person import PlatformRole
 from app.models.repair import PROBLEM_MAX_LENGTH
-from app.pagination import decode_cursor, encode_cursor, invalid_cursor
+from app.pagination import decode_cursor, decode_time_id_cursor, encode_cursor, invalid_cursor
 from app.repositories.evidence import EvidenceDraft, PartyRef
 from app.repositories.geography import GeographyRepository
 from app.repositories.organization import OrganizationRepository
@@ -117,15 +116,6 @@ def start_of_day(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=NORWAY).astimezone(UTC)
 
 
-def _body_error(
-    error: type[InvalidInputError], field: str, message: str, type_: str, detail: str
-) -> InvalidInputError:
-    return error(
-        detail,
-        errors=[FieldError(location="body", field=field, message=message, type=type_)],
-    )
-
-
 # --- who ------------------------------------------------------------------------------------
 
 
@@ -157,25 +147,18 @@ async def _authorize_read(
 
 async def _kommune_exists(session: AsyncSession, kommunenummer: str) -> None:
     if not await GeographyRepository(session).kommune_exists(kommunenummer):
-        raise _body_error(
-            UnknownKommuneError,
-            "kommunenummer",
-            "Unknown kommune",
-            "unknown_kommune",
-            f"No kommune has the number {kommunenummer}.",
-        )
+        raise UnknownKommuneError.for_number(kommunenummer)
 
 
 async def _locate(session: AsyncSession, point: Point) -> str:
     try:
         hit = await geography.locate(session, lat=point.lat, lon=point.lon)
     except LookupOutsideNorwayError as exc:
-        raise _body_error(
-            PointOutsideNorwayError,
-            "location.coordinates",
-            "Not in a Norwegian kommune",
-            "outside_norway",
+        raise PointOutsideNorwayError.for_field(
             exc.detail or "The point is outside Norway.",
+            field="location.coordinates",
+            message="Not in a Norwegian kommune",
+            type="outside_norway",
         ) from None
     return hit.kommune.number
 
@@ -194,12 +177,11 @@ async def _event_kommune(
     if point is not None and (point_changed or kommune_given):
         located = await _locate(session, point)
         if kommune_given and given is not None and given != located:
-            raise _body_error(
-                InvalidInputError,
-                "kommunenummer",
-                "Not the kommune of the location",
-                "value_error",
+            raise InvalidInputError.for_field(
                 f"The location is in kommune {located}, not {given}.",
+                field="kommunenummer",
+                message="Not the kommune of the location",
+                type="value_error",
             )
         return located
     if kommune_given:
@@ -287,8 +269,8 @@ _EVENT_REQUIRED = ("title", "starts_at", "ends_at")
 
 
 def _cannot_clear(field: str) -> InvalidInputError:
-    return _body_error(
-        InvalidInputError, field, "Cannot be cleared", "value_error", f"{field} is required."
+    return InvalidInputError.for_field(
+        f"{field} is required.", field=field, message="Cannot be cleared", type="value_error"
     )
 
 
@@ -319,8 +301,8 @@ async def update_event(
     try:
         check_event_period(starts_at, ends_at)
     except ValueError as exc:
-        raise _body_error(
-            InvalidInputError, "ends_at", str(exc), "value_error", f"The event's times: {exc}."
+        raise InvalidInputError.for_field(
+            f"The event's times: {exc}.", field="ends_at", message=str(exc), type="value_error"
         ) from None
     current = await repo.event_point(event.id)
     point = (
@@ -362,28 +344,8 @@ async def list_events(
 ) -> RepairEventPage:
     after = None
     if cursor is not None:
-        key = decode_cursor(cursor, required=("s", "id"))
-        try:
-            starts_at = datetime.fromisoformat(str(key["s"]))
-            if starts_at.tzinfo is None:
-                raise ValueError("naive time")
-            after = (starts_at, uuid.UUID(str(key["id"])))
-        except (ValueError, TypeError):
-            raise invalid_cursor() from None
-    if kommunenummer is not None and not await GeographyRepository(session).kommune_exists(
-        kommunenummer
-    ):
-        raise UnknownKommuneError(
-            f"No kommune has the number {kommunenummer}.",
-            errors=[
-                FieldError(
-                    location="query",
-                    field="kommune",
-                    message="Unknown kommune",
-                    type="unknown_kommune",
-                )
-            ],
-        )
+        after = decode_time_id_cursor(cursor, time="s", id="id", aware=True)
+    await geography.check_kommune_filter(session, kommunenummer)
     rows = await RepairRepository(session).list_events(
         organization_id=organization_id,
         kommunenummer=kommunenummer,
@@ -458,12 +420,11 @@ async def _category(session: AsyncSession, *, slug: str | None, ords_id: int | N
     if slug is not None:
         found = await repo.category_ords(slug)
         if found is None:
-            raise _body_error(
-                UnknownCategoryError,
-                "category",
-                f"Unknown category {slug!r}",
-                "unknown_category",
+            raise UnknownCategoryError.for_field(
                 f"No category has the slug {slug!r}; see /v1/categories.",
+                field="category",
+                message=f"Unknown category {slug!r}",
+                type="unknown_category",
             )
         return _Category(found.slug, found.ords_category_id or ORDS_MISC_ID)
     assert ords_id is not None
@@ -482,12 +443,11 @@ async def _default_partner_category(session: AsyncSession, category: _Category) 
 
 def _check_event_date(event_date: date, *, now: datetime) -> None:
     if event_date > local_date(now):
-        raise _body_error(
-            InvalidInputError,
-            "event_date",
-            "Must not be in the future",
-            "value_error",
+        raise InvalidInputError.for_field(
             f"The repair's day {event_date} has not come yet.",
+            field="event_date",
+            message="Must not be in the future",
+            type="value_error",
         )
 
 
@@ -496,20 +456,18 @@ async def _event_of(
 ) -> RepairEvent:
     event = await RepairRepository(session).get_event(event_id)
     if event is None:
-        raise _body_error(
-            UnknownRepairEventError,
-            "event_id",
-            "Unknown repair event",
-            "unknown_repair_event",
+        raise UnknownRepairEventError.for_field(
             f"No repair event has the id {event_id}.",
+            field="event_id",
+            message="Unknown repair event",
+            type="unknown_repair_event",
         )
     if event.organization_id != organization_id:
-        raise _body_error(
-            ForeignRepairEventError,
-            "event_id",
-            "The event is another organization's",
-            "event_of_another_organization",
+        raise ForeignRepairEventError.for_field(
             "A repair can only be logged at the organization's own events.",
+            field="event_id",
+            message="The event is another organization's",
+            type="event_of_another_organization",
         )
     return event
 
@@ -729,12 +687,11 @@ async def update_repair(
     else:
         barrier = repair.repair_barrier if status == END_OF_LIFE else None
     if barrier is not None and status != END_OF_LIFE:
-        raise _body_error(
-            InvalidInputError,
-            "repair_barrier",
-            "Only for End of life",
-            "value_error",
+        raise InvalidInputError.for_field(
             "repair_barrier is only given when the outcome is End of life.",
+            field="repair_barrier",
+            message="Only for End of life",
+            type="value_error",
         )
     repair.repair_status = status
     repair.repair_barrier = barrier

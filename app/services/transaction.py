@@ -55,7 +55,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.errors import (
     BookingConflictError,
-    FieldError,
     InvalidInputError,
     InvalidPeriodError,
     InvalidTransitionError,
@@ -81,7 +80,7 @@ from app.models.transaction import (
     TransactionUnit,
     subgoal_of,
 )
-from app.pagination import decode_cursor, encode_cursor, invalid_cursor
+from app.pagination import decode_time_id_cursor, encode_cursor
 from app.repositories.evidence import EvidenceDraft, PartyRef
 from app.repositories.organization import OrganizationRepository
 from app.repositories.repair import RepairRepository
@@ -451,11 +450,7 @@ def _encode(tx: Transaction) -> str:
 
 
 def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
-    doc = decode_cursor(cursor, required=("c", "i"))
-    try:
-        return datetime.fromisoformat(doc["c"]), uuid.UUID(doc["i"])
-    except (KeyError, TypeError, ValueError):
-        raise invalid_cursor() from None
+    return decode_time_id_cursor(cursor, time="c", id="i")
 
 
 async def list_transactions(
@@ -521,34 +516,35 @@ def _units(listing: Listing) -> int:
     return 1
 
 
-def _field_error(field: str, message: str, kind: str) -> list[FieldError]:
-    return [FieldError(location="body", field=field, message=message, type=kind)]
-
-
 def _check_period(
     data: TransactionCreate, listing: Listing, *, now: datetime
 ) -> tuple[datetime, datetime, BookingRules]:
     if data.period is None:
-        raise InvalidPeriodError(
-            "A booking needs a period.",
-            errors=_field_error("period", "Field required", "missing"),
+        raise InvalidPeriodError.for_field(
+            "A booking needs a period.", field="period", message="Field required", type="missing"
         )
     rules = _booking_rules(listing)
     start, end = data.period.start, data.period.end
     if start < now - timedelta(minutes=5):
-        raise InvalidPeriodError(
+        raise InvalidPeriodError.for_field(
             "The period starts in the past.",
-            errors=_field_error("period.start", "Must not be in the past", "invalid_period"),
+            field="period.start",
+            message="Must not be in the past",
+            type="invalid_period",
         )
     if start > now + timedelta(days=rules.max_advance_days):
-        raise InvalidPeriodError(
+        raise InvalidPeriodError.for_field(
             f"This listing takes bookings at most {rules.max_advance_days} days ahead.",
-            errors=_field_error("period.start", "Too far ahead", "invalid_period"),
+            field="period.start",
+            message="Too far ahead",
+            type="invalid_period",
         )
     if end - start > timedelta(days=rules.max_duration_days):
-        raise InvalidPeriodError(
+        raise InvalidPeriodError.for_field(
             f"This listing is booked for at most {rules.max_duration_days} days at a time.",
-            errors=_field_error("period.end", "Too long", "invalid_period"),
+            field="period.end",
+            message="Too long",
+            type="invalid_period",
         )
     return start, end, rules
 
@@ -559,9 +555,11 @@ def _quantity(
     """The requested quantity and unit, checked against the listing."""
     if kind in BOOKING_TYPES or kind is TransactionType.REPAIR:
         if data.quantity is not None or data.unit is not None:
-            raise InvalidInputError(
+            raise InvalidInputError.for_field(
                 f"A {kind} does not take a quantity.",
-                errors=_field_error("quantity", "Not allowed for this listing", "extra_forbidden"),
+                field="quantity",
+                message="Not allowed for this listing",
+                type="extra_forbidden",
             )
         if kind in BOOKING_TYPES:
             if listing.kind == "space":
@@ -571,22 +569,28 @@ def _quantity(
         return None, None
     expected = "mwh" if kind is TransactionType.ENERGY_EXCHANGE else listing.unit
     if data.unit is not None and data.unit != expected:
-        raise UnitMismatchError(
+        raise UnitMismatchError.for_field(
             f"This listing is counted in {expected}, not {data.unit}.",
-            errors=_field_error("unit", f"Must be {expected}", "unit_mismatch"),
+            field="unit",
+            message=f"Must be {expected}",
+            type="unit_mismatch",
         )
     quantity = data.quantity
     if kind is TransactionType.REUSE:
         quantity = quantity if quantity is not None else Decimal(1)
         if quantity != quantity.to_integral_value():
-            raise InvalidInputError(
+            raise InvalidInputError.for_field(
                 "Items are counted in whole pieces.",
-                errors=_field_error("quantity", "Must be a whole number", "int_type"),
+                field="quantity",
+                message="Must be a whole number",
+                type="int_type",
             )
     if kind is TransactionType.MATERIAL_EXCHANGE and quantity is None:
-        raise InvalidInputError(
+        raise InvalidInputError.for_field(
             "Say how much of the material you ask for.",
-            errors=_field_error("quantity", "Field required", "missing"),
+            field="quantity",
+            message="Field required",
+            type="missing",
         )
     if quantity is None:
         return None, None
@@ -634,11 +638,11 @@ async def create_transaction(
         raise OwnListingError("You cannot ask for your own listing.")
     quantity, unit = _quantity(kind, data, listing)
     if kind not in BOOKING_TYPES and data.period is not None:
-        raise InvalidInputError(
+        raise InvalidInputError.for_field(
             f"A {kind} has no period.",
-            errors=_field_error(
-                "period", "Only for loans, rentals and space shares", "extra_forbidden"
-            ),
+            field="period",
+            message="Only for loans, rentals and space shares",
+            type="extra_forbidden",
         )
     expires_at = now + timedelta(hours=settings.transactions.request_ttl_hours)
     period = blocked = None
@@ -826,7 +830,9 @@ async def _report_repair(
 
 
 def _missing(field: str, message: str) -> InvalidInputError:
-    return InvalidInputError(message, errors=_field_error(field, "Field required", "missing"))
+    return InvalidInputError.for_field(
+        message, field=field, message="Field required", type="missing"
+    )
 
 
 def _check_body(
@@ -835,16 +841,20 @@ def _check_body(
     """A repair outcome and a delivered quantity come only with the moves that take them."""
     figures = action in (TransactionAction.COMPLETE, TransactionAction.CORRECT)
     if body.repair is not None and not (kind is TransactionType.REPAIR and figures):
-        raise InvalidInputError(
+        raise InvalidInputError.for_field(
             "Only completing or correcting a repair takes a repair outcome.",
-            errors=_field_error("repair", "Not allowed here", "extra_forbidden"),
+            field="repair",
+            message="Not allowed here",
+            type="extra_forbidden",
         )
     if body.delivered_quantity is not None and (
         kind in BOOKING_TYPES or kind is TransactionType.REPAIR or not figures
     ):
-        raise InvalidInputError(
+        raise InvalidInputError.for_field(
             "Only completing or correcting a handover takes a delivered quantity.",
-            errors=_field_error("delivered_quantity", "Not allowed here", "extra_forbidden"),
+            field="delivered_quantity",
+            message="Not allowed here",
+            type="extra_forbidden",
         )
 
 
