@@ -117,15 +117,17 @@ class _CapturingSession:
         raise _CapturedError(stmt, params)
 
 
-async def listing_statement() -> tuple[str, list[str]]:
-    """The statement of ``ListingRepository.listing_json`` for an anonymous viewer."""
+async def listing_statement() -> tuple[str, list[str], dict[str, Any]]:
+    """The statement of ``ListingRepository.listing_json`` for an anonymous viewer: its SQL,
+    the names of its positional parameters, and the values it was built with (the caller's
+    parameters among them); a request replaces ``id`` and ``viewer``."""
     try:
         await ListingRepository(_CapturingSession()).listing_json(  # type: ignore[arg-type]
             uuid.UUID(int=0), viewer=None
         )
     except _CapturedError as captured:
         compiled = captured.stmt.compile(dialect=DIALECT)
-        return str(compiled), list(compiled.positiontup or ())
+        return str(compiled), list(compiled.positiontup or ()), dict(compiled.params)
     raise RuntimeError("listing_json ran no statement")
 
 
@@ -134,6 +136,7 @@ class Floor:
         self.pool: asyncpg.Pool | None = None
         self.listing_sql = ""
         self.listing_names: list[str] = []
+        self.listing_defaults: dict[str, Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -168,7 +171,11 @@ class Floor:
                     max_size=POOL_SIZE,
                     server_settings=SERVER_SETTINGS,
                 )
-                self.listing_sql, self.listing_names = await listing_statement()
+                (
+                    self.listing_sql,
+                    self.listing_names,
+                    self.listing_defaults,
+                ) = await listing_statement()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.pool is not None:
@@ -204,7 +211,7 @@ class Floor:
 
     async def _listing(self, raw_id: str) -> tuple[int, bytes, bytes]:
         assert self.pool is not None
-        values = {"id": uuid.UUID(raw_id), "viewer": None}
+        values = {**self.listing_defaults, "id": uuid.UUID(raw_id), "viewer": None}
         async with self.pool.acquire() as conn:
             doc = await conn.fetchval(self.listing_sql, *(values[n] for n in self.listing_names))
         if doc is None:

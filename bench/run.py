@@ -392,6 +392,10 @@ def _literal(value: object) -> str:
     if isinstance(value, datetime):
         return f"'{value.isoformat()}'::timestamptz"
     if isinstance(value, list | tuple):
+        if not value:
+            # Untyped: PostgreSQL takes the array's type from where it stands (uuid[] for the
+            # caller's organizations, text[] for slugs).
+            return "'{}'"
         return "ARRAY[" + ",".join(_literal(v) for v in value) + "]::text[]"
     return "'" + str(value).replace("'", "''") + "'"
 
@@ -407,7 +411,7 @@ async def _pgbench_statements(w: Workload) -> list[str]:
     conn = await asyncpg.connect(DSN)
     statements: list[str] = []
     try:
-        listing_sql, names = await floor.listing_statement()
+        listing_sql, names, defaults = await floor.listing_statement()
         for path in w.paths[:PGBENCH_SCRIPTS]:
             parts = urlsplit(path)
             query = dict(parse_qsl(parts.query))
@@ -421,7 +425,7 @@ async def _pgbench_statements(w: Workload) -> list[str]:
                 z, x, y = (int(p) for p in parts.path[len("/v1/tiles/listings/") : -4].split("/"))
                 statements.append(_inline(*compile_statement(floor.tile_for(z, x, y, query))))
             else:
-                values = {"id": parts.path.rsplit("/", 1)[1], "viewer": None}
+                values = {**defaults, "id": parts.path.rsplit("/", 1)[1], "viewer": None}
                 statements.append(_inline(listing_sql, [values[n] for n in names]))
     finally:
         await conn.close()
