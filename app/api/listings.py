@@ -170,6 +170,7 @@ async def create_listing(
             "headers": {"Vary": {"description": "`Accept`", "schema": {"type": "string"}}},
         },
         **problem_responses(
+            *_AUTH,
             UnknownKommuneError,
             UnknownFylkeError,
             UnknownCategoryError,

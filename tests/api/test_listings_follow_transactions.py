@@ -187,3 +187,16 @@ async def test_actions_depend_on_the_caller(
         session, at=OSLO, person=giver, kind="repair_service", mode=None, category="chairs"
     )
     assert (await read(client, workshop, taker))["quantity_available"] is None
+
+
+async def test_search_with_a_bad_token_is_401_invalid_token_and_finds_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    # Search reads the caller (for each listing's actions), so a token that does not verify
+    # is refused as on every other route, never silently treated as anonymous.
+    response = await client.get(
+        "/v1/listings", params={"kommune": "0301"}, headers={"Authorization": "Bearer not-a-jwt"}
+    )
+    body = assert_problem(response, 401, "invalid_token")
+    assert body["instance"] == "/v1/listings"
+    assert "items" not in body
