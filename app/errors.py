@@ -22,6 +22,9 @@ The exception tree::
     │   ├── OrdsFileError             422 invalid_ords_file
     │   ├── OwnerAsPartnerError       422 owner_cannot_be_partner
     │   ├── UnitMismatchError         422 unit_mismatch
+    │   ├── UnknownReportTargetError  422 unknown_report_target
+    │   ├── OwnReportTargetError      422 own_report_target
+    │   ├── ActionNotForTargetError   422 action_not_for_target
     │   ├── InvalidIdempotencyKeyError 422 invalid_idempotency_key (app.idempotency)
     │   └── IdempotencyKeyReusedError 422 idempotency_key_reused (app.idempotency)
     ├── UnauthorizedError             401 unauthorized
@@ -53,7 +56,8 @@ The exception tree::
     │   ├── RepairEventNotFoundError  404 repair_event_not_found
     │   ├── RepairNotFoundError       404 repair_not_found
     │   ├── TransactionNotFoundError  404 transaction_not_found
-    │   └── InitiativeNotFoundError   404 initiative_not_found
+    │   ├── InitiativeNotFoundError   404 initiative_not_found
+    │   └── ReportNotFoundError       404 report_not_found
     ├── NotAcceptableError            406 not_acceptable
     ├── ConflictError                 409 conflict
     │   ├── EmailTakenError           409 email_taken
@@ -69,6 +73,8 @@ The exception tree::
     │   ├── InsufficientQuantityError 409 insufficient_quantity
     │   ├── OtherInitiativeError      409 tagged_with_another_initiative
     │   ├── TransactionDisputedError  409 transaction_disputed
+    │   ├── AlreadyReportedError      409 already_reported
+    │   ├── ReportDecidedError        409 report_already_decided
     │   ├── IdempotencyInProgressError 409 idempotency_in_progress (app.idempotency)
     │   └── IdempotencyKeyConsumedError 409 idempotency_key_consumed (app.idempotency)
     ├── PayloadTooLargeError          413 payload_too_large
@@ -326,6 +332,24 @@ class IdempotencyKeyReusedError(InvalidInputError):
     title = "Idempotency-Key reused for another request"
 
 
+class UnknownReportTargetError(InvalidInputError):
+    """The reported listing, photo, review or person does not exist, or the reporter cannot
+    see it (a hidden listing is as unknown to a stranger as a missing one)."""
+
+    code = "unknown_report_target"
+    title = "Nothing to report with that type and id"
+
+
+class OwnReportTargetError(InvalidInputError):
+    code = "own_report_target"
+    title = "You cannot report yourself or what is yours"
+
+
+class ActionNotForTargetError(InvalidInputError):
+    code = "action_not_for_target"
+    title = "That moderation action does not apply to this report's target"
+
+
 class UnauthorizedError(AppError):
     status_code = 401
     code = "unauthorized"
@@ -487,6 +511,11 @@ class InitiativeNotFoundError(NotFoundError):
     title = "Initiative not found"
 
 
+class ReportNotFoundError(NotFoundError):
+    code = "report_not_found"
+    title = "Report not found"
+
+
 class NotAcceptableError(AppError):
     status_code = 406
     code = "not_acceptable"
@@ -570,6 +599,16 @@ class TransactionDisputedError(ConflictError):
 
     code = "transaction_disputed"
     title = "A disputed transaction keeps its initiative until a moderator decides"
+
+
+class AlreadyReportedError(ConflictError):
+    code = "already_reported"
+    title = "You already reported this, and the report is still open"
+
+
+class ReportDecidedError(ConflictError):
+    code = "report_already_decided"
+    title = "The report was already actioned or dismissed"
 
 
 class IdempotencyInProgressError(ConflictError):

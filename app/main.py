@@ -23,6 +23,7 @@ from app.api import (
     me,
     organizations,
     repairs,
+    reports,
     tiles,
     transactions,
 )
@@ -115,6 +116,16 @@ OPENAPI_TAGS = [
         "events tagged with them, so that their impact is counted per initiative (retagging "
         "never edits the evidence ledger).",
     },
+    {
+        "name": "reports",
+        "description": "Anyone signed in reports a listing or a person to the moderators, "
+        "and follows what became of it.",
+    },
+    {
+        "name": "moderation",
+        "description": "The moderators' queue of reports, oldest first, with decisions that "
+        "can act on the target and an audit trail written by the database.",
+    },
     {"name": "geography", "description": "The kommuner and fylker of 2024, and point lookup."},
     {"name": "health", "description": "Liveness and readiness probes."},
 ]
@@ -160,6 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         evidence,
         impact,
         initiatives,
+        reports,
         tiles,
         kommuner,
         fylker,

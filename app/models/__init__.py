@@ -20,6 +20,7 @@ from app.models.organization import ApiKey, Membership, Organization
 from app.models.person import AuthSession, LoginFailure, Person, RefreshToken
 from app.models.reference import ReferenceDataset
 from app.models.repair import Repair, RepairEvent
+from app.models.report import Report, ReportEvent
 from app.models.tile_cell import ListingTileCell
 from app.models.transaction import Transaction, TransactionTransition
 from app.models.waste import EwcChapter, EwcCode
@@ -58,6 +59,8 @@ __all__ = [
     "RefreshToken",
     "Repair",
     "RepairEvent",
+    "Report",
+    "ReportEvent",
     "ReuseFactor",
     "Transaction",
     "TransactionTransition",

@@ -103,3 +103,8 @@ class PersonalDataExport(BaseModel):
     listings: list[dict[str, Any]] = Field(
         description="The person's own listings in every status, with their exact points"
     )
+    reports: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="The abuse reports the person made: target, reason, note, where each "
+        "stands (not who decided)",
+    )

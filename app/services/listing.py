@@ -783,3 +783,10 @@ async def visible_listing(
 ) -> Listing:
     """The listing if the caller may see it (public, or theirs, or a moderator's), else 404."""
     return (await _load(session, principal, listing_id, lock=False)).listing
+
+
+async def manages_listing(
+    session: AsyncSession, *, principal: Principal | None, listing: Listing
+) -> bool:
+    """The caller owns the listing or acts for the organization that does."""
+    return await _manages(session, principal, listing)

@@ -13,6 +13,7 @@ from app.models.person import Language
 from app.repositories.auth import AuthRepository
 from app.repositories.listing import ListingRepository
 from app.repositories.person import PersonRepository
+from app.repositories.report import ReportRepository
 from app.repositories.transaction import TransactionRepository
 from app.schemas.person import (
     ApiKeyExport,
@@ -89,6 +90,7 @@ async def export_personal_data(
         api_keys_created=[ApiKeyExport(**k) for k in await repo.api_keys_created(person_id)],
         listings=await ListingRepository(session).export_for_person(person_id),
         transactions=await TransactionRepository(session).export_for_person(person_id),
+        reports=await ReportRepository(session).export_for_person(person_id),
     )
 
 
@@ -99,7 +101,8 @@ async def erase_me(session: AsyncSession, *, person_id: uuid.UUID, now: datetime
     every login session is revoked. The person's open listings are withdrawn, and every
     listing of theirs loses its title, description and details and keeps only the blurred
     point. Their requested and accepted transactions are cancelled and every message they
-    wrote in one is emptied. Kept, for the evidence that refers to it: the row's id, its
+    wrote in one is emptied, and so is every note of the abuse reports they made.
+    Kept, for the evidence that refers to it: the row's id, its
     random pseudonym and the home kommune, of the listings their kind, category, quantity
     and kommune, and what happened in transactions (the ledger names only pseudonyms).
     Refused with 409 ``last_owner`` while the person is the only owner of an organization:
@@ -122,4 +125,5 @@ async def erase_me(session: AsyncSession, *, person_id: uuid.UUID, now: datetime
     await auth.revoke_all_sessions(person_id, now=now, reason="erasure")
     await TransactionRepository(session).erase_for_person(person_id, now=now)
     await ListingRepository(session).erase_for_person(person_id, now=now)
+    await ReportRepository(session).erase_for_person(person_id)
     await repo.erase(person_id, now=now)
