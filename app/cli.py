@@ -76,10 +76,15 @@ async def _demo_data() -> None:
             print(f"created organization {name}")
         for title in report.created_listings:
             print(f"created listing {title}")
+        for handover in report.created_handovers:
+            print(f"handed over {handover}")
+        for line in report.created_reports:
+            print(line)
 
     await _in_transaction(work)
     print(f"demo data ready; every demo account signs in with the password {DEMO_PASSWORD!r}")
     print("  e.g. kari@demo.sirkel.no (owner of two organizations), moderator@demo.sirkel.no")
+    print("  (a report waits in GET /v1/moderation/reports)")
 
 
 class DemoRefusedError(Exception):

@@ -624,16 +624,22 @@ class ListingRepository:
         ).scalar()
         return value.encode() if value is not None else None
 
-    async def exists_with_title(
+    async def id_with_title(
         self, *, title: str, person_id: uuid.UUID | None, organization_id: uuid.UUID | None
-    ) -> bool:
+    ) -> uuid.UUID | None:
+        """The id of the owner's (first) listing with this title, if any."""
         owner = (
             Listing.owner_person_id == person_id
             if person_id is not None
             else Listing.owner_organization_id == organization_id
         )
-        stmt = select(Listing.id).where(owner, Listing.title == title).limit(1)
-        return (await self.session.execute(stmt)).first() is not None
+        stmt = (
+            select(Listing.id)
+            .where(owner, Listing.title == title)
+            .order_by(Listing.created_at, Listing.id)
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     # --- writes --------------------------------------------------------------------------
 

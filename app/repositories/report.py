@@ -57,6 +57,21 @@ class ReportRepository:
         stmt = select(Person.id).where(Person.id == person_id, Person.erased_at.is_(None))
         return (await self.session.execute(stmt)).scalar_one_or_none() is not None
 
+    async def by_reporter_on(
+        self, person_id: uuid.UUID, target: ReportTarget, target_id: uuid.UUID
+    ) -> bool:
+        """Whether the person ever reported the target."""
+        stmt = (
+            select(Report.id)
+            .where(
+                Report.reporter_person_id == person_id,
+                Report.target_type == target.value,
+                _target_column(target) == target_id,
+            )
+            .limit(1)
+        )
+        return (await self.session.execute(stmt)).first() is not None
+
     async def of_reporter(
         self, person_id: uuid.UUID, *, after: tuple[datetime, uuid.UUID] | None, limit: int
     ) -> list[Report]:
@@ -130,7 +145,7 @@ class ReportRepository:
             rows = await self.session.execute(
                 select(Person.id, Person.display_name).where(Person.id.in_(person_ids))
             )
-            labels.update({i: n for i, n in rows.all()})  # noqa: C416 (rows, not pairs)
+            labels.update(dict(rows.all()))
         return labels
 
     async def events(self, report_id: uuid.UUID) -> list[ReportEvent]:

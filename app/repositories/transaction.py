@@ -179,6 +179,10 @@ class TransactionRepository:
         stmt = stmt.order_by(Transaction.created_at.desc(), Transaction.id.desc()).limit(limit)
         return list((await self.session.execute(stmt)).scalars())
 
+    async def any_for_listing(self, listing_id: uuid.UUID) -> bool:
+        stmt = select(Transaction.id).where(Transaction.listing_id == listing_id).limit(1)
+        return (await self.session.execute(stmt)).first() is not None
+
     async def ords_category_of(self, category_slug: str | None) -> int | None:
         """The ORDS category of the category or its nearest ancestor that has one."""
         if category_slug is None:

@@ -1,6 +1,7 @@
 """A realistic demo set for newcomers (``make demo-data``): people, organizations and listings
-of every kind spread over several kommuner, so that every endpoint has something to show.
-Listings are created through the listing service, with its validation, as their owners.
+of every kind spread over several kommuner, handovers that were completed and confirmed, and
+a report waiting in the moderation queue, so that every endpoint has something to show.
+Everything is created through the services, with their validation, as the people concerned.
 
 Development and test only: the demo accounts have a published password.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,13 +19,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.models.organization import MemberRole, OrganizationKind
 from app.models.person import PlatformRole
+from app.models.report import ReportReason, ReportTarget
 from app.repositories.listing import ListingRepository
 from app.repositories.organization import OrganizationRepository
 from app.repositories.person import PersonRepository
+from app.repositories.report import ReportRepository
+from app.repositories.transaction import TransactionRepository
 from app.schemas.listing import ListingCreate
+from app.schemas.report import ReportCreate
+from app.schemas.transaction import TransactionActionBody, TransactionCreate
 from app.security import hash_password
 from app.services.listing import create_listing
 from app.services.policy import Principal
+from app.services.report import create_report
+from app.services.transaction import TransactionAction, act_on_transaction, create_transaction
 
 DEMO_PASSWORD = "sirkel-demo-passord"
 
@@ -35,6 +44,7 @@ DEMO_PEOPLE: list[tuple[str, str, str, list[str]]] = [
     ("aslak@demo.sirkel.no", "Aslak Eira", "5501", []),
     ("moderator@demo.sirkel.no", "Mona Moderator", "0301", [PlatformRole.MODERATOR.value]),
     ("analytiker@demo.sirkel.no", "Anders Analytiker", "0301", [PlatformRole.ANALYST.value]),
+    ("tore@demo.sirkel.no", "Tore Tilbud", "0301", []),
 ]
 
 # (name, kind, kommune, organisasjonsnummer, owner e-mail, other members, verified)
@@ -126,6 +136,26 @@ DEMO_LISTINGS: list[tuple[str, str | None, dict[str, object]]] = [
         "kind": "space", "mode": "rent", "title": "Verkstedlokale til leie", "price_nok": 4000,
         "location": _at(5.7400, 58.9650),
         "details": {"space_type": "workshop", "area_m2": 80, "price_period": "month"}}),
+    ("tore@demo.sirkel.no", None, {
+        "kind": "item", "mode": "sell", "title": "iPhone 15 Pro, uåpnet", "price_nok": 500,
+        "description": "Betal med gavekort før henting, så sender jeg adressen.",
+        "category": "mobile-phones", "location": _at(10.7500, 59.9130)}),
+]  # fmt: skip
+
+# Handovers done to the end: (listing title, receiver e-mail, quantity). The provider accepts
+# and hands over, the receiver confirms: evidence is written and the listing follows.
+DEMO_HANDOVERS: list[tuple[str, str, int]] = [
+    ("Langrennsski 190 cm", "kari@demo.sirkel.no", 1),
+    ("Kokebøker, 12 stk", "ingrid@demo.sirkel.no", 4),
+    ("Barnesykkel 20 tommer", "aslak@demo.sirkel.no", 1),
+]
+
+# Reports waiting for a moderator: (reporter e-mail, listing title, reason, note).
+DEMO_REPORTS: list[tuple[str, str, ReportReason, str]] = [
+    ("kari@demo.sirkel.no", "iPhone 15 Pro, uåpnet", ReportReason.SCAM,
+     "Vil ha betaling med gavekort før henting."),
+    ("ola@demo.sirkel.no", "iPhone 15 Pro, uåpnet", ReportReason.SCAM,
+     "Samme annonse ligger ute i tre byer."),
 ]  # fmt: skip
 
 _LISTING = TypeAdapter[object](ListingCreate)
@@ -136,6 +166,8 @@ class DemoReport:
     created_people: list[str] = field(default_factory=list)
     created_organizations: list[str] = field(default_factory=list)
     created_listings: list[str] = field(default_factory=list)
+    created_handovers: list[str] = field(default_factory=list)
+    created_reports: list[str] = field(default_factory=list)
 
 
 async def load_demo_data(session: AsyncSession, *, settings: Settings, now: datetime) -> DemoReport:
@@ -184,9 +216,13 @@ async def load_demo_data(session: AsyncSession, *, settings: Settings, now: date
             await orgs.verify(org.id, moderator_id=moderator, kommunenummer=kommune, now=now)
         org_ids[name] = org.id
         report.created_organizations.append(name)
-    await _load_demo_listings(
+    titles = await _load_demo_listings(
         session, settings=settings, now=now, ids=ids, org_ids=org_ids, report=report
     )
+    await _load_demo_handovers(
+        session, settings=settings, now=now, ids=ids, titles=titles, report=report
+    )
+    await _load_demo_reports(session, now=now, ids=ids, titles=titles, report=report)
     await session.flush()
     return report
 
@@ -199,23 +235,97 @@ async def _load_demo_listings(
     ids: dict[str, uuid.UUID],
     org_ids: dict[str, uuid.UUID],
     report: DemoReport,
-) -> None:
+) -> dict[str, uuid.UUID]:
+    """Create the missing demo listings; the id of every demo listing by its title."""
     listings = ListingRepository(session)
+    titles: dict[str, uuid.UUID] = {}
     for email, org_name, body in DEMO_LISTINGS:
         owner_org = org_ids[org_name] if org_name else None
         title = str(body["title"])
-        if await listings.exists_with_title(
+        existing = await listings.id_with_title(
             title=title, person_id=None if owner_org else ids[email], organization_id=owner_org
-        ):
+        )
+        if existing is not None:
+            titles[title] = existing
             continue
         data = _LISTING.validate_python(
             {**body, "organization_id": str(owner_org) if owner_org else None}
         )
-        await create_listing(
+        created = await create_listing(
             session,
             principal=Principal(person_id=ids[email]),
             data=data,
             now=now,
             settings=settings,
         )
+        titles[title] = created.id
         report.created_listings.append(title)
+    return titles
+
+
+async def _load_demo_handovers(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    now: datetime,
+    ids: dict[str, uuid.UUID],
+    titles: dict[str, uuid.UUID],
+    report: DemoReport,
+) -> None:
+    transactions = TransactionRepository(session)
+    for title, receiver_email, quantity in DEMO_HANDOVERS:
+        listing_id = titles[title]
+        if await transactions.any_for_listing(listing_id):
+            continue
+        listing = await ListingRepository(session).get(listing_id)
+        assert listing is not None
+        assert listing.owner_person_id is not None
+        provider = Principal(person_id=listing.owner_person_id)
+        receiver = Principal(person_id=ids[receiver_email])
+        asked = await create_transaction(
+            session,
+            principal=receiver,
+            data=TransactionCreate(
+                listing_id=listing_id, quantity=Decimal(quantity), message="Kan jeg hente i dag?"
+            ),
+            now=now,
+            settings=settings,
+        )
+        for who, action in (
+            (provider, TransactionAction.ACCEPT),
+            (provider, TransactionAction.COMPLETE),
+            (receiver, TransactionAction.CONFIRM),
+        ):
+            await act_on_transaction(
+                session,
+                principal=who,
+                transaction_id=asked.id,
+                action=action,
+                body=TransactionActionBody(),
+                now=now,
+            )
+        report.created_handovers.append(f"{title} → {receiver_email}")
+
+
+async def _load_demo_reports(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    ids: dict[str, uuid.UUID],
+    titles: dict[str, uuid.UUID],
+    report: DemoReport,
+) -> None:
+    for reporter_email, title, reason, note in DEMO_REPORTS:
+        reporter = ids[reporter_email]
+        target = titles[title]
+        if await ReportRepository(session).by_reporter_on(reporter, ReportTarget.LISTING, target):
+            continue
+        await create_report(
+            session,
+            principal=Principal(person_id=reporter),
+            body=ReportCreate(
+                target_type=ReportTarget.LISTING, target_id=target, reason=reason, note=note
+            ),
+            now=now,
+        )
+        report.created_reports.append(f"{reporter_email} reported {title}")
