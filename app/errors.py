@@ -75,6 +75,7 @@ The exception tree::
     │   ├── TransactionDisputedError  409 transaction_disputed
     │   ├── AlreadyReportedError      409 already_reported
     │   ├── ReportDecidedError        409 report_already_decided
+    │   ├── ConversationClosedError   409 conversation_closed
     │   ├── IdempotencyInProgressError 409 idempotency_in_progress (app.idempotency)
     │   └── IdempotencyKeyConsumedError 409 idempotency_key_consumed (app.idempotency)
     ├── PayloadTooLargeError          413 payload_too_large
@@ -609,6 +610,11 @@ class AlreadyReportedError(ConflictError):
 class ReportDecidedError(ConflictError):
     code = "report_already_decided"
     title = "The report was already actioned or dismissed"
+
+
+class ConversationClosedError(ConflictError):
+    code = "conversation_closed"
+    title = "The conversation closed after its transaction ended"
 
 
 class IdempotencyInProgressError(ConflictError):

@@ -21,6 +21,7 @@ from app.api import (
     kommuner,
     listings,
     me,
+    messages,
     organizations,
     repairs,
     reports,
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         organizations,
         categories,
         listings,
+        messages,  # before transactions: /{id}/messages is not an {action}
         transactions,
         repairs,
         evidence,

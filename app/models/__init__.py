@@ -16,6 +16,7 @@ from app.models.impact import (
 )
 from app.models.initiative import Initiative, InitiativeKommune, InitiativePartner
 from app.models.listing import Listing, PrivacyKey
+from app.models.message import Message, ReadMarker
 from app.models.organization import ApiKey, Membership, Organization
 from app.models.person import AuthSession, LoginFailure, Person, RefreshToken
 from app.models.reference import ReferenceDataset
@@ -50,11 +51,13 @@ __all__ = [
     "ListingTileCell",
     "LoginFailure",
     "Membership",
+    "Message",
     "OrdsCategory",
     "Organization",
     "OrganizationParty",
     "Person",
     "PrivacyKey",
+    "ReadMarker",
     "ReferenceDataset",
     "RefreshToken",
     "Repair",

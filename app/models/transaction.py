@@ -204,6 +204,11 @@ class Transaction(Base):
         ),
         CheckConstraint(f"char_length(message) <= {MESSAGE_MAX_LENGTH}", name="message_length"),
         CheckConstraint(
+            f"pickup_note IS NULL OR (location_shared_at IS NOT NULL "
+            f"AND char_length(pickup_note) <= {MESSAGE_MAX_LENGTH})",
+            name="pickup_note_when_shared",
+        ),
+        CheckConstraint(
             "(kg_diverted IS NULL OR kg_diverted >= 0) AND (co2e_kg IS NULL OR co2e_kg >= 0)",
             name="impact_non_negative",
         ),
@@ -288,6 +293,10 @@ class Transaction(Base):
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The provider shared the listing's exact point (and a pickup note) with the receiver;
+    # shown to the receiver only while the transaction is open (``share-location``).
+    location_shared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pickup_note: Mapped[str | None] = mapped_column(Text)
     # The initiative (pilot, experiment, reuse station, repair-café series) this belongs to.
     initiative_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("initiatives.id", ondelete="RESTRICT"), index=True

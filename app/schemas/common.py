@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Generic, TypeVar
@@ -13,6 +14,23 @@ T = TypeVar("T")
 # Kommune and fylke numbers of the 2024 structure (app.models.geography checks the same).
 KOMMUNENUMMER_PATTERN = r"^[0-9]{4}$"
 FYLKESNUMMER_PATTERN = r"^[0-9]{2}$"
+
+
+# Anything that looks like markup: a tag, a comment, a character reference. Titles,
+# descriptions and messages are plain text; clients render them, so markup would be someone's
+# XSS.
+_MARKUP = re.compile(r"<\s*[a-zA-Z!/?]|&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
+# Control characters except tab and newline (descriptions and messages may have lines).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def plain_text(value: str) -> str:
+    """A validator: ``value`` unchanged if it is plain text, else a ``ValueError``."""
+    if _MARKUP.search(value):
+        raise ValueError("must be plain text, without HTML or character references")
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
 
 
 def json_number(value: Decimal) -> int | float:

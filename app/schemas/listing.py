@@ -9,7 +9,6 @@ listing that could not have been created.
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -41,20 +40,7 @@ from app.models.listing import (
 from app.models.waste import EWC_CODE_PATTERN
 from app.schemas.common import DecimalNumber, Timestamp
 from app.schemas.common import StrictModel as _Strict
-
-# Anything that looks like markup: a tag, a comment, a character reference. Titles and
-# descriptions are plain text; clients render them, so markup would be someone's XSS.
-_MARKUP = re.compile(r"<\s*[a-zA-Z!/?]|&(#\d+|#x[0-9a-fA-F]+|[a-zA-Z]+);")
-# Control characters except tab and newline (descriptions may have lines).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def _plain_text(value: str) -> str:
-    if _MARKUP.search(value):
-        raise ValueError("must be plain text, without HTML or character references")
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
-    return value
+from app.schemas.common import plain_text as _plain_text
 
 
 def _single_line(value: str) -> str:

@@ -33,6 +33,8 @@ class PersonMe(BaseModel):
                 "roles": [],
                 "created_at": "2026-11-22T10:00:00Z",
                 "memberships": [],
+                "unread_messages": 2,
+                "unread_conversations": 1,
             }
         }
     )
@@ -46,6 +48,12 @@ class PersonMe(BaseModel):
     roles: list[str]
     created_at: datetime
     memberships: list[MembershipRef]
+    unread_messages: int = Field(
+        default=0, description="Messages from the other party not read yet, in every conversation"
+    )
+    unread_conversations: int = Field(
+        default=0, description="Conversations with unread messages (`GET /v1/me/conversations`)"
+    )
 
 
 class ApiKeyMe(BaseModel):
@@ -102,6 +110,10 @@ class PersonalDataExport(BaseModel):
     )
     listings: list[dict[str, Any]] = Field(
         description="The person's own listings in every status, with their exact points"
+    )
+    messages: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="The messages the person wrote in the conversations of transactions",
     )
     reports: list[dict[str, Any]] = Field(
         default_factory=list,

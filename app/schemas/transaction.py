@@ -27,6 +27,7 @@ from app.models.transaction import (
 )
 from app.schemas.common import DecimalNumber, Page, Timestamp
 from app.schemas.common import StrictModel as _Strict
+from app.schemas.listing import Point
 
 Quantity = Annotated[
     Decimal, Field(gt=0, le=MAX_TRANSACTION_QUANTITY, decimal_places=3, examples=[250])
@@ -131,6 +132,14 @@ class ImpactRead(BaseModel):
     factor_revision: int | None
 
 
+class PickupRead(BaseModel):
+    """The place the provider shared with the receiver (``share-location``)."""
+
+    location: Point = Field(description="The listing's exact point")
+    note: str = Field(description="The provider's pickup note (plain text)")
+    shared_at: Timestamp
+
+
 class TransactionRead(BaseModel):
     id: uuid.UUID
     type: TransactionType
@@ -159,6 +168,11 @@ class TransactionRead(BaseModel):
     completed_at: Timestamp | None
     confirmed_at: Timestamp | None
     closed_at: Timestamp | None
+    pickup: PickupRead | None = Field(
+        default=None,
+        description="The exact place and the provider's note, once the provider shared them: "
+        "for the two parties, while the transaction is open",
+    )
 
 
 class TransactionPage(Page[TransactionRead]):

@@ -291,17 +291,17 @@ async def _load_demo_handovers(
             now=now,
             settings=settings,
         )
-        for who, action in (
-            (provider, TransactionAction.ACCEPT),
-            (provider, TransactionAction.COMPLETE),
-            (receiver, TransactionAction.CONFIRM),
+        for who, action, note in (
+            (provider, TransactionAction.ACCEPT, "Ja, etter kl. 17 passer fint."),
+            (provider, TransactionAction.COMPLETE, ""),
+            (receiver, TransactionAction.CONFIRM, "Takk, alt i orden!"),
         ):
             await act_on_transaction(
                 session,
                 principal=who,
                 transaction_id=asked.id,
                 action=action,
-                body=TransactionActionBody(),
+                body=TransactionActionBody(note=note),
                 now=now,
             )
         report.created_handovers.append(f"{title} → {receiver_email}")

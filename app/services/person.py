@@ -12,6 +12,7 @@ from app.errors import LastOwnerError, PersonNotFoundError
 from app.models.person import Language
 from app.repositories.auth import AuthRepository
 from app.repositories.listing import ListingRepository
+from app.repositories.message import MessageRepository
 from app.repositories.person import PersonRepository
 from app.repositories.report import ReportRepository
 from app.repositories.transaction import TransactionRepository
@@ -35,6 +36,7 @@ async def get_person_me(session: AsyncSession, *, person_id: uuid.UUID) -> Perso
     if person is None or person.erased_at is not None or person.email is None:
         raise PersonNotFoundError()
     assert person.display_name is not None
+    unread, threads = await MessageRepository(session).unread_total(person_id)
     return PersonMe(
         id=person.id,
         email=person.email,
@@ -44,6 +46,8 @@ async def get_person_me(session: AsyncSession, *, person_id: uuid.UUID) -> Perso
         roles=sorted(person.roles),
         created_at=person.created_at,
         memberships=[MembershipRef(**m) for m in await repo.memberships(person_id)],
+        unread_messages=unread,
+        unread_conversations=threads,
     )
 
 
@@ -91,6 +95,7 @@ async def export_personal_data(
         listings=await ListingRepository(session).export_for_person(person_id),
         transactions=await TransactionRepository(session).export_for_person(person_id),
         reports=await ReportRepository(session).export_for_person(person_id),
+        messages=await MessageRepository(session).export_for_person(person_id),
     )
 
 
@@ -101,7 +106,9 @@ async def erase_me(session: AsyncSession, *, person_id: uuid.UUID, now: datetime
     every login session is revoked. The person's open listings are withdrawn, and every
     listing of theirs loses its title, description and details and keeps only the blurred
     point. Their requested and accepted transactions are cancelled and every message they
-    wrote in one is emptied, and so is every note of the abuse reports they made.
+    wrote in one is emptied, and so is every message of a conversation they wrote (the thread
+    keeps its place, shown as by an erased person) and every note of the abuse reports they
+    made.
     Kept, for the evidence that refers to it: the row's id, its
     random pseudonym and the home kommune, of the listings their kind, category, quantity
     and kommune, and what happened in transactions (the ledger names only pseudonyms).
@@ -126,4 +133,5 @@ async def erase_me(session: AsyncSession, *, person_id: uuid.UUID, now: datetime
     await TransactionRepository(session).erase_for_person(person_id, now=now)
     await ListingRepository(session).erase_for_person(person_id, now=now)
     await ReportRepository(session).erase_for_person(person_id)
+    await MessageRepository(session).erase_for_person(person_id, now=now)
     await repo.erase(person_id, now=now)

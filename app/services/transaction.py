@@ -67,8 +67,9 @@ from app.errors import (
     UnitMismatchError,
     WrongPartyError,
 )
-from app.models import Listing, Repair, Transaction
+from app.models import Listing, Message, Repair, Transaction
 from app.models.evidence import EvidenceEvent, EvidenceGrade
+from app.models.message import MessageKind
 from app.models.person import PlatformRole
 from app.models.transaction import (
     BOOKING_TYPES,
@@ -82,10 +83,12 @@ from app.models.transaction import (
 )
 from app.pagination import decode_time_id_cursor, encode_cursor
 from app.repositories.evidence import EvidenceDraft, PartyRef
+from app.repositories.listing import ListingRepository
+from app.repositories.message import MessageRepository
 from app.repositories.organization import OrganizationRepository
 from app.repositories.repair import RepairRepository
 from app.repositories.transaction import TransactionFilters, TransactionRepository
-from app.schemas.listing import DEFAULT_BOOKING_RULES, BookingRules
+from app.schemas.listing import DEFAULT_BOOKING_RULES, BookingRules, Point
 from app.schemas.transaction import (
     Availability,
     BusyPeriod,
@@ -93,6 +96,7 @@ from app.schemas.transaction import (
     ImpactRead,
     PartyRead,
     PeriodRead,
+    PickupRead,
     RepairOutcome,
     Role,
     TransactionActionBody,
@@ -133,6 +137,10 @@ class TransactionAction(StrEnum):
 
 
 SYSTEM_ACTIONS = frozenset({TransactionAction.EXPIRE, TransactionAction.MARK_OVERDUE})
+# Where the provider may share the exact place: agreed and not yet over.
+SHAREABLE = frozenset(
+    {TransactionStatus.ACCEPTED, TransactionStatus.ACTIVE, TransactionStatus.OVERDUE}
+)
 
 
 class Effect(StrEnum):
@@ -438,11 +446,65 @@ def transaction_read(tx: Transaction, participation: Participation) -> Transacti
     )
 
 
+async def _read(
+    session: AsyncSession, tx: Transaction, participation: Participation
+) -> TransactionRead:
+    """``transaction_read`` with the shared place, for the parties while it is open."""
+    read = transaction_read(tx, participation)
+    if (
+        tx.location_shared_at is not None
+        and tx.closed_at is None
+        and participation.parties & {Party.PROVIDER, Party.RECEIVER}
+    ):
+        lon, lat = await ListingRepository(session).exact_point(tx.listing_id)
+        read.pickup = PickupRead(
+            location=Point(type="Point", coordinates=(lon, lat)),
+            note=tx.pickup_note or "",
+            shared_at=tx.location_shared_at,
+        )
+    return read
+
+
 async def get_transaction(
     session: AsyncSession, *, principal: Principal, transaction_id: uuid.UUID
 ) -> TransactionRead:
     tx, participation = await _load(session, principal, transaction_id, lock=False)
-    return transaction_read(tx, participation)
+    return await _read(session, tx, participation)
+
+
+async def load_participation(
+    session: AsyncSession, principal: Principal, transaction_id: uuid.UUID, *, lock: bool
+) -> tuple[Transaction, Participation]:
+    """The transaction and how the caller takes part in it (404 for everyone else)."""
+    return await _load(session, principal, transaction_id, lock=lock)
+
+
+async def share_location(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    transaction_id: uuid.UUID,
+    pickup_note: str,
+    now: datetime,
+) -> TransactionRead:
+    """The provider shows the receiver the listing's exact point and a pickup note, from
+    acceptance until the transaction ends (sharing again replaces the note)."""
+    tx, participation = await _load(session, principal, transaction_id, lock=True)
+    if Party.PROVIDER not in participation.parties:
+        raise WrongPartyError("Only the provider shares the place of their listing.")
+    org = participation.via_organization.get(Party.PROVIDER)
+    if org is not None:
+        await authorize_org(session, principal, org, OrgAction.WRITE_TRANSACTIONS)
+    if tx.status not in SHAREABLE or tx.closed_at is not None:
+        raise InvalidTransitionError(
+            f"The place is shared once a request is accepted and while it is open; this one "
+            f"is {tx.status}."
+        )
+    tx.location_shared_at = tx.location_shared_at or now
+    tx.pickup_note = pickup_note
+    tx.updated_at = now
+    await TransactionRepository(session).flush()
+    return await _read(session, tx, participation)
 
 
 def _encode(tx: Transaction) -> str:
@@ -495,7 +557,8 @@ async def list_transactions(
     after = _decode(cursor) if cursor else None
     rows = await repo.list_page(filters, after=after, limit=limit + 1)
     items = [
-        transaction_read(tx, await _participation(session, principal, tx)) for tx in rows[:limit]
+        await _read(session, tx, await _participation(session, principal, tx))
+        for tx in rows[:limit]
     ]
     next_cursor = _encode(rows[limit - 1]) if len(rows) > limit else None
     return TransactionPage(items=items, next_cursor=next_cursor)
@@ -690,7 +753,73 @@ async def create_transaction(
                 "The period overlaps another booking of this listing; see its availability."
             )
     await repo.refresh(tx)
+    if data.message:
+        await _say(
+            session,
+            tx,
+            Party.RECEIVER,
+            person_id=principal.person_id,
+            organization_id=receiver_org,
+            kind=MessageKind.REQUEST,
+            action=None,
+            body=data.message,
+            now=now,
+        )
     return transaction_read(tx, Participation(frozenset({Party.RECEIVER}), {}))
+
+
+async def _say(
+    session: AsyncSession,
+    tx: Transaction,
+    side: Party,
+    *,
+    person_id: uuid.UUID | None,
+    organization_id: uuid.UUID | None,
+    kind: MessageKind,
+    action: TransactionAction | None,
+    body: str,
+    now: datetime,
+) -> None:
+    """A message in the transaction's conversation: the request's message or a move's note.
+    For an organization's side the author is the organization (and the member who wrote)."""
+    await MessageRepository(session).add(
+        Message(
+            transaction_id=tx.id,
+            author_side=side.value,
+            author_person_id=person_id,
+            author_organization_id=organization_id,
+            kind=kind.value,
+            action=None if action is None else action.value,
+            body=body,
+            created_at=now,
+        )
+    )
+
+
+async def _note(
+    session: AsyncSession,
+    principal: Principal,
+    tx: Transaction,
+    move: Move,
+    participation: Participation,
+    note: str,
+    now: datetime,
+) -> None:
+    """The note sent with a move becomes a message of the conversation, from the side that
+    moved (a moderator's note from the moderator)."""
+    acting = move.by & participation.parties
+    side = min(acting & {Party.PROVIDER, Party.RECEIVER}, default=Party.MODERATOR)
+    await _say(
+        session,
+        tx,
+        side,
+        person_id=principal.person_id,
+        organization_id=participation.via_organization.get(side),
+        kind=MessageKind.NOTE,
+        action=move.action,
+        body=note,
+        now=now,
+    )
 
 
 # --- moving one -------------------------------------------------------------------------
@@ -997,8 +1126,10 @@ async def act_on_transaction(
     await repo.flush()
     if move.evidence is not None:
         await _write_evidence(session, tx, move.evidence, listing=listing, repair=repair, now=now)
+    if body.note:
+        await _note(session, principal, tx, move, participation, body.note, now)
     await repo.refresh(tx)
-    return transaction_read(tx, participation)
+    return await _read(session, tx, participation)
 
 
 def _corrected_figures(tx: Transaction, repair: Repair | None) -> dict[str, Any]:
