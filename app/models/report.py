@@ -43,6 +43,7 @@ from app.models.base import Base, sql_in, uuid_pk
 
 class ReportTarget(StrEnum):
     LISTING = "listing"
+    MESSAGE = "message"
     PERSON = "person"
 
 
@@ -73,12 +74,14 @@ class ReportAction(StrEnum):
 # The column that holds the target of each type; exactly one is set (``one_target``).
 TARGET_COLUMNS: dict[ReportTarget, str] = {
     ReportTarget.LISTING: "listing_id",
+    ReportTarget.MESSAGE: "message_id",
     ReportTarget.PERSON: "person_id",
 }
 
 # The actions a moderator may take on each type of target.
 ACTIONS_FOR: dict[ReportTarget, frozenset[ReportAction]] = {
     ReportTarget.LISTING: frozenset({ReportAction.HIDE_LISTING}),
+    ReportTarget.MESSAGE: frozenset(),
     ReportTarget.PERSON: frozenset(),
 }
 
@@ -139,6 +142,9 @@ class Report(Base):
     target_type: Mapped[str] = mapped_column(Text)
     listing_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("listings.id", ondelete="RESTRICT")
+    )
+    message_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("messages.id", ondelete="RESTRICT")
     )
     person_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("persons.id", ondelete="RESTRICT")

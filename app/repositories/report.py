@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import AlreadyReportedError, ReportDecidedError
-from app.models import Listing, Person, Report, ReportEvent
+from app.models import Listing, Message, Person, Report, ReportEvent
 from app.models.report import TARGET_COLUMNS, TARGET_KEY, ReportStatus, ReportTarget
 from app.repositories.db_errors import constraint_name
 
@@ -52,6 +52,12 @@ class ReportRepository:
         if for_update:
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def message_origin(self, message_id: uuid.UUID) -> tuple[uuid.UUID, str] | None:
+        """The message's transaction and the side that wrote it."""
+        stmt = select(Message.transaction_id, Message.author_side).where(Message.id == message_id)
+        row = (await self.session.execute(stmt)).one_or_none()
+        return None if row is None else (row[0], row[1])
 
     async def person_exists(self, person_id: uuid.UUID) -> bool:
         stmt = select(Person.id).where(Person.id == person_id, Person.erased_at.is_(None))
@@ -131,8 +137,10 @@ class ReportRepository:
         return {(t, k): n for t, k, n in (await self.session.execute(stmt)).all()}
 
     async def target_labels(self, reports: list[Report]) -> dict[uuid.UUID, str | None]:
-        """The title of each reported listing and the name of each reported person."""
+        """The title of each reported listing, the name of each reported person and the text
+        of each reported message (so that moderators read what was reported, and only that)."""
         listing_ids = [r.listing_id for r in reports if r.listing_id is not None]
+        message_ids = [r.message_id for r in reports if r.message_id is not None]
         person_ids = [r.person_id for r in reports if r.person_id is not None]
         labels: dict[uuid.UUID, str | None] = {}
         if listing_ids:
@@ -141,6 +149,11 @@ class ReportRepository:
             )
             labels.update({i: t or None for i, t in rows.all()})  # erased: title ''
 
+        if message_ids:
+            rows = await self.session.execute(
+                select(Message.id, Message.body).where(Message.id.in_(message_ids))
+            )
+            labels.update({i: b or None for i, b in rows.all()})  # erased: body ''
         if person_ids:
             rows = await self.session.execute(
                 select(Person.id, Person.display_name).where(Person.id.in_(person_ids))

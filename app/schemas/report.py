@@ -17,7 +17,7 @@ Note = Annotated[str, Field(max_length=1000)]
 class ReportCreate(StrictModel):
     target_type: ReportTarget = Field(description="What is reported", examples=["listing"])
     target_id: uuid.UUID = Field(
-        description="The listing's, photo's, review's or person's id",
+        description="The listing's, message's or person's id",
         examples=["0b9a3a4e-8f43-4f7e-9a53-2f1d3c5b7e10"],
     )
     reason: ReportReason = Field(
@@ -80,7 +80,8 @@ class ModerationReportRead(ReportRead):
 
     reporter_id: uuid.UUID
     target_label: str | None = Field(
-        description="The listing's title or the person's name, when they still have one"
+        description="The listing's title, the person's name or the message's text, while they "
+        "have one"
     )
     open_reports_on_target: int = Field(
         description="Open reports on the same target (this one included)"

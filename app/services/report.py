@@ -1,5 +1,5 @@
-"""Abuse reports: anyone signed in reports a listing or a person (photos and reviews follow
-their own issue); moderators work through the queue, oldest first, and action or dismiss.
+"""Abuse reports: anyone signed in reports a listing, a person, or a message written to them;
+moderators work through the queue, oldest first, and action or dismiss.
 
 A report's target must exist and be visible to the reporter — a hidden listing is as unknown to
 a stranger as a missing one (``422 unknown_report_target``), so reports cannot probe for hidden
@@ -28,6 +28,7 @@ from app.errors import (
     OwnReportTargetError,
     ReportDecidedError,
     ReportNotFoundError,
+    TransactionNotFoundError,
     UnknownReportTargetError,
 )
 from app.models import Report
@@ -52,6 +53,7 @@ from app.schemas.report import (
     ReportTargetRef,
 )
 from app.services import listing as listing_service
+from app.services import transaction as transaction_service
 from app.services.policy import Principal, require_person, require_platform_role
 
 
@@ -83,9 +85,29 @@ async def _check_person(session: AsyncSession, principal: Principal, target_id: 
 
 
 # Each target type's check that it exists, is visible to the reporter and is not theirs.
+async def _check_message(session: AsyncSession, principal: Principal, target_id: uuid.UUID) -> None:
+    """A message is reported by the other side of its conversation."""
+    found = await ReportRepository(session).message_origin(target_id)
+    if found is None:
+        raise _unknown(ReportTarget.MESSAGE, target_id)
+    transaction_id, author_side = found
+    try:
+        _, participation = await transaction_service.load_participation(
+            session, principal, transaction_id, lock=False
+        )
+    except TransactionNotFoundError:
+        raise _unknown(ReportTarget.MESSAGE, target_id) from None
+    sides = {p.value for p in participation.parties} & {"provider", "receiver"}
+    if not sides:
+        raise _unknown(ReportTarget.MESSAGE, target_id)
+    if author_side in sides:
+        raise OwnReportTargetError("This message is from your side of the conversation.")
+
+
 _TargetCheck = Callable[[AsyncSession, Principal, uuid.UUID], Awaitable[None]]
 _CHECKS: dict[ReportTarget, _TargetCheck] = {
     ReportTarget.LISTING: _check_listing,
+    ReportTarget.MESSAGE: _check_message,
     ReportTarget.PERSON: _check_person,
 }
 

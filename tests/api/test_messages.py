@@ -466,3 +466,40 @@ async def test_the_provider_shares_the_exact_place_with_the_receiver_while_it_is
     assert done["pickup"] is None
     late = await client.post(path, json=note, headers=giver.headers)
     assert_problem(late, 409, "invalid_transition")
+
+
+# --- reporting a message ----------------------------------------------------------------
+
+
+async def test_a_message_is_reported_by_the_other_side_and_moderators_read_only_it(
+    client: httpx.AsyncClient,
+    giver: Actor,
+    taker: Actor,
+    stranger: Actor,
+    moderator: Actor,
+    listing: Listing,
+) -> None:
+    tx = await ask(client, taker, listing)
+    rude = await say(client, giver.headers, tx["id"], "Du er en idiot")
+    message_id = rude.json()["id"]
+    body = {"target_type": "message", "target_id": message_id, "reason": "harassment"}
+
+    own = await client.post("/v1/reports", json=body, headers=giver.headers)
+    assert_problem(own, 422, "own_report_target")
+    for outsider in (stranger, moderator):
+        response = await client.post("/v1/reports", json=body, headers=outsider.headers)
+        assert_problem(response, 422, "unknown_report_target")
+    reported = await client.post("/v1/reports", json=body, headers=taker.headers)
+    assert reported.status_code == 201, reported.text
+    assert reported.json()["target"] == {"type": "message", "id": message_id}
+
+    queue = await client.get(
+        "/v1/moderation/reports", params={"target_type": "message"}, headers=moderator.headers
+    )
+    [item] = queue.json()["items"]
+    assert item["target_label"] == "Du er en idiot"
+    # The rest of the conversation stays private.
+    thread_for_moderator = await client.get(
+        f"/v1/transactions/{tx['id']}/messages", headers=moderator.headers
+    )
+    assert_problem(thread_for_moderator, 404, "transaction_not_found")

@@ -6,8 +6,8 @@
 * ``report_events``: written by ``reports_audit`` on every insert and state change, append-only
   (``sirkel_refuse_change`` of 0007).
 
-Revision ID: 0012
-Revises: 0009
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-05 01:00:00.000000+00:00
 """
 
@@ -16,14 +16,19 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012"
-down_revision: str | None = "0009"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TARGETS = ("listing", "person")
-TARGET_COLUMNS = {"listing": "listing_id", "person": "person_id"}
-TARGET_KEY = "coalesce(listing_id, person_id)"
+# target type -> (column, referenced table)
+TARGETS = {
+    "listing": ("listing_id", "listings"),
+    "message": ("message_id", "messages"),
+    "person": ("person_id", "persons"),
+}
+TARGET_COLUMNS = {target: column for target, (column, _) in TARGETS.items()}
+TARGET_KEY = f"coalesce({', '.join(TARGET_COLUMNS.values())})"
 REASONS = (
     "spam",
     "scam",
@@ -69,11 +74,11 @@ BEGIN
         END IF;
         RETURN NEW;
     END IF;
-    IF (NEW.reporter_person_id, NEW.target_type, NEW.listing_id, NEW.person_id, NEW.reason,
-        NEW.created_at)
+    IF (NEW.reporter_person_id, NEW.target_type, NEW.listing_id, NEW.message_id, NEW.person_id,
+        NEW.reason, NEW.created_at)
        IS DISTINCT FROM
-       (OLD.reporter_person_id, OLD.target_type, OLD.listing_id, OLD.person_id, OLD.reason,
-        OLD.created_at) THEN
+       (OLD.reporter_person_id, OLD.target_type, OLD.listing_id, OLD.message_id, OLD.person_id,
+        OLD.reason, OLD.created_at) THEN
         RAISE EXCEPTION 'a report''s reporter, target and reason never change'
             USING ERRCODE = 'check_violation', CONSTRAINT = 'reports_immutable';
     END IF;
@@ -133,8 +138,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column("reporter_person_id", sa.Uuid(), nullable=False),
         sa.Column("target_type", sa.Text(), nullable=False),
-        sa.Column("listing_id", sa.Uuid(), nullable=True),
-        sa.Column("person_id", sa.Uuid(), nullable=True),
+        *(sa.Column(column, sa.Uuid(), nullable=True) for column in TARGET_COLUMNS.values()),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("note", sa.Text(), server_default="", nullable=False),
         sa.Column("status", sa.Text(), server_default="open", nullable=False),
@@ -145,7 +149,9 @@ def upgrade() -> None:
         sa.Column("decided_by", sa.Uuid(), nullable=True),
         sa.Column("decision_note", sa.Text(), nullable=True),
         sa.Column("action", sa.Text(), nullable=True),
-        sa.CheckConstraint(_in("target_type", TARGETS), name=op.f("ck_reports_target_type_known")),
+        sa.CheckConstraint(
+            _in("target_type", list(TARGETS)), name=op.f("ck_reports_target_type_known")
+        ),
         sa.CheckConstraint(_one_target(), name=op.f("ck_reports_one_target")),
         sa.CheckConstraint(_in("reason", REASONS), name=op.f("ck_reports_reason_known")),
         sa.CheckConstraint("char_length(note) <= 1000", name=op.f("ck_reports_note_length")),
@@ -168,17 +174,14 @@ def upgrade() -> None:
             name=op.f("fk_reports_reporter_person_id_persons"),
             ondelete="RESTRICT",
         ),
-        sa.ForeignKeyConstraint(
-            ["listing_id"],
-            ["listings.id"],
-            name=op.f("fk_reports_listing_id_listings"),
-            ondelete="RESTRICT",
-        ),
-        sa.ForeignKeyConstraint(
-            ["person_id"],
-            ["persons.id"],
-            name=op.f("fk_reports_person_id_persons"),
-            ondelete="RESTRICT",
+        *(
+            sa.ForeignKeyConstraint(
+                [column],
+                [f"{table}.id"],
+                name=op.f(f"fk_reports_{column}_{table}"),
+                ondelete="RESTRICT",
+            )
+            for column, table in TARGETS.values()
         ),
         sa.ForeignKeyConstraint(
             ["decided_by"],

@@ -1,8 +1,8 @@
 """Messages between the parties of a transaction, read markers, and the provider's sharing of
 the exact place (``app.models.message`` lists the invariants).
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0012
+Revises: 0009
 Create Date: 2026-12-05 01:30:00.000000+00:00
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013"
-down_revision: str | None = "0012"
+revision: str = "0012"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
