@@ -18,6 +18,7 @@ from app.models.initiative import Initiative, InitiativeKommune, InitiativePartn
 from app.models.listing import Listing, PrivacyKey
 from app.models.message import Message, ReadMarker
 from app.models.organization import ApiKey, Membership, Organization
+from app.models.outbox import Notification, OutboxEvent
 from app.models.person import AuthSession, LoginFailure, Person, RefreshToken
 from app.models.reference import ReferenceDataset
 from app.models.repair import Repair, RepairEvent
@@ -52,9 +53,11 @@ __all__ = [
     "LoginFailure",
     "Membership",
     "Message",
+    "Notification",
     "OrdsCategory",
     "Organization",
     "OrganizationParty",
+    "OutboxEvent",
     "Person",
     "PrivacyKey",
     "ReadMarker",

@@ -235,14 +235,17 @@ class TransactionRepository:
             )
         return out
 
-    async def erase_for_person(self, person_id: uuid.UUID, *, now: datetime) -> None:
+    async def erase_for_person(self, person_id: uuid.UUID, *, now: datetime) -> list[uuid.UUID]:
         """Erasure: cancel what is still only asked for or agreed, and empty every message the
-        person wrote; what happened stays (its evidence names only pseudonyms)."""
-        await self.session.execute(
+        person wrote; what happened stays (its evidence names only pseudonyms). The ids of the
+        cancelled transactions."""
+        cancelled = await self.session.execute(
             update(Transaction)
             .where(self._of_person(person_id), Transaction.status.in_(["requested", "accepted"]))
             .values(status="cancelled", closed_at=now, updated_at=now)
+            .returning(Transaction.id)
         )
+        ids = list(cancelled.scalars())
         await self.session.execute(
             update(Transaction)
             .where(
@@ -253,6 +256,7 @@ class TransactionRepository:
             )
             .values(message="")
         )
+        return ids
 
     # --- the clock ----------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ class PersonMe(BaseModel):
                 "memberships": [],
                 "unread_messages": 2,
                 "unread_conversations": 1,
+                "unread_notifications": 3,
             }
         }
     )
@@ -53,6 +54,9 @@ class PersonMe(BaseModel):
     )
     unread_conversations: int = Field(
         default=0, description="Conversations with unread messages (`GET /v1/me/conversations`)"
+    )
+    unread_notifications: int = Field(
+        default=0, description="Unread notifications (`GET /v1/me/notifications?unread=true`)"
     )
 
 

@@ -54,6 +54,7 @@ from app.errors import (
 from app.geo import point_element
 from app.models import Listing
 from app.models.listing import FINAL_STATUSES, ListingKind, ListingStatus
+from app.models.outbox import EventType
 from app.models.person import PlatformRole
 from app.pagination import decode_cursor, encode_cursor, invalid_cursor
 from app.repositories.category import CategoryRepository
@@ -74,7 +75,7 @@ from app.schemas.listing import (
     ListingUpdate,
     SortOrder,
 )
-from app.services import geography
+from app.services import geography, outbox
 from app.services.policy import (
     OrgAction,
     Principal,
@@ -558,7 +559,21 @@ async def act_on_listing(
         listing.closed_at = now
     listing.updated_at = now
     await ListingRepository(session).flush()
+    if action is ListingAction.APPROVE:
+        await _tell_owner(session, listing, EventType.LISTING_APPROVED, now=now)
     return await _read(session, listing.id, principal=principal)
+
+
+async def _tell_owner(
+    session: AsyncSession, listing: Listing, event: EventType, *, now: datetime
+) -> None:
+    await outbox.emit(
+        session,
+        event,
+        to=[outbox.Recipient(listing.owner_person_id, listing.owner_organization_id)],
+        payload={"listing_id": str(listing.id), "status": listing.status},
+        now=now,
+    )
 
 
 async def hide_listing(
@@ -576,6 +591,7 @@ async def hide_listing(
     listing.hidden_by = moderator_id
     listing.updated_at = now
     await ListingRepository(session).flush()
+    await _tell_owner(session, listing, EventType.LISTING_HIDDEN, now=now)
     return await _read(session, listing.id, principal=principal)
 
 

@@ -28,6 +28,7 @@ from app.errors import (
 )
 from app.models import Message
 from app.models.message import CONVERSATION_OPEN_DAYS_AFTER_CLOSE, MessageKind, MessageSide
+from app.models.outbox import EventType
 from app.models.transaction import TransactionStatus
 from app.pagination import decode_cursor, encode_cursor, invalid_cursor
 from app.repositories.message import MessageRepository
@@ -39,8 +40,9 @@ from app.schemas.message import (
     MessageRead,
     UnreadCount,
 )
+from app.services import outbox
 from app.services.policy import OrgAction, Principal, authorize_org, require_person
-from app.services.transaction import Participation, Party, load_participation
+from app.services.transaction import Participation, Party, load_participation, party_recipient
 
 _SIDES = (Party.PROVIDER, Party.RECEIVER)
 
@@ -144,6 +146,17 @@ async def post_message(
             body=body,
             created_at=now,
         )
+    )
+    await outbox.emit(
+        session,
+        EventType.MESSAGE_RECEIVED,
+        to=[party_recipient(tx, p) for p in _SIDES if p.value not in sides],
+        payload={
+            "transaction_id": str(tx.id),
+            "listing_id": str(tx.listing_id),
+            "message_id": str(message.id),
+        },
+        now=now,
     )
     if principal.person_id is not None:
         # Writing answers everything before: the writer has read the thread up to here.

@@ -13,6 +13,7 @@ from app.models.person import Language
 from app.repositories.auth import AuthRepository
 from app.repositories.listing import ListingRepository
 from app.repositories.message import MessageRepository
+from app.repositories.outbox import OutboxRepository
 from app.repositories.person import PersonRepository
 from app.repositories.report import ReportRepository
 from app.repositories.transaction import TransactionRepository
@@ -28,6 +29,7 @@ from app.schemas.person import (
 from app.security import sha256_hex
 from app.services.auth import ensure_kommune
 from app.services.policy import Principal
+from app.services.transaction import tell_cancelled_by_erasure
 
 
 async def get_person_me(session: AsyncSession, *, person_id: uuid.UUID) -> PersonMe:
@@ -48,6 +50,7 @@ async def get_person_me(session: AsyncSession, *, person_id: uuid.UUID) -> Perso
         memberships=[MembershipRef(**m) for m in await repo.memberships(person_id)],
         unread_messages=unread,
         unread_conversations=threads,
+        unread_notifications=await OutboxRepository(session).unread_count(person_id),
     )
 
 
@@ -108,7 +111,7 @@ async def erase_me(session: AsyncSession, *, person_id: uuid.UUID, now: datetime
     point. Their requested and accepted transactions are cancelled and every message they
     wrote in one is emptied, and so is every message of a conversation they wrote (the thread
     keeps its place, shown as by an erased person) and every note of the abuse reports they
-    made.
+    made; their notifications are deleted.
     Kept, for the evidence that refers to it: the row's id, its
     random pseudonym and the home kommune, of the listings their kind, category, quantity
     and kommune, and what happened in transactions (the ledger names only pseudonyms).
@@ -130,8 +133,10 @@ async def erase_me(session: AsyncSession, *, person_id: uuid.UUID, now: datetime
     if person.email is not None:
         await auth.forget_account_failures(sha256_hex(person.email))
     await auth.revoke_all_sessions(person_id, now=now, reason="erasure")
-    await TransactionRepository(session).erase_for_person(person_id, now=now)
+    cancelled = await TransactionRepository(session).erase_for_person(person_id, now=now)
+    await tell_cancelled_by_erasure(session, cancelled, person_id=person_id, now=now)
     await ListingRepository(session).erase_for_person(person_id, now=now)
     await ReportRepository(session).erase_for_person(person_id)
     await MessageRepository(session).erase_for_person(person_id, now=now)
+    await OutboxRepository(session).erase_for_person(person_id)
     await repo.erase(person_id, now=now)

@@ -32,6 +32,7 @@ from app.errors import (
     UnknownReportTargetError,
 )
 from app.models import Report
+from app.models.outbox import EventType
 from app.models.person import PlatformRole
 from app.models.report import (
     ACTIONS_FOR,
@@ -53,6 +54,7 @@ from app.schemas.report import (
     ReportTargetRef,
 )
 from app.services import listing as listing_service
+from app.services import outbox
 from app.services import transaction as transaction_service
 from app.services.policy import Principal, require_person, require_platform_role
 
@@ -301,6 +303,15 @@ async def decide_report(
             "action": decision.action.value if decision.action else None,
         },
     )
+    if decision.outcome == ReportStatus.ACTIONED.value:
+        for decided in (report, *others):
+            await outbox.emit(
+                session,
+                EventType.REPORT_ACTIONED,
+                to=[outbox.Recipient(person_id=decided.reporter_person_id)],
+                payload={"report_id": str(decided.id), "target_type": decided.target_type},
+                now=now,
+            )
     read = await _with_events(session, report)
     read.also_decided = [r.id for r in others]
     return read

@@ -70,6 +70,7 @@ from app.errors import (
 from app.models import Listing, Message, Repair, Transaction
 from app.models.evidence import EvidenceEvent, EvidenceGrade
 from app.models.message import MessageKind
+from app.models.outbox import EventType
 from app.models.person import PlatformRole
 from app.models.transaction import (
     BOOKING_TYPES,
@@ -105,6 +106,7 @@ from app.schemas.transaction import (
     TransactionRead,
 )
 from app.services import evidence as evidence_service
+from app.services import outbox
 from app.services.impact import factors as impact
 from app.services.policy import OrgAction, Principal, acting_as, authorize_org
 from app.services.repair import store_impact
@@ -753,6 +755,7 @@ async def create_transaction(
                 "The period overlaps another booking of this listing; see its availability."
             )
     await repo.refresh(tx)
+    await _tell(session, tx, by=frozenset({Party.RECEIVER}), now=now)
     if data.message:
         await _say(
             session,
@@ -766,6 +769,65 @@ async def create_transaction(
             now=now,
         )
     return transaction_read(tx, Participation(frozenset({Party.RECEIVER}), {}))
+
+
+# What each status a transaction moves to tells its parties (through the outbox).
+EVENT_OF_STATUS: dict[TransactionStatus, EventType] = {
+    TransactionStatus.REQUESTED: EventType.TRANSACTION_REQUESTED,
+    TransactionStatus.ACCEPTED: EventType.TRANSACTION_ACCEPTED,
+    TransactionStatus.DECLINED: EventType.TRANSACTION_DECLINED,
+    TransactionStatus.CANCELLED: EventType.TRANSACTION_CANCELLED,
+    TransactionStatus.EXPIRED: EventType.TRANSACTION_EXPIRED,
+    TransactionStatus.ACTIVE: EventType.TRANSACTION_PICKED_UP,
+    TransactionStatus.OVERDUE: EventType.TRANSACTION_OVERDUE,
+    TransactionStatus.RETURNED: EventType.TRANSACTION_RETURNED,
+    TransactionStatus.COMPLETED: EventType.TRANSACTION_COMPLETED,
+    TransactionStatus.CONFIRMED: EventType.TRANSACTION_CONFIRMED,
+    TransactionStatus.DISPUTED: EventType.TRANSACTION_DISPUTED,
+    TransactionStatus.VOIDED: EventType.TRANSACTION_VOIDED,
+}
+
+
+def party_recipient(tx: Transaction, party: Party) -> outbox.Recipient:
+    if party is Party.PROVIDER:
+        return outbox.Recipient(tx.provider_person_id, tx.provider_organization_id)
+    return outbox.Recipient(tx.receiver_person_id, tx.receiver_organization_id)
+
+
+async def _tell(
+    session: AsyncSession, tx: Transaction, *, by: frozenset[Party], now: datetime
+) -> None:
+    """Tell the parties that did not make the move (both, for the clock's and moderators'
+    moves) what the transaction's new status is."""
+    event = EVENT_OF_STATUS.get(TransactionStatus(tx.status))
+    if event is None:
+        return
+    await outbox.emit(
+        session,
+        event,
+        to=[party_recipient(tx, p) for p in (Party.PROVIDER, Party.RECEIVER) if p not in by],
+        payload={
+            "transaction_id": str(tx.id),
+            "listing_id": str(tx.listing_id),
+            "type": tx.type,
+            "status": tx.status,
+        },
+        now=now,
+    )
+
+
+async def tell_cancelled_by_erasure(
+    session: AsyncSession, ids: list[uuid.UUID], *, person_id: uuid.UUID, now: datetime
+) -> None:
+    """Tell the other parties of the transactions an erasure cancelled."""
+    repo = TransactionRepository(session)
+    for tx_id in ids:
+        tx = await repo.get(tx_id)
+        if tx is None:
+            continue
+        await repo.refresh(tx)
+        erased = Party.PROVIDER if tx.provider_person_id == person_id else Party.RECEIVER
+        await _tell(session, tx, by=frozenset({erased}), now=now)
 
 
 async def _say(
@@ -1128,6 +1190,8 @@ async def act_on_transaction(
         await _write_evidence(session, tx, move.evidence, listing=listing, repair=repair, now=now)
     if body.note:
         await _note(session, principal, tx, move, participation, body.note, now)
+    if move.target is not None:
+        await _tell(session, tx, by=move.by & participation.parties, now=now)
     await repo.refresh(tx)
     return await _read(session, tx, participation)
 
@@ -1182,12 +1246,17 @@ async def tick(session: AsyncSession, *, now: datetime) -> TickReport:
     """Expire unanswered requests, lapse bookings never picked up, mark late loans overdue."""
     repo = TransactionRepository(session)
     report = TickReport()
+    due, unpicked = await repo.due_requests(now), await repo.unpicked_bookings(now)
     report.expired_requests = await repo.close_many(
-        await repo.due_requests(now), status=TransactionStatus.EXPIRED.value, now=now
+        due, status=TransactionStatus.EXPIRED.value, now=now
     )
     report.lapsed_bookings = await repo.close_many(
-        await repo.unpicked_bookings(now), status=TransactionStatus.EXPIRED.value, now=now
+        unpicked, status=TransactionStatus.EXPIRED.value, now=now
     )
+    for tx_id in [*due, *unpicked]:
+        expired = await repo.get(tx_id)
+        if expired is not None and expired.status == TransactionStatus.EXPIRED.value:
+            await _tell(session, expired, by=frozenset(), now=now)
     for tx_id in await repo.late_bookings(now):
         tx = await repo.get(tx_id, for_update=True)
         if tx is None or tx.status != TransactionStatus.ACTIVE.value:
@@ -1199,6 +1268,7 @@ async def tick(session: AsyncSession, *, now: datetime) -> TickReport:
         tx.blocked = Range(start, until, bounds="[)")
         tx.updated_at = now
         await repo.flush()
+        await _tell(session, tx, by=frozenset(), now=now)
         report.overdue += 1
     return report
 
