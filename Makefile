@@ -30,10 +30,12 @@ db: venv ## start the project-local PostGIS (if DATABASE_URL is unset), migrate,
 	$(PY) -m app.cli load-reference
 
 .PHONY: run
-run: db ## bring up the API on http://$(HOST):$(PORT) with a local PostGIS
+run: db ## bring up the API on http://$(HOST):$(PORT) and the outbox worker, with a local PostGIS
 	@$(with_db) \
 	echo "==> Sirkel on http://$(HOST):$(PORT)  (docs: http://$(HOST):$(PORT)/docs, schema: /openapi.json)"; \
-	exec $(PY) -m uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT) --no-access-log --proxy-headers
+	$(PY) -m app.cli worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	$(PY) -m uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT) --no-access-log --proxy-headers
 
 .PHONY: demo-data
 demo-data: db ## fill the database with a realistic demo set

@@ -10,12 +10,15 @@ maintain                   CLUSTER listings on the spatial index, rebuild the ti
 rebuild-impact             recompute the impact rollups from the evidence ledger (after a bulk
                            load or a restore; the trigger keeps them current otherwise)
 grant-role / revoke-role   give or take a platform role (moderator, analyst)
+worker [--once]            deliver the outbox by e-mail until stopped (SIGTERM/SIGINT), or one
+                           pass; several may run at once
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -26,12 +29,15 @@ from app.config import Environment, get_settings
 from app.db import create_engine, create_sessionmaker
 from app.errors import PersonNotFoundError
 from app.models.person import PlatformRole
+from app.observability import configure_logging
 from app.services import listing as listing_service
 from app.services import transaction as transaction_service
 from app.services.demo_data import DEMO_PASSWORD, load_demo_data
 from app.services.impact import query as impact_service
 from app.services.platform_roles import set_platform_role
 from app.services.reference_data import LoadReport, ReferenceDataError, load_reference_data
+from app.worker import SmtpMailer, run_pass
+from app.worker import run as run_worker
 
 
 async def _in_transaction(work: Callable[[AsyncSession], Awaitable[None]]) -> None:
@@ -129,6 +135,25 @@ async def _rebuild_impact() -> None:
     await _in_transaction(work)
 
 
+async def _worker(once: bool) -> None:
+    settings = get_settings()
+    engine = create_engine(settings.database)
+    sessions = create_sessionmaker(engine)
+    mailer = SmtpMailer(settings)
+    try:
+        if once:
+            report = await run_pass(sessions, settings, mailer)
+            print(f"planned {report.planned}, sent {report.sent}, failed {report.failed}")
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await run_worker(sessions, settings, mailer, stop)
+    finally:
+        await engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.cli", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -144,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         help="re-cluster listings on their spatial index, rebuild the tile rollup, analyse",
     )
     sub.add_parser("rebuild-impact", help="recompute the impact rollups from the evidence ledger")
+    worker = sub.add_parser("worker", help="deliver the outbox by e-mail until stopped")
+    worker.add_argument("--once", action="store_true", help="one pass, then exit")
     for name, text in (("grant-role", "give"), ("revoke-role", "take away")):
         cmd = sub.add_parser(name, help=f"{text} a platform role")
         cmd.add_argument("email")
@@ -160,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_maintain())
         elif args.command == "rebuild-impact":
             asyncio.run(_rebuild_impact())
+        elif args.command == "worker":
+            configure_logging(get_settings().log_level, json_logs=get_settings().log_json)
+            asyncio.run(_worker(args.once))
         elif args.command in ("grant-role", "revoke-role"):
             granted = args.command == "grant-role"
             asyncio.run(_set_role(args.email, PlatformRole(args.role), granted=granted))

@@ -85,6 +85,37 @@ class TransactionSettings(BaseModel):
     request_ttl_hours: int = Field(default=72, ge=1, le=24 * 30)
 
 
+class SmtpSettings(BaseModel):
+    """E-mail from the outbox worker. With no ``host`` e-mail is off: nothing is planned for
+    it, and readiness does not depend on it."""
+
+    host: str | None = None
+    port: int = Field(default=587, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    # STARTTLS on a plain connection (587), or TLS from the first byte (465); both off only
+    # for a local relay.
+    starttls: bool = True
+    use_tls: bool = False
+    sender: str = "Sirkel <noreply@sirkel.no>"
+    timeout_s: float = Field(default=10.0, gt=0)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+
+class WorkerSettings(BaseModel):
+    # How often an idle worker looks for new events and due deliveries.
+    poll_interval_s: float = Field(default=1.0, gt=0, le=60)
+    batch_size: int = Field(default=50, ge=1, le=1000)
+    # Retries back off exponentially from the first delay, up to the cap, and stop after
+    # ``give_up_after_hours`` (the delivery is then dead).
+    retry_first_delay_s: float = Field(default=30.0, gt=0)
+    retry_max_delay_s: float = Field(default=3600.0, gt=0)
+    give_up_after_hours: float = Field(default=24.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SIRKEL_",
@@ -103,6 +134,10 @@ class Settings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     listings: ListingSettings = Field(default_factory=ListingSettings)
     transactions: TransactionSettings = Field(default_factory=TransactionSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    # Where people reach Sirkel: the links in e-mails (unsubscribe) start with it.
+    public_base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^\s/]+")
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -119,6 +119,11 @@ OPENAPI_TAGS = [
         "never edits the evidence ledger).",
     },
     {
+        "name": "notifications",
+        "description": "One-click unsubscribe from e-mails (the caller's notifications and "
+        "settings are under `me`).",
+    },
+    {
         "name": "reports",
         "description": "Anyone signed in reports a listing or a person to the moderators, "
         "and follows what became of it.",

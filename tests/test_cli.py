@@ -75,3 +75,10 @@ def test_rebuild_impact_recomputes_the_rollups(committed_database_url: str) -> N
     rebuilt = run_project_command(["app.cli", "rebuild-impact"], committed_database_url)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "impact rollups rebuilt" in rebuilt.stdout
+
+
+def test_the_worker_runs_a_pass_without_smtp(committed_database_url: str) -> None:
+    """With no SMTP host e-mail is off: a pass plans and sends nothing, and says so."""
+    result = run_project_command(["app.cli", "worker", "--once"], committed_database_url)
+    assert result.returncode == 0, result.stderr
+    assert "planned 0, sent 0, failed 0" in result.stdout

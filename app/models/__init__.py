@@ -18,7 +18,13 @@ from app.models.initiative import Initiative, InitiativeKommune, InitiativePartn
 from app.models.listing import Listing, PrivacyKey
 from app.models.message import Message, ReadMarker
 from app.models.organization import ApiKey, Membership, Organization
-from app.models.outbox import Notification, OutboxEvent
+from app.models.outbox import (
+    Delivery,
+    Notification,
+    NotificationSetting,
+    OutboxCursor,
+    OutboxEvent,
+)
 from app.models.person import AuthSession, LoginFailure, Person, RefreshToken
 from app.models.reference import ReferenceDataset
 from app.models.repair import Repair, RepairEvent
@@ -32,6 +38,7 @@ __all__ = [
     "AuthSession",
     "Base",
     "Category",
+    "Delivery",
     "Evidence",
     "EwcChapter",
     "EwcCode",
@@ -54,9 +61,11 @@ __all__ = [
     "Membership",
     "Message",
     "Notification",
+    "NotificationSetting",
     "OrdsCategory",
     "Organization",
     "OrganizationParty",
+    "OutboxCursor",
     "OutboxEvent",
     "Person",
     "PrivacyKey",

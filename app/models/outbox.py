@@ -10,7 +10,13 @@ notifications it fans out to.
   same statement: one for a person, one per member for an organization — so an event that
   commits is in the recipients' notifications, and one that rolls back is nowhere;
 * events are append-only (``outbox_events_append_only``); a notification only changes from
-  unread to read.
+  unread to read;
+* a delivery (one event by e-mail to one person) exists once (``uq_deliveries_once``), and a
+  delivered or dead one is final (``deliveries_final``).
+
+Deliveries are planned by the worker from the events past its cursor (``outbox_cursors``) and
+sent by any number of workers, each taking due rows with ``FOR UPDATE SKIP LOCKED`` and only
+the oldest pending one of each person (``app.repositories.delivery``).
 """
 
 from __future__ import annotations
@@ -22,11 +28,13 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
     Identity,
     Index,
+    Integer,
     Text,
     UniqueConstraint,
     Uuid,
@@ -101,6 +109,12 @@ class OutboxEvent(Base):
     )
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The database's own clock at insert: a planner reading past a gap in ``seq`` waits for
+    # the missing event (a transaction that has not committed yet) this long before it takes
+    # the gap for a rollback (``app.services.delivery``).
+    written_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.clock_timestamp()
+    )
 
 
 class Notification(Base):
@@ -124,3 +138,81 @@ class Notification(Base):
     person_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("persons.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+
+
+class NotificationSetting(Base):
+    """A person's choice for one category on one channel; no row means the default (on)."""
+
+    __tablename__ = "notification_settings"
+    __table_args__ = (
+        CheckConstraint(sql_in("category", EventCategory), name="category_known"),
+        CheckConstraint(sql_in("channel", Channel), name="channel_known"),
+    )
+
+    person_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True
+    )
+    category: Mapped[str] = mapped_column(Text, primary_key=True)
+    channel: Mapped[str] = mapped_column(Text, primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Delivery(Base):
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        CheckConstraint(sql_in("channel", Channel), name="channel_known"),
+        CheckConstraint(sql_in("status", DeliveryStatus), name="status_known"),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+        CheckConstraint(
+            "(status = 'delivered') = (delivered_at IS NOT NULL)", name="delivered_has_time"
+        ),
+        CheckConstraint("char_length(last_error) <= 1000", name="last_error_length"),
+        UniqueConstraint("event_seq", "channel", "person_id", name="uq_deliveries_once"),
+        # The senders' queue: due pending rows, oldest event first, per person.
+        Index(
+            "ix_deliveries_due",
+            "channel",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_deliveries_pending_person",
+            "channel",
+            "person_id",
+            "event_seq",
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    event_seq: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("outbox_events.seq", ondelete="RESTRICT")
+    )
+    channel: Mapped[str] = mapped_column(Text)
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("persons.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(Text, server_default=DeliveryStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxCursor(Base):
+    """How far a consumer of the outbox (the planner of a channel) has read."""
+
+    __tablename__ = "outbox_cursors"
+
+    consumer: Mapped[str] = mapped_column(Text, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")

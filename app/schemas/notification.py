@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from app.models.outbox import EventType
+from app.models.outbox import EventCategory, EventType
 from app.schemas.common import Page, StrictModel
 
 
@@ -37,3 +37,24 @@ class NotificationsRead(StrictModel):
 
 class UnreadNotifications(BaseModel):
     unread: int
+
+
+class NotificationSettings(BaseModel):
+    """Which categories a person hears about by e-mail (in-app notifications are always on)."""
+
+    email: dict[EventCategory, bool] = Field(
+        description="Per category: `transactions`, `messages`, `listings`, `moderation`",
+        examples=[{"transactions": True, "messages": False, "listings": True, "moderation": True}],
+    )
+
+
+class NotificationSettingsUpdate(StrictModel):
+    email: dict[EventCategory, bool] = Field(
+        description="The categories to change; the others stay as they are",
+        examples=[{"messages": False}],
+    )
+
+
+class Unsubscribed(BaseModel):
+    category: EventCategory
+    settings: NotificationSettings

@@ -103,6 +103,12 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column(
+            "written_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.clock_timestamp(),
+            nullable=False,
+        ),
         sa.CheckConstraint(
             "type IN (" + ", ".join(repr(t) for t in EVENT_TYPES) + ")",
             name=op.f("ck_outbox_events_type_known"),
