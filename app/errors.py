@@ -42,6 +42,7 @@ The exception tree::
     │   ├── WrongOrganizationError    403 wrong_organization
     │   ├── NotListingOwnerError      403 not_listing_owner
     │   ├── WrongPartyError           403 wrong_party
+    │   ├── BlockedError              403 blocked
     │   └── NotInInitiativeError      403 not_in_initiative
     ├── NotFoundError                 404 not_found
     │   ├── KommuneNotFoundError      404 kommune_not_found
@@ -431,6 +432,13 @@ class NotListingOwnerError(ForbiddenError):
 class WrongPartyError(ForbiddenError):
     code = "wrong_party"
     title = "This move belongs to another party"
+
+
+class BlockedError(ForbiddenError):
+    """One of the two persons blocked the other: no new requests, no new messages."""
+
+    code = "blocked"
+    title = "One of you blocked the other"
 
 
 class NotInInitiativeError(ForbiddenError):

@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from app import __version__
 from app.api import (
     auth,
+    blocks,
     categories,
     evidence,
     fylker,
@@ -119,6 +120,10 @@ OPENAPI_TAGS = [
         "never edits the evidence ledger).",
     },
     {
+        "name": "people",
+        "description": "Persons as others see them, and blocking.",
+    },
+    {
         "name": "notifications",
         "description": "One-click unsubscribe from e-mails (the caller's notifications and "
         "settings are under `me`).",
@@ -170,6 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health,
         auth,
         me,
+        blocks,
         notifications,
         organizations,
         categories,

@@ -18,6 +18,7 @@ from app.api.params import AUTH_PROBLEMS as _AUTH
 from app.api.params import CursorQuery, LimitQuery
 from app.db import SessionDep
 from app.errors import (
+    BlockedError,
     ConversationClosedError,
     InsufficientRoleError,
     InsufficientScopeError,
@@ -83,11 +84,18 @@ async def list_messages(
     summary="Write in the conversation",
     description="The parties (an organization's members, or its API keys with "
     "`transactions:write`) write while the transaction is open and for 14 days after it "
-    "ended (`409 conversation_closed` later). Plain text up to 4,000 characters: no HTML, and "
+    "ended (`409 conversation_closed` later), unless one of the two persons blocked the other "
+    "(`403 blocked`). Plain text up to 4,000 characters: no HTML, and "
     "clients show links as text. Moderators reading a dispute cannot write (`403 "
     "wrong_party`).",
     responses=problem_responses(
-        *_AUTH, *_ORG, TransactionNotFoundError, WrongPartyError, ConversationClosedError, 422
+        *_AUTH,
+        *_ORG,
+        TransactionNotFoundError,
+        WrongPartyError,
+        BlockedError,
+        ConversationClosedError,
+        422,
     ),
 )
 async def post_message(

@@ -14,6 +14,7 @@ from app.api.deps import ClockDep, OptionalPrincipalDep, PrincipalDep, SettingsD
 from app.api.params import AUTH_PROBLEMS as _AUTH
 from app.db import SessionDep
 from app.errors import (
+    BlockedError,
     BookingConflictError,
     InsufficientQuantityError,
     InsufficientRoleError,
@@ -104,6 +105,7 @@ _CREATE_EXAMPLES: dict[str, Any] = {
         BookingConflictError,
         InsufficientQuantityError,
         OwnListingError,
+        BlockedError,
         NotTransactableError,
         InvalidPeriodError,
         UnitMismatchError,

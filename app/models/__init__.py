@@ -1,6 +1,7 @@
 """All ORM models, imported here so that ``Base.metadata`` knows every table (Alembic)."""
 
 from app.models.base import Base
+from app.models.block import Block
 from app.models.category import Category, OrdsCategory, ReuseFactor
 from app.models.evidence import Evidence
 from app.models.geography import Fylke, Kommune, KommunePart
@@ -37,6 +38,7 @@ __all__ = [
     "ApiKey",
     "AuthSession",
     "Base",
+    "Block",
     "Category",
     "Delivery",
     "Evidence",

@@ -9,9 +9,12 @@ from typing import Any
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.errors import BlockedError
 from app.models import Message, ReadMarker
+from app.repositories.db_errors import constraint_name
 
 # The transactions a person takes part in, and on which side: in their own name, or as a
 # member of a party organization. One arm per index (provider or receiver, person or organization).
@@ -54,8 +57,16 @@ class MessageRepository:
         self.session = session
 
     async def add(self, message: Message) -> Message:
-        self.session.add(message)
-        await self.session.flush()
+        """Insert the message; a block that arrived meanwhile is ``403 blocked`` (the trigger
+        ``messages_not_blocked`` decides)."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(message)
+                await self.session.flush()
+        except IntegrityError as exc:
+            if constraint_name(exc) == "messages_not_blocked":
+                raise BlockedError("One of you blocked the other; you cannot write here.") from None
+            raise
         return message
 
     async def page(

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import (
+    BlockedError,
     BookingConflictError,
     InsufficientQuantityError,
     InvalidTransitionError,
@@ -34,6 +35,8 @@ def _translate(exc: IntegrityError) -> Exception | None:
         return InsufficientQuantityError(
             "The listing does not have that much left (other requests hold the rest)."
         )
+    if name == "transactions_not_blocked":
+        return BlockedError("You cannot ask for this listing.")
     if name == "transactions_status_transition":
         return InvalidTransitionError("The transaction's status changed meanwhile; reload it.")
     if name in (

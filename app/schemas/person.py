@@ -119,6 +119,9 @@ class PersonalDataExport(BaseModel):
         default_factory=list,
         description="The messages the person wrote in the conversations of transactions",
     )
+    blocks: list[dict[str, Any]] = Field(
+        default_factory=list, description="The persons this person blocked, and since when"
+    )
     reports: list[dict[str, Any]] = Field(
         default_factory=list,
         description="The abuse reports the person made: target, reason, note, where each "

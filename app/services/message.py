@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import (
+    BlockedError,
     ConversationClosedError,
     InvalidInputError,
     TransactionNotFoundError,
@@ -31,6 +32,7 @@ from app.models.message import CONVERSATION_OPEN_DAYS_AFTER_CLOSE, MessageKind, 
 from app.models.outbox import EventType
 from app.models.transaction import TransactionStatus
 from app.pagination import decode_cursor, encode_cursor, invalid_cursor
+from app.repositories.block import BlockRepository
 from app.repositories.message import MessageRepository
 from app.schemas.message import (
     ConversationPage,
@@ -128,6 +130,13 @@ async def post_message(
     org = participation.via_organization.get(side)
     if org is not None:
         await authorize_org(session, principal, org, OrgAction.WRITE_TRANSACTIONS)
+    other = party_recipient(tx, Party.RECEIVER if side is Party.PROVIDER else Party.PROVIDER)
+    if (
+        principal.person_id is not None
+        and other.person_id is not None
+        and await BlockRepository(session).between(principal.person_id, other.person_id)
+    ):
+        raise BlockedError("One of you blocked the other; you cannot write here.")
     if tx.closed_at is not None and now > tx.closed_at + timedelta(
         days=CONVERSATION_OPEN_DAYS_AFTER_CLOSE
     ):

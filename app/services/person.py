@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import LastOwnerError, PersonNotFoundError
 from app.models.person import Language
 from app.repositories.auth import AuthRepository
+from app.repositories.block import BlockRepository
 from app.repositories.listing import ListingRepository
 from app.repositories.message import MessageRepository
 from app.repositories.outbox import OutboxRepository
@@ -99,6 +100,7 @@ async def export_personal_data(
         transactions=await TransactionRepository(session).export_for_person(person_id),
         reports=await ReportRepository(session).export_for_person(person_id),
         messages=await MessageRepository(session).export_for_person(person_id),
+        blocks=await BlockRepository(session).export_for_person(person_id),
     )
 
 
@@ -111,7 +113,7 @@ async def erase_me(session: AsyncSession, *, person_id: uuid.UUID, now: datetime
     point. Their requested and accepted transactions are cancelled and every message they
     wrote in one is emptied, and so is every message of a conversation they wrote (the thread
     keeps its place, shown as by an erased person) and every note of the abuse reports they
-    made; their notifications are deleted.
+    made; their notifications and blocks (both ways) are deleted.
     Kept, for the evidence that refers to it: the row's id, its
     random pseudonym and the home kommune, of the listings their kind, category, quantity
     and kommune, and what happened in transactions (the ledger names only pseudonyms).
@@ -139,4 +141,5 @@ async def erase_me(session: AsyncSession, *, person_id: uuid.UUID, now: datetime
     await ReportRepository(session).erase_for_person(person_id)
     await MessageRepository(session).erase_for_person(person_id, now=now)
     await OutboxRepository(session).erase_for_person(person_id)
+    await BlockRepository(session).erase_for_person(person_id)
     await repo.erase(person_id, now=now)

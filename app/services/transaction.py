@@ -54,6 +54,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.errors import (
+    BlockedError,
     BookingConflictError,
     InvalidInputError,
     InvalidPeriodError,
@@ -83,6 +84,7 @@ from app.models.transaction import (
     subgoal_of,
 )
 from app.pagination import decode_time_id_cursor, encode_cursor
+from app.repositories.block import BlockRepository
 from app.repositories.evidence import EvidenceDraft, PartyRef
 from app.repositories.listing import ListingRepository
 from app.repositories.message import MessageRepository
@@ -701,6 +703,12 @@ async def create_transaction(
         receiver_org is not None and receiver_org == listing.owner_organization_id
     ):
         raise OwnListingError("You cannot ask for your own listing.")
+    if (
+        receiver_person is not None
+        and listing.owner_person_id is not None
+        and await BlockRepository(session).between(receiver_person, listing.owner_person_id)
+    ):
+        raise BlockedError("You cannot ask for this listing.")
     quantity, unit = _quantity(kind, data, listing)
     if kind not in BOOKING_TYPES and data.period is not None:
         raise InvalidInputError.for_field(
