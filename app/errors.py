@@ -25,6 +25,7 @@ The exception tree::
     │   ├── UnknownReportTargetError  422 unknown_report_target
     │   ├── OwnReportTargetError      422 own_report_target
     │   ├── ActionNotForTargetError   422 action_not_for_target
+    │   ├── UnsafeWebhookUrlError     422 unsafe_webhook_url
     │   ├── InvalidIdempotencyKeyError 422 invalid_idempotency_key (app.idempotency)
     │   └── IdempotencyKeyReusedError 422 idempotency_key_reused (app.idempotency)
     ├── UnauthorizedError             401 unauthorized
@@ -58,7 +59,9 @@ The exception tree::
     │   ├── RepairNotFoundError       404 repair_not_found
     │   ├── TransactionNotFoundError  404 transaction_not_found
     │   ├── InitiativeNotFoundError   404 initiative_not_found
-    │   └── ReportNotFoundError       404 report_not_found
+    │   ├── ReportNotFoundError       404 report_not_found
+    │   ├── WebhookNotFoundError      404 webhook_not_found
+    │   └── DeliveryNotFoundError     404 delivery_not_found
     ├── NotAcceptableError            406 not_acceptable
     ├── ConflictError                 409 conflict
     │   ├── EmailTakenError           409 email_taken
@@ -77,6 +80,8 @@ The exception tree::
     │   ├── AlreadyReportedError      409 already_reported
     │   ├── ReportDecidedError        409 report_already_decided
     │   ├── ConversationClosedError   409 conversation_closed
+    │   ├── TooManyWebhooksError      409 too_many_webhooks
+    │   ├── DeliveryDeliveredError    409 delivery_already_delivered
     │   ├── IdempotencyInProgressError 409 idempotency_in_progress (app.idempotency)
     │   └── IdempotencyKeyConsumedError 409 idempotency_key_consumed (app.idempotency)
     ├── PayloadTooLargeError          413 payload_too_large
@@ -352,6 +357,14 @@ class ActionNotForTargetError(InvalidInputError):
     title = "That moderation action does not apply to this report's target"
 
 
+class UnsafeWebhookUrlError(InvalidInputError):
+    """Not https, or a host that resolves to a loopback, private, link-local or reserved
+    address (``app.outbound``)."""
+
+    code = "unsafe_webhook_url"
+    title = "Sirkel does not call that URL"
+
+
 class UnauthorizedError(AppError):
     status_code = 401
     code = "unauthorized"
@@ -525,6 +538,16 @@ class ReportNotFoundError(NotFoundError):
     title = "Report not found"
 
 
+class WebhookNotFoundError(NotFoundError):
+    code = "webhook_not_found"
+    title = "Webhook not found"
+
+
+class DeliveryNotFoundError(NotFoundError):
+    code = "delivery_not_found"
+    title = "Delivery not found"
+
+
 class NotAcceptableError(AppError):
     status_code = 406
     code = "not_acceptable"
@@ -623,6 +646,16 @@ class ReportDecidedError(ConflictError):
 class ConversationClosedError(ConflictError):
     code = "conversation_closed"
     title = "The conversation closed after its transaction ended"
+
+
+class TooManyWebhooksError(ConflictError):
+    code = "too_many_webhooks"
+    title = "The organization has as many webhooks as it may"
+
+
+class DeliveryDeliveredError(ConflictError):
+    code = "delivery_already_delivered"
+    title = "The delivery was already delivered"
 
 
 class IdempotencyInProgressError(ConflictError):

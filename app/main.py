@@ -29,6 +29,7 @@ from app.api import (
     reports,
     tiles,
     transactions,
+    webhooks,
 )
 from app.config import Settings, get_settings
 from app.db import create_engine, create_read_sessionmaker, create_sessionmaker
@@ -178,6 +179,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         blocks,
         notifications,
         organizations,
+        webhooks,
         categories,
         listings,
         messages,  # before transactions: /{id}/messages is not an {action}

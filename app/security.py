@@ -25,6 +25,7 @@ import anyio.to_thread
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.config import AuthSettings
 
@@ -168,3 +169,41 @@ def read_unsubscribe_token(token: str, settings: AuthSettings) -> tuple[uuid.UUI
     if not hmac.compare_digest(mac, _unsubscribe_mac(secret, person_id, category)):
         return None
     return person_id, category
+
+
+# --- webhook secrets (Standard Webhooks) --------------------------------------------------------
+#
+# A signing secret is ``whsec_`` + base64 of 32 random bytes, shown once. The worker needs it
+# to sign, so it is kept sealed (AES-256-GCM under a key derived from the JWT secret with its
+# own label), not hashed: a database dump alone does not reveal it. Rotating the JWT secret
+# therefore means re-creating webhooks.
+
+WEBHOOK_SECRET_PREFIX = "whsec_"
+
+
+def new_webhook_secret() -> str:
+    return WEBHOOK_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _sealing_key(settings: AuthSettings) -> bytes:
+    return hashlib.sha256(
+        b"sirkel-webhook-secrets:" + settings.jwt_secret.get_secret_value().encode()
+    ).digest()
+
+
+def seal(plain: str, settings: AuthSettings) -> bytes:
+    nonce = secrets.token_bytes(12)
+    return nonce + AESGCM(_sealing_key(settings)).encrypt(nonce, plain.encode(), b"webhook")
+
+
+def unseal(sealed: bytes, settings: AuthSettings) -> str:
+    nonce, body = sealed[:12], sealed[12:]
+    return AESGCM(_sealing_key(settings)).decrypt(nonce, body, b"webhook").decode()
+
+
+def webhook_signature(secret: str, *, message_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` header: ``v1,`` + base64 of the HMAC-SHA256 of
+    ``{id}.{timestamp}.{body}`` under the secret's key bytes."""
+    key = base64.b64decode(secret.removeprefix(WEBHOOK_SECRET_PREFIX))
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()

@@ -1,12 +1,18 @@
 """The outbox worker: ``python -m app.cli worker`` (``make run`` starts one beside the API).
 
-Each pass plans the e-mails of new events, then sends due ones, **one delivery per database
-transaction**: lock the row (``SKIP LOCKED``), send, record, commit. A worker killed between
-sending and committing leaves the row pending, so the e-mail goes again (at least once, with
-the same ``Message-ID`` for the receiving side to spot); a row another worker holds is skipped,
-so several workers never send the same delivery at once. With no SMTP host configured the
-worker plans and sends nothing (in-app notifications need no worker: the database writes
-them with the change).
+Each pass plans the deliveries of new events (webhooks; e-mail when SMTP is configured), then
+sends due ones, **one delivery per database transaction**: lock the row (``SKIP LOCKED``),
+send, record, commit. A worker killed between sending and committing leaves the row pending,
+so the delivery goes again — at least once, with the same ``Message-ID`` (e-mail) or
+``webhook-id`` (webhooks) for the receiver to spot the repeat; a row another worker holds is
+skipped, so several workers never send the same delivery at once. In-app notifications need
+no worker: the database writes them with the change.
+
+Webhooks are posted as the Standard Webhooks scheme says: the body
+``{"type", "timestamp", "data"}``, the headers ``webhook-id`` (the event's id, stable across
+retries), ``webhook-timestamp`` (Unix seconds of this attempt) and ``webhook-signature``
+(``v1,`` + base64 HMAC-SHA256 of ``id.timestamp.body``), through ``app.outbound`` (SSRF-safe,
+no redirects, 10 s).
 """
 
 from __future__ import annotations
@@ -14,20 +20,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Protocol
 
 import aiosmtplib
+import httpx
+import orjson
+from cryptography.exceptions import InvalidTag
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.config import Settings
+from app import outbound
+from app.config import Environment, Settings
 from app.models.outbox import EventCategory, EventType, category_of
 from app.render.email import notification_email
 from app.repositories.delivery import DueEmail
-from app.security import unsubscribe_token
+from app.security import unseal, unsubscribe_token, webhook_signature
 from app.services import delivery
 
 log = logging.getLogger("sirkel.worker")
@@ -112,6 +123,58 @@ async def _send_one(
         return error is None
 
 
+async def _send_one_webhook(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: Callable[[], datetime],
+) -> bool | None:
+    """Post the next due webhook delivery: True delivered, False failed, None nothing due."""
+    async with sessions() as session, session.begin():
+        due = await delivery.due_webhooks(session, now=clock(), limit=1)
+        if not due:
+            return None
+        [item] = due
+        answer: outbound.Answer | None = None
+        error: str | None = None
+        try:
+            secret = unseal(item.secret_sealed, settings.auth)
+            allow_loopback = settings.environment in (Environment.DEVELOPMENT, Environment.TEST)
+            target = await outbound.resolve(item.url, allow_loopback=allow_loopback)
+            body = orjson.dumps(
+                {
+                    "type": item.event_type,
+                    "timestamp": item.event_created_at.isoformat(),
+                    "data": {**item.payload, "organization_id": str(item.organization_id)},
+                }
+            )
+            message_id = str(item.event_id)
+            # The transport's own time (receivers check it against theirs), not the app clock.
+            timestamp = int(time.time())
+            headers = {
+                "Content-Type": "application/json",
+                "User-Agent": "Sirkel-Webhooks/1",
+                "webhook-id": message_id,
+                "webhook-timestamp": str(timestamp),
+                "webhook-signature": webhook_signature(
+                    secret, message_id=message_id, timestamp=timestamp, body=body
+                ),
+            }
+            answer = await outbound.post(target, body=body, headers=headers)
+        except outbound.UnsafeUrlError as exc:
+            error = str(exc)
+        except InvalidTag:
+            error = "the signing secret cannot be unsealed (was SIRKEL_AUTH__JWT_SECRET changed?)"
+        except (httpx.HTTPError, OSError) as exc:
+            error = f"{type(exc).__name__}: {exc}"[:1000]
+        await delivery.record_webhook(
+            session, item, answer=answer, error=error, settings=settings, now=clock()
+        )
+        ok = error is None and answer is not None and 200 <= answer.status < 300
+        if not ok:
+            log.warning("webhook delivery failed", extra={"delivery": str(item.delivery_id)})
+        return ok
+
+
 async def run_pass(
     sessions: async_sessionmaker[AsyncSession],
     settings: Settings,
@@ -120,20 +183,24 @@ async def run_pass(
     *,
     max_sends: int | None = None,
 ) -> PassReport:
-    """Plan, then send until nothing is due (or ``max_sends``)."""
+    """Plan, then send webhooks and e-mails until nothing is due (or ``max_sends``)."""
     report = PassReport()
-    if not settings.smtp.enabled:
-        return report
     async with sessions() as session, session.begin():
         report.planned = await delivery.plan(session, settings=settings, now=clock())
-    while max_sends is None or report.sent + report.failed < max_sends:
-        outcome = await _send_one(sessions, settings, mailer, clock)
-        if outcome is None:
-            break
-        if outcome:
-            report.sent += 1
-        else:
-            report.failed += 1
+    senders: list[Callable[[], Awaitable[bool | None]]] = [
+        lambda: _send_one_webhook(sessions, settings, clock)
+    ]
+    if settings.smtp.enabled:
+        senders.append(lambda: _send_one(sessions, settings, mailer, clock))
+    for send in senders:
+        while max_sends is None or report.sent + report.failed < max_sends:
+            outcome = await send()
+            if outcome is None:
+                break
+            if outcome:
+                report.sent += 1
+            else:
+                report.failed += 1
     return report
 
 
@@ -145,7 +212,7 @@ async def run(
 ) -> None:
     """Pass after pass until ``stop`` is set; an idle worker waits ``poll_interval_s``."""
     if not settings.smtp.enabled:
-        log.info("no SMTP host configured: e-mail is off; in-app notifications need no worker")
+        log.info("no SMTP host configured: e-mail is off; webhooks are delivered")
     while not stop.is_set():
         try:
             report = await run_pass(sessions, settings, mailer)

@@ -155,7 +155,13 @@ async def test_settings_and_one_click_unsubscribe(
 ) -> None:
     defaults = await client.get("/v1/me/notification-settings", headers=giver.headers)
     assert defaults.json() == {
-        "email": {"transactions": True, "messages": True, "listings": True, "moderation": True}
+        "email": {
+            "transactions": True,
+            "messages": True,
+            "listings": True,
+            "moderation": True,
+            "account": True,
+        }
     }
     tx = await ask(client, taker, listing)
     await work(sessions, mail_settings)
@@ -197,6 +203,7 @@ async def test_settings_and_one_click_unsubscribe(
         "messages": False,
         "listings": True,
         "moderation": True,
+        "account": True,
     }
     await client.post(
         f"/v1/transactions/{tx}/messages", json={"body": "Hallo?"}, headers=taker.headers
@@ -337,12 +344,13 @@ async def test_the_planner_waits_at_a_gap_and_plans_past_it_meanwhile(
     seqs = [r[0] for r in (await session.execute(text("SELECT seq FROM outbox_events"))).all()]
     assert seqs[1] - seqs[0] == 2
     assert await work(sessions, mail_settings) == (2, 2, 0)
-    cursor = await session.scalar(text("SELECT last_seq FROM outbox_cursors"))
+    email_cursor = text("SELECT last_seq FROM outbox_cursors WHERE consumer = 'email'")
+    cursor = await session.scalar(email_cursor)
     assert cursor == seqs[0]  # the gap may still be a running transaction
     assert await work(sessions, mail_settings) == (0, 0, 0)  # planned again: nothing new
     monkeypatch.setattr(delivery_repository, "GAP_GRACE_S", 0.0)
     await work(sessions, mail_settings)
-    assert await session.scalar(text("SELECT last_seq FROM outbox_cursors")) == seqs[1]
+    assert await session.scalar(email_cursor) == seqs[1]
 
 
 async def test_three_workers_at_once_send_each_e_mail_once_and_in_order(

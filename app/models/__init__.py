@@ -25,6 +25,7 @@ from app.models.outbox import (
     NotificationSetting,
     OutboxCursor,
     OutboxEvent,
+    Webhook,
 )
 from app.models.person import AuthSession, LoginFailure, Person, RefreshToken
 from app.models.reference import ReferenceDataset
@@ -81,4 +82,5 @@ __all__ = [
     "ReuseFactor",
     "Transaction",
     "TransactionTransition",
+    "Webhook",
 ]

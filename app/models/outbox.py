@@ -11,8 +11,10 @@ notifications it fans out to.
   commits is in the recipients' notifications, and one that rolls back is nowhere;
 * events are append-only (``outbox_events_append_only``); a notification only changes from
   unread to read;
-* a delivery (one event by e-mail to one person) exists once (``uq_deliveries_once``), and a
-  delivered or dead one is final (``deliveries_final``).
+* a delivery (one event by e-mail to one person, or to one webhook) exists once
+  (``uq_deliveries_once``, ``uq_deliveries_once_per_webhook``) and has one target
+  (``one_target``); a delivered one is final, a dead one only goes back to pending when
+  someone retries it (``deliveries_final``).
 
 Deliveries are planned by the worker from the events past its cursor (``outbox_cursors``) and
 sent by any number of workers, each taking due rows with ``FOR UPDATE SKIP LOCKED`` and only
@@ -35,13 +37,14 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     Text,
     UniqueConstraint,
     Uuid,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, sql_in, uuid_pk
@@ -64,6 +67,7 @@ class EventType(StrEnum):
     LISTING_APPROVED = "listing.approved"
     LISTING_HIDDEN = "listing.hidden"
     REPORT_ACTIONED = "report.actioned"
+    WEBHOOK_DISABLED = "webhook.disabled"
 
 
 class EventCategory(StrEnum):
@@ -73,6 +77,7 @@ class EventCategory(StrEnum):
     MESSAGES = "messages"
     LISTINGS = "listings"
     MODERATION = "moderation"
+    ACCOUNT = "account"
 
 
 def category_of(event: EventType) -> EventCategory:
@@ -82,6 +87,7 @@ def category_of(event: EventType) -> EventCategory:
         "message": EventCategory.MESSAGES,
         "listing": EventCategory.LISTINGS,
         "report": EventCategory.MODERATION,
+        "webhook": EventCategory.ACCOUNT,
     }[prefix]
 
 
@@ -142,6 +148,7 @@ class Notification(Base):
 
 class Channel(StrEnum):
     EMAIL = "email"
+    WEBHOOK = "webhook"
 
 
 class DeliveryStatus(StrEnum):
@@ -156,7 +163,7 @@ class NotificationSetting(Base):
     __tablename__ = "notification_settings"
     __table_args__ = (
         CheckConstraint(sql_in("category", EventCategory), name="category_known"),
-        CheckConstraint(sql_in("channel", Channel), name="channel_known"),
+        CheckConstraint("channel = 'email'", name="channel_known"),
     )
 
     person_id: Mapped[uuid.UUID] = mapped_column(
@@ -178,7 +185,20 @@ class Delivery(Base):
             "(status = 'delivered') = (delivered_at IS NOT NULL)", name="delivered_has_time"
         ),
         CheckConstraint("char_length(last_error) <= 1000", name="last_error_length"),
+        CheckConstraint(
+            "(channel = 'email' AND person_id IS NOT NULL AND webhook_id IS NULL) OR "
+            "(channel = 'webhook' AND webhook_id IS NOT NULL AND person_id IS NULL)",
+            name="one_target",
+        ),
+        CheckConstraint("char_length(response_body) <= 1024", name="response_body_length"),
         UniqueConstraint("event_seq", "channel", "person_id", name="uq_deliveries_once"),
+        Index(
+            "uq_deliveries_once_per_webhook",
+            "event_seq",
+            "webhook_id",
+            unique=True,
+            postgresql_where=text("webhook_id IS NOT NULL"),
+        ),
         # The senders' queue: due pending rows, oldest event first, per person.
         Index(
             "ix_deliveries_due",
@@ -193,6 +213,13 @@ class Delivery(Base):
             "event_seq",
             postgresql_where=text("status = 'pending'"),
         ),
+        Index(
+            "ix_deliveries_pending_webhook",
+            "webhook_id",
+            "event_seq",
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_deliveries_webhook_log", "webhook_id", "event_seq"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -200,13 +227,59 @@ class Delivery(Base):
         BigInteger, ForeignKey("outbox_events.seq", ondelete="RESTRICT")
     )
     channel: Mapped[str] = mapped_column(Text)
-    person_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("persons.id", ondelete="CASCADE"))
+    person_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("persons.id", ondelete="CASCADE")
+    )
+    webhook_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("webhooks.id", ondelete="CASCADE")
+    )
     status: Mapped[str] = mapped_column(Text, server_default=DeliveryStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A webhook's last attempt: the receiver's status and the start of its answer.
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+class WebhookStatus(StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class Webhook(Base):
+    """An organization's endpoint for the events that concern it, signed by the Standard
+    Webhooks scheme. The signing secret is kept encrypted (AES-GCM, ``app.security``): the
+    worker needs it to sign, so it cannot be a hash."""
+
+    __tablename__ = "webhooks"
+    __table_args__ = (
+        CheckConstraint(sql_in("status", WebhookStatus), name="status_known"),
+        CheckConstraint("char_length(url) <= 2000", name="url_length"),
+        CheckConstraint(
+            "(status = 'disabled') = (disabled_at IS NOT NULL)", name="disabled_has_time"
+        ),
+        Index("ix_webhooks_organization", "organization_id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    url: Mapped[str] = mapped_column(Text)
+    # Empty: every event the organization receives.
+    event_types: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'::text[]"))
+    secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(Text, server_default=WebhookStatus.ACTIVE.value)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("persons.id", ondelete="SET NULL")
+    )
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class OutboxCursor(Base):

@@ -35,6 +35,8 @@ TITLES: dict[EventType, tuple[str, str]] = {
                                "{title} was hidden by a moderator"),
     EventType.REPORT_ACTIONED: ("Takk! Rapporten din førte til tiltak",
                                 "Thank you: your report led to action"),
+    EventType.WEBHOOK_DISABLED: ("En webhook ble slått av etter gjentatte feil",
+                                 "A webhook was turned off after repeated failures"),
 }  # fmt: skip
 
 _NO_TITLE = ("annonsen", "the listing")

@@ -12,7 +12,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import Delivery, NotificationSetting, OutboxCursor
+from app.models import Delivery, NotificationSetting, OutboxCursor, OutboxEvent
 from app.models.outbox import Channel, DeliveryStatus, EventCategory, EventType, category_of
 
 # How long a gap in the events' ``seq`` may be a transaction still running (its event not yet
@@ -43,6 +43,21 @@ class DueEmail:
     language: str
     display_name: str | None
     listing_title: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DueWebhook:
+    delivery_id: uuid.UUID
+    attempts: int
+    created_at: datetime
+    event_id: uuid.UUID
+    event_type: str
+    event_created_at: datetime
+    payload: dict[str, Any]
+    organization_id: uuid.UUID
+    webhook_id: uuid.UUID
+    url: str
+    secret_sealed: bytes
 
 
 class DeliveryRepository:
@@ -92,6 +107,92 @@ class DeliveryRepository:
         )
         result = await self.session.execute(stmt, {"after": after, "up_to": up_to, "now": now})
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def plan_webhooks(self, *, after: int, up_to: int, now: datetime) -> int:
+        """One delivery per event and active webhook of the recipient organization that wants
+        the event's type (or every type)."""
+        stmt = text(
+            "INSERT INTO deliveries (event_seq, channel, webhook_id, next_attempt_at, "
+            "created_at) SELECT e.seq, 'webhook', w.id, :now, :now FROM outbox_events AS e "
+            "JOIN webhooks AS w ON w.organization_id = e.recipient_organization_id "
+            "AND w.status = 'active' "
+            "AND (cardinality(w.event_types) = 0 OR e.type = ANY (w.event_types)) "
+            "WHERE e.seq > :after AND e.seq <= :up_to "
+            "ON CONFLICT (event_seq, webhook_id) WHERE webhook_id IS NOT NULL DO NOTHING"
+        )
+        result = await self.session.execute(stmt, {"after": after, "up_to": up_to, "now": now})
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def due_webhooks(self, *, now: datetime, limit: int) -> list[DueWebhook]:
+        """Due pending webhook deliveries, locked, each webhook's oldest pending one only (a
+        receiver sees its events in order)."""
+        stmt = text(
+            "SELECT d.id, d.attempts, d.created_at, e.id AS event_id, e.type, "
+            "e.created_at AS event_created_at, e.payload, w.organization_id, w.id AS webhook_id, "
+            "w.url, w.secret_sealed FROM deliveries AS d "
+            "JOIN outbox_events AS e ON e.seq = d.event_seq "
+            "JOIN webhooks AS w ON w.id = d.webhook_id AND w.status = 'active' "
+            "WHERE d.channel = 'webhook' AND d.status = 'pending' AND d.next_attempt_at <= :now "
+            "AND NOT EXISTS (SELECT 1 FROM deliveries AS o WHERE o.webhook_id = d.webhook_id "
+            "AND o.status = 'pending' AND o.event_seq < d.event_seq) "
+            "ORDER BY d.event_seq LIMIT :limit FOR UPDATE OF d SKIP LOCKED"
+        )
+        rows = (await self.session.execute(stmt, {"now": now, "limit": limit})).all()
+        return [
+            DueWebhook(
+                delivery_id=r.id,
+                attempts=r.attempts,
+                created_at=r.created_at,
+                event_id=r.event_id,
+                event_type=r.type,
+                event_created_at=r.event_created_at,
+                payload=r.payload,
+                organization_id=r.organization_id,
+                webhook_id=r.webhook_id,
+                url=r.url,
+                secret_sealed=bytes(r.secret_sealed),
+            )
+            for r in rows
+        ]
+
+    async def answered(
+        self, delivery_id: uuid.UUID, *, status: int | None, body: str | None, duration_ms: int
+    ) -> None:
+        """What the receiver answered to the last attempt."""
+        await self._update(
+            delivery_id, response_status=status, response_body=body, duration_ms=duration_ms
+        )
+
+    async def log(
+        self, webhook_id: uuid.UUID, *, before_seq: int | None, limit: int
+    ) -> list[tuple[Delivery, str, uuid.UUID]]:
+        """A webhook's deliveries, newest first, with their event's type and id."""
+        stmt = (
+            select(Delivery, OutboxEvent.type, OutboxEvent.id)
+            .join(OutboxEvent, OutboxEvent.seq == Delivery.event_seq)
+            .where(Delivery.webhook_id == webhook_id)
+        )
+        if before_seq is not None:
+            stmt = stmt.where(Delivery.event_seq < before_seq)
+        stmt = stmt.order_by(Delivery.event_seq.desc()).limit(limit)
+        return [(d, t, i) for d, t, i in (await self.session.execute(stmt)).all()]
+
+    async def get_for_webhook(
+        self, webhook_id: uuid.UUID, delivery_id: uuid.UUID, *, for_update: bool = False
+    ) -> tuple[Delivery, str, uuid.UUID] | None:
+        stmt = (
+            select(Delivery, OutboxEvent.type, OutboxEvent.id)
+            .join(OutboxEvent, OutboxEvent.seq == Delivery.event_seq)
+            .where(Delivery.id == delivery_id, Delivery.webhook_id == webhook_id)
+        )
+        if for_update:
+            stmt = stmt.with_for_update(of=Delivery)
+        row = (await self.session.execute(stmt)).one_or_none()
+        return None if row is None else (row[0], row[1], row[2])
+
+    async def requeue(self, delivery_id: uuid.UUID, *, now: datetime) -> None:
+        """A dead (or waiting) delivery goes out again at once."""
+        await self._update(delivery_id, status=DeliveryStatus.PENDING.value, next_attempt_at=now)
 
     async def set_cursor(self, consumer: str, seq: int) -> None:
         await self.session.execute(

@@ -25,34 +25,50 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings, WorkerSettings
 from app.errors import InvalidInputError
-from app.models.outbox import Channel, EventCategory
-from app.repositories.delivery import DeliveryRepository, DueEmail
+from app.models.outbox import Channel, EventCategory, EventType
+from app.outbound import Answer
+from app.repositories.delivery import DeliveryRepository, DueEmail, DueWebhook
 from app.repositories.person import PersonRepository
+from app.repositories.webhook import WebhookRepository
 from app.schemas.notification import NotificationSettings
 from app.security import read_unsubscribe_token
+from app.services import outbox
 
 EMAIL_CONSUMER = "email"
+WEBHOOK_CONSUMER = "webhook"
 
 
-async def plan(session: AsyncSession, *, settings: Settings, now: datetime) -> int:
-    """Plan the e-mails of the next events; how many deliveries were written."""
-    if not settings.smtp.enabled:
-        return 0
+async def _plan(session: AsyncSession, consumer: str, *, settings: Settings, now: datetime) -> int:
     repo = DeliveryRepository(session)
-    after = await repo.lock_cursor(EMAIL_CONSUMER)
+    after = await repo.lock_cursor(consumer)
     if after is None:
         return 0
     events = await repo.events_after(after, settings.worker.batch_size * 10)
     if not events:
         return 0
-    planned = await repo.plan_email(after=after, up_to=events[-1][0], now=now)
+    write = repo.plan_email if consumer == EMAIL_CONSUMER else repo.plan_webhooks
+    planned = await write(after=after, up_to=events[-1][0], now=now)
     cursor = after
     for seq, old in events:
         if seq != cursor + 1 and not old:
             break  # a gap that may still commit: plan past it again next time
         cursor = seq
-    await repo.set_cursor(EMAIL_CONSUMER, cursor)
+    await repo.set_cursor(consumer, cursor)
     return planned
+
+
+async def plan(session: AsyncSession, *, settings: Settings, now: datetime) -> int:
+    """Plan the deliveries of the next events (e-mail only when SMTP is configured); how many
+    were written."""
+    planned = await _plan(session, WEBHOOK_CONSUMER, settings=settings, now=now)
+    if settings.smtp.enabled:
+        planned += await _plan(session, EMAIL_CONSUMER, settings=settings, now=now)
+    return planned
+
+
+async def due_webhooks(session: AsyncSession, *, now: datetime, limit: int) -> list[DueWebhook]:
+    """The next due webhook deliveries, locked for the caller's transaction."""
+    return await DeliveryRepository(session).due_webhooks(now=now, limit=limit)
 
 
 async def due_emails(session: AsyncSession, *, now: datetime, limit: int) -> list[DueEmail]:
@@ -68,24 +84,59 @@ def retry_delay(attempts: int, worker: WorkerSettings) -> timedelta:
 
 async def record(
     session: AsyncSession,
-    due: DueEmail,
+    due: DueEmail | DueWebhook,
     *,
     error: str | None,
     settings: Settings,
     now: datetime,
-) -> None:
-    """What became of one attempt: delivered, to be retried, or dead (given up)."""
+) -> bool:
+    """What became of one attempt: delivered, to be retried, or dead (given up; True)."""
     repo = DeliveryRepository(session)
     if error is None:
         await repo.delivered(due.delivery_id, now=now)
-        return
+        return False
     attempts = due.attempts + 1
     next_at = now + retry_delay(attempts, settings.worker)
     give_up = due.created_at + timedelta(hours=settings.worker.give_up_after_hours)
-    if due.email is None or next_at > give_up:
+    if (isinstance(due, DueEmail) and due.email is None) or next_at > give_up:
         await repo.dead(due.delivery_id, attempts=attempts, error=error)
-    else:
-        await repo.retry(due.delivery_id, attempts=attempts, at=next_at, error=error)
+        return True
+    await repo.retry(due.delivery_id, attempts=attempts, at=next_at, error=error)
+    return False
+
+
+async def record_webhook(
+    session: AsyncSession,
+    due: DueWebhook,
+    *,
+    answer: Answer | None,
+    error: str | None,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    """A webhook attempt: 2xx is delivered; anything else retries, and a delivery given up
+    turns the webhook off and tells the organization (``webhook.disabled``)."""
+    repo = DeliveryRepository(session)
+    if answer is not None:
+        await repo.answered(
+            due.delivery_id,
+            status=answer.status,
+            body=answer.body,
+            duration_ms=answer.duration_ms,
+        )
+        if not 200 <= answer.status < 300:
+            error = f"the receiver answered {answer.status}"
+    dead = await record(session, due, error=error, settings=settings, now=now)
+    if dead and await WebhookRepository(session).disable(
+        due.webhook_id, reason=f"deliveries failed for a day; last: {error}"[:1000], now=now
+    ):
+        await outbox.emit(
+            session,
+            EventType.WEBHOOK_DISABLED,
+            to=[outbox.Recipient(organization_id=due.organization_id)],
+            payload={"webhook_id": str(due.webhook_id)},
+            now=now,
+        )
 
 
 # --- settings ---------------------------------------------------------------------------

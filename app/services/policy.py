@@ -67,6 +67,7 @@ class OrgAction(StrEnum):
     WRITE_TRANSACTIONS = "write_transactions"
     READ_IMPACT = "read_impact"
     MANAGE_INITIATIVES = "manage_initiatives"
+    MANAGE_WEBHOOKS = "manage_webhooks"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,8 @@ ORG_RULES: dict[OrgAction, Rule] = {
     # in public, like its profile: admins and owners, or keys with organization:write.
     # Tagging listings, transactions and events with it follows their own write rules.
     OrgAction.MANAGE_INITIATIVES: Rule(MemberRole.ADMIN, ApiKeyScope.ORGANIZATION_WRITE),
+    # Where the organization's events go, signed with a secret: admins, or its own systems.
+    OrgAction.MANAGE_WEBHOOKS: Rule(MemberRole.ADMIN, ApiKeyScope.ORGANIZATION_WRITE),
 }
 
 

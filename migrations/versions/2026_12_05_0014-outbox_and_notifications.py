@@ -35,6 +35,7 @@ EVENT_TYPES = (
     "listing.approved",
     "listing.hidden",
     "report.actioned",
+    "webhook.disabled",
 )
 
 TRIGGERS_SQL = r"""
