@@ -110,10 +110,13 @@ async def _tick() -> None:
         now = datetime.now(UTC)
         expired = await listing_service.expire_listings(session, now=now)
         print(f"listings expired: {expired}")
+        reminded = await listing_service.remind_expiring(session, now=now)
+        print(f"owners reminded of listings expiring: {reminded}")
         report = await transaction_service.tick(session, now=now)
         print(
             f"requests expired: {report.expired_requests}, bookings lapsed: "
-            f"{report.lapsed_bookings}, loans overdue: {report.overdue}"
+            f"{report.lapsed_bookings}, loans overdue: {report.overdue}, "
+            f"borrowers reminded: {report.due_reminders}"
         )
 
     await _in_transaction(work)

@@ -63,9 +63,11 @@ class EventType(StrEnum):
     TRANSACTION_CONFIRMED = "transaction.confirmed"
     TRANSACTION_DISPUTED = "transaction.disputed"
     TRANSACTION_VOIDED = "transaction.voided"
+    TRANSACTION_DUE_SOON = "transaction.due_soon"
     MESSAGE_RECEIVED = "message.received"
     LISTING_APPROVED = "listing.approved"
     LISTING_HIDDEN = "listing.hidden"
+    LISTING_EXPIRING = "listing.expiring"
     REPORT_ACTIONED = "report.actioned"
     WEBHOOK_DISABLED = "webhook.disabled"
 
@@ -100,6 +102,13 @@ class OutboxEvent(Base):
             name="one_recipient",
         ),
         Index("ix_outbox_events_person", "recipient_person_id", "seq"),
+        # A reminder the clock writes once, however often it ticks (``emit(..., once=...)``).
+        Index(
+            "uq_outbox_events_once",
+            "once_key",
+            unique=True,
+            postgresql_where=text("once_key IS NOT NULL"),
+        ),
         Index("ix_outbox_events_organization", "recipient_organization_id", "seq"),
     )
 
@@ -115,6 +124,7 @@ class OutboxEvent(Base):
     )
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    once_key: Mapped[str | None] = mapped_column(Text)
     # The database's own clock at insert: a planner reading past a gap in ``seq`` waits for
     # the missing event (a transaction that has not committed yet) this long before it takes
     # the gap for a rollback (``app.services.delivery``).

@@ -676,6 +676,15 @@ class ListingRepository:
         result = await self.session.execute(stmt)
         return int(result.rowcount)  # type: ignore[attr-defined]
 
+    async def expiring_within(self, now: datetime, until: datetime) -> list[Listing]:
+        """Active listings that expire after ``now`` and by ``until``."""
+        stmt = select(Listing).where(
+            Listing.status == "active",
+            Listing.expires_at > now,
+            Listing.expires_at <= until,
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
     async def recluster(self) -> None:
         """CLUSTER rewrites the table in the order of its spatial index (the one migration 0005
         marked), so a bbox or a tile reads neighbouring rows from neighbouring pages; then

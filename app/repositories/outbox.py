@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Uuid, cast, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import Listing, Notification, OutboxEvent
@@ -33,6 +34,19 @@ class OutboxRepository:
         self.session.add(event)
         await self.session.flush()
         return event
+
+    async def add_once(self, values: dict[str, Any]) -> bool:
+        """Write the event unless one with its ``once_key`` exists; whether it was written."""
+        stmt = (
+            insert(OutboxEvent)
+            .values(**values)
+            .on_conflict_do_nothing(
+                index_elements=[OutboxEvent.once_key],
+                index_where=OutboxEvent.once_key.is_not(None),
+            )
+        )
+        result = await self.session.execute(stmt)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def notifications(
         self, person_id: uuid.UUID, *, unread_only: bool, before_seq: int | None, limit: int

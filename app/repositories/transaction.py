@@ -275,6 +275,16 @@ class TransactionRepository:
     async def late_bookings(self, now: datetime) -> list[uuid.UUID]:
         return await self._bookings_ended(status="active", now=now)
 
+    async def due_within(self, now: datetime, until: datetime) -> list[Transaction]:
+        """Bookings out (active) whose period ends after ``now`` and by ``until``."""
+        stmt = select(Transaction).where(
+            Transaction.status == "active",
+            Transaction.type.in_(_BOOKINGS),
+            func.upper(Transaction.period) > now,
+            func.upper(Transaction.period) <= until,
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
     async def _bookings_ended(self, *, status: str, now: datetime) -> list[uuid.UUID]:
         """Bookings in ``status`` whose period has ended by ``now``."""
         stmt = select(Transaction.id).where(

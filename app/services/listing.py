@@ -599,6 +599,27 @@ async def expire_listings(session: AsyncSession, *, now: datetime) -> int:
     return await ListingRepository(session).expire_due(now=now)
 
 
+# An owner is reminded this long before an active listing expires.
+EXPIRY_REMINDER = timedelta(days=3)
+
+
+async def remind_expiring(session: AsyncSession, *, now: datetime) -> int:
+    """Tell owners of listings that expire within ``EXPIRY_REMINDER`` (once per expiry: a
+    renewed listing is reminded again before its new expiry)."""
+    reminded = 0
+    for listing in await ListingRepository(session).expiring_within(now, now + EXPIRY_REMINDER):
+        assert listing.expires_at is not None
+        reminded += await outbox.emit(
+            session,
+            EventType.LISTING_EXPIRING,
+            to=[outbox.Recipient(listing.owner_person_id, listing.owner_organization_id)],
+            payload={"listing_id": str(listing.id), "expires_at": listing.expires_at.isoformat()},
+            now=now,
+            once=f"{listing.id}:{listing.expires_at.isoformat()}",
+        )
+    return reminded
+
+
 async def recluster(session: AsyncSession) -> None:
     await ListingRepository(session).recluster()
 

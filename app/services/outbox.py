@@ -39,10 +39,28 @@ async def emit(
     to: Iterable[Recipient],
     payload: dict[str, Any],
     now: datetime,
-) -> None:
-    """Write ``event`` for each recipient (once per distinct recipient)."""
+    once: str | None = None,
+) -> int:
+    """Write ``event`` for each recipient (once per distinct recipient); with ``once``, a
+    reminder the clock writes only the first time it ticks over it (per recipient). How many
+    events were written."""
     repo = OutboxRepository(session)
+    written = 0
     for recipient in dict.fromkeys(to):
+        if once is not None:
+            key = f"{event.value}:{once}:{recipient.person_id or recipient.organization_id}"
+            written += await repo.add_once(
+                {
+                    "type": event.value,
+                    "recipient_person_id": recipient.person_id,
+                    "recipient_organization_id": recipient.organization_id,
+                    "payload": payload,
+                    "created_at": now,
+                    "once_key": key,
+                }
+            )
+            continue
+        written += 1
         await repo.add(
             OutboxEvent(
                 type=event.value,
@@ -52,6 +70,7 @@ async def emit(
                 created_at=now,
             )
         )
+    return written
 
 
 @dataclass(frozen=True, slots=True)

@@ -1248,10 +1248,16 @@ class TickReport:
     expired_requests: int = 0
     lapsed_bookings: int = 0
     overdue: int = 0
+    due_reminders: int = 0
+
+
+# A borrower is reminded this long before a loan, rental or space share is due back.
+DUE_REMINDER = timedelta(hours=24)
 
 
 async def tick(session: AsyncSession, *, now: datetime) -> TickReport:
-    """Expire unanswered requests, lapse bookings never picked up, mark late loans overdue."""
+    """Expire unanswered requests, lapse bookings never picked up, mark late loans overdue,
+    remind borrowers of what is due back within a day (once per due time)."""
     repo = TransactionRepository(session)
     report = TickReport()
     due, unpicked = await repo.due_requests(now), await repo.unpicked_bookings(now)
@@ -1278,6 +1284,20 @@ async def tick(session: AsyncSession, *, now: datetime) -> TickReport:
         await repo.flush()
         await _tell(session, tx, by=frozenset(), now=now)
         report.overdue += 1
+    for tx in await repo.due_within(now, now + DUE_REMINDER):
+        due_at = tx.period.upper
+        report.due_reminders += await outbox.emit(
+            session,
+            EventType.TRANSACTION_DUE_SOON,
+            to=[party_recipient(tx, Party.RECEIVER)],
+            payload={
+                "transaction_id": str(tx.id),
+                "listing_id": str(tx.listing_id),
+                "due_at": due_at.isoformat(),
+            },
+            now=now,
+            once=f"{tx.id}:{due_at.isoformat()}",
+        )
     return report
 
 

@@ -31,9 +31,11 @@ EVENT_TYPES = (
     "transaction.confirmed",
     "transaction.disputed",
     "transaction.voided",
+    "transaction.due_soon",
     "message.received",
     "listing.approved",
     "listing.hidden",
+    "listing.expiring",
     "report.actioned",
     "webhook.disabled",
 )
@@ -104,6 +106,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("once_key", sa.Text(), nullable=True),
         sa.Column(
             "written_at",
             sa.DateTime(timezone=True),
@@ -134,6 +137,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("id", name=op.f("uq_outbox_events_id")),
     )
     op.create_index("ix_outbox_events_person", "outbox_events", ["recipient_person_id", "seq"])
+    op.create_index(
+        "uq_outbox_events_once",
+        "outbox_events",
+        ["once_key"],
+        unique=True,
+        postgresql_where=sa.text("once_key IS NOT NULL"),
+    )
     op.create_index(
         "ix_outbox_events_organization", "outbox_events", ["recipient_organization_id", "seq"]
     )

@@ -21,6 +21,7 @@ from app.config import Settings
 from app.models import Listing
 from app.models.organization import ApiKeyScope, MemberRole
 from app.repositories.db_errors import constraint_name
+from app.services.listing import remind_expiring
 from app.services.transaction import tick
 from tests.clock import Clock, frozen
 from tests.factories import (
@@ -319,3 +320,46 @@ async def test_erasure_deletes_the_persons_notifications_and_titles_follow_the_l
     cancelled, accepted_after = await notes(client, taker)
     assert cancelled["type"] == "transaction.cancelled"
     assert accepted_after["title"] == "Forespørselen på «Slettet annonse» er godtatt"
+
+
+async def test_the_clock_reminds_once_of_what_is_due_and_what_expires(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    clock: Clock,
+    giver: Actor,
+    taker: Actor,
+) -> None:
+    drill = await create_listing(
+        session, at=OSLO, person=giver, mode="lend", category="power-tools", title="Drill"
+    )
+    start, end = NOW + timedelta(hours=24), NOW + timedelta(hours=72)
+    tx = await ask(
+        client,
+        taker,
+        drill,
+        period={"start": start.isoformat(), "end": end.isoformat()},
+    )
+    await act(client, giver, tx, "accept")
+    clock.now = start
+    await act(client, giver, tx, "pickup")
+    # Two days out: not yet; within a day: once, however often the clock ticks.
+    report = await tick(session, now=NOW + timedelta(hours=36))
+    assert report.due_reminders == 0
+    for hours in (50, 55, 60):
+        report = await tick(session, now=NOW + timedelta(hours=hours))
+        assert report.due_reminders == (1 if hours == 50 else 0)
+    due = [n for n in await notes(client, taker) if n["type"] == "transaction.due_soon"]
+    assert [n["title"] for n in due] == ["«Drill» skal leveres tilbake innen et døgn"]
+
+    expiring = await create_listing(
+        session,
+        at=OSLO,
+        person=giver,
+        title="Lampe",
+        expires_at=NOW + timedelta(days=5),
+    )
+    assert await remind_expiring(session, now=NOW) == 0
+    assert await remind_expiring(session, now=NOW + timedelta(days=3)) == 1
+    assert await remind_expiring(session, now=NOW + timedelta(days=4)) == 0
+    [reminder] = [n for n in await notes(client, giver) if n["type"] == "listing.expiring"]
+    assert reminder["listing_id"] == str(expiring.id)
