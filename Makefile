@@ -83,6 +83,11 @@ bench-impact: ## impact queries on 10,000,000 evidence records vs direct SQL; wr
 	@$(DEV) venv && $(DEV) packages
 	@$(PY) -m bench.impact_run
 
+.PHONY: bench-outbox
+bench-outbox: ## the outbox under 200 events/s: notification and webhook lag, the write path's cost
+	@$(DEV) venv && $(DEV) packages
+	@$(PY) -m bench.outbox
+
 .PHONY: bench-impact-quick
 bench-impact-quick: ## the same on 200,000 evidence records with fewer rounds (a few minutes)
 	@$(DEV) venv && $(DEV) packages

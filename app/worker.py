@@ -1,10 +1,11 @@
 """The outbox worker: ``python -m app.cli worker`` (``make run`` starts one beside the API).
 
 Each pass plans the deliveries of new events (webhooks; e-mail when SMTP is configured), then
-sends due ones, **one delivery per database transaction**: lock the row (``SKIP LOCKED``),
-send, record, commit. A worker killed between sending and committing leaves the row pending,
-so the delivery goes again — at least once, with the same ``Message-ID`` (e-mail) or
-``webhook-id`` (webhooks) for the receiver to spot the repeat; a row another worker holds is
+sends due ones: e-mails **one per database transaction** (lock the row with ``SKIP LOCKED``,
+send, record, commit), webhooks up to ``batch_size`` at once — each webhook's oldest pending
+delivery only, posted concurrently, recorded in one transaction. A worker killed between
+sending and committing leaves the rows pending, so the delivery goes again — at least once,
+with the same ``Message-ID`` (e-mail) or ``webhook-id`` (webhooks) for the receiver to spot the repeat; a row another worker holds is
 skipped, so several workers never send the same delivery at once. In-app notifications need
 no worker: the database writes them with the change.
 
@@ -21,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -37,7 +38,7 @@ from app import outbound
 from app.config import Environment, Settings
 from app.models.outbox import EventCategory, EventType, category_of
 from app.render.email import notification_email
-from app.repositories.delivery import DueEmail
+from app.repositories.delivery import DueEmail, DueWebhook
 from app.security import unseal, unsubscribe_token, webhook_signature
 from app.services import delivery
 
@@ -123,56 +124,68 @@ async def _send_one(
         return error is None
 
 
-async def _send_one_webhook(
+async def _post_webhook(
+    item: DueWebhook, settings: Settings
+) -> tuple[outbound.Answer | None, str | None]:
+    """Sign and post one delivery; (the receiver's answer, or why there is none)."""
+    try:
+        secret = unseal(item.secret_sealed, settings.auth)
+        allow_loopback = settings.environment in (Environment.DEVELOPMENT, Environment.TEST)
+        target = await outbound.resolve(item.url, allow_loopback=allow_loopback)
+        body = orjson.dumps(
+            {
+                "type": item.event_type,
+                "timestamp": item.event_created_at.isoformat(),
+                "data": {**item.payload, "organization_id": str(item.organization_id)},
+            }
+        )
+        message_id = str(item.event_id)
+        # The transport's own time (receivers check it against theirs), not the app clock.
+        timestamp = int(time.time())
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "Sirkel-Webhooks/1",
+            "webhook-id": message_id,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": webhook_signature(
+                secret, message_id=message_id, timestamp=timestamp, body=body
+            ),
+        }
+        return await outbound.post(target, body=body, headers=headers), None
+    except outbound.UnsafeUrlError as exc:
+        return None, str(exc)
+    except InvalidTag:
+        return None, "the signing secret cannot be unsealed (was SIRKEL_AUTH__JWT_SECRET changed?)"
+    except (httpx.HTTPError, OSError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:1000]
+
+
+async def _send_webhooks(
     sessions: async_sessionmaker[AsyncSession],
     settings: Settings,
     clock: Callable[[], datetime],
-) -> bool | None:
-    """Post the next due webhook delivery: True delivered, False failed, None nothing due."""
+    limit: int,
+) -> tuple[int, int] | None:
+    """Post the due deliveries of up to ``limit`` webhooks at once — each webhook's oldest
+    pending one, so every receiver still gets its events in order — and record them in one
+    transaction: (delivered, failed), or None when nothing was due. A crash before the commit
+    sends these again (at least once); receivers spot the repeat by ``webhook-id``."""
     async with sessions() as session, session.begin():
-        due = await delivery.due_webhooks(session, now=clock(), limit=1)
+        due = await delivery.due_webhooks(session, now=clock(), limit=limit)
         if not due:
             return None
-        [item] = due
-        answer: outbound.Answer | None = None
-        error: str | None = None
-        try:
-            secret = unseal(item.secret_sealed, settings.auth)
-            allow_loopback = settings.environment in (Environment.DEVELOPMENT, Environment.TEST)
-            target = await outbound.resolve(item.url, allow_loopback=allow_loopback)
-            body = orjson.dumps(
-                {
-                    "type": item.event_type,
-                    "timestamp": item.event_created_at.isoformat(),
-                    "data": {**item.payload, "organization_id": str(item.organization_id)},
-                }
+        outcomes = await asyncio.gather(*(_post_webhook(item, settings) for item in due))
+        sent = failed = 0
+        for item, (answer, error) in zip(due, outcomes, strict=True):
+            await delivery.record_webhook(
+                session, item, answer=answer, error=error, settings=settings, now=clock()
             )
-            message_id = str(item.event_id)
-            # The transport's own time (receivers check it against theirs), not the app clock.
-            timestamp = int(time.time())
-            headers = {
-                "Content-Type": "application/json",
-                "User-Agent": "Sirkel-Webhooks/1",
-                "webhook-id": message_id,
-                "webhook-timestamp": str(timestamp),
-                "webhook-signature": webhook_signature(
-                    secret, message_id=message_id, timestamp=timestamp, body=body
-                ),
-            }
-            answer = await outbound.post(target, body=body, headers=headers)
-        except outbound.UnsafeUrlError as exc:
-            error = str(exc)
-        except InvalidTag:
-            error = "the signing secret cannot be unsealed (was SIRKEL_AUTH__JWT_SECRET changed?)"
-        except (httpx.HTTPError, OSError) as exc:
-            error = f"{type(exc).__name__}: {exc}"[:1000]
-        await delivery.record_webhook(
-            session, item, answer=answer, error=error, settings=settings, now=clock()
-        )
-        ok = error is None and answer is not None and 200 <= answer.status < 300
-        if not ok:
-            log.warning("webhook delivery failed", extra={"delivery": str(item.delivery_id)})
-        return ok
+            if error is None and answer is not None and 200 <= answer.status < 300:
+                sent += 1
+            else:
+                failed += 1
+                log.warning("webhook delivery failed", extra={"delivery": str(item.delivery_id)})
+        return sent, failed
 
 
 async def run_pass(
@@ -187,20 +200,22 @@ async def run_pass(
     report = PassReport()
     async with sessions() as session, session.begin():
         report.planned = await delivery.plan(session, settings=settings, now=clock())
-    senders: list[Callable[[], Awaitable[bool | None]]] = [
-        lambda: _send_one_webhook(sessions, settings, clock)
-    ]
-    if settings.smtp.enabled:
-        senders.append(lambda: _send_one(sessions, settings, mailer, clock))
-    for send in senders:
-        while max_sends is None or report.sent + report.failed < max_sends:
-            outcome = await send()
-            if outcome is None:
-                break
-            if outcome:
-                report.sent += 1
-            else:
-                report.failed += 1
+    while max_sends is None or report.sent + report.failed < max_sends:
+        batch = await _send_webhooks(sessions, settings, clock, settings.worker.batch_size)
+        if batch is None:
+            break
+        report.sent += batch[0]
+        report.failed += batch[1]
+    if not settings.smtp.enabled:
+        return report
+    while max_sends is None or report.sent + report.failed < max_sends:
+        outcome = await _send_one(sessions, settings, mailer, clock)
+        if outcome is None:
+            break
+        if outcome:
+            report.sent += 1
+        else:
+            report.failed += 1
     return report
 
 

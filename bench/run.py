@@ -44,6 +44,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 RESULTS = BENCH / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
+# A section another benchmark writes between its own markers.
+OTHER_SECTIONS = re.compile(
+    r"<!-- ([a-z]+)-benchmark:start.*?-->.*?<!-- \1-benchmark:end -->", flags=re.S
+)
 TIPG_VENV = BENCH / ".venv-tipg"
 
 SIZE = int(os.environ.get("BENCH_SIZE", "1000000"))
@@ -702,6 +706,9 @@ def write_report(meta: dict[str, Any], results: list[dict[str, Any]]) -> None:
     analysis = BENCH / "ANALYSIS.md"
     if analysis.exists():
         lines += [analysis.read_text().rstrip(), ""]
+    # The other benchmarks' sections (impact, outbox, photos …) are theirs: keep them.
+    if DOC.exists():
+        lines += [m.group(0) + "\n" for m in OTHER_SECTIONS.finditer(DOC.read_text())]
     DOC.parent.mkdir(exist_ok=True)
     DOC.write_text("\n".join(lines))
 
