@@ -5,9 +5,10 @@ sends due ones: e-mails **one per database transaction** (lock the row with ``SK
 send, record, commit), webhooks up to ``batch_size`` at once — each webhook's oldest pending
 delivery only, posted concurrently, recorded in one transaction. A worker killed between
 sending and committing leaves the rows pending, so the delivery goes again — at least once,
-with the same ``Message-ID`` (e-mail) or ``webhook-id`` (webhooks) for the receiver to spot the repeat; a row another worker holds is
-skipped, so several workers never send the same delivery at once. In-app notifications need
-no worker: the database writes them with the change.
+with the same ``Message-ID`` (e-mail) or ``webhook-id`` (webhooks) for the receiver to spot
+the repeat; a row another worker holds is skipped, so several workers never send the same
+delivery at once. In-app notifications need no worker: the database writes them with the
+change.
 
 Webhooks are posted as the Standard Webhooks scheme says: the body
 ``{"type", "timestamp", "data"}``, the headers ``webhook-id`` (the event's id, stable across
