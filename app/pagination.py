@@ -70,3 +70,16 @@ def decode_time_id_cursor(
         return at, uuid.UUID(str(key[id]))
     except (TypeError, ValueError):
         raise invalid_cursor() from None
+
+
+def encode_seq_cursor(seq: int) -> str:
+    """The cursor of a list ordered by a sequence number (messages, notifications, logs)."""
+    return encode_cursor({"s": seq})
+
+
+def decode_seq_cursor(cursor: str) -> int:
+    """The sequence number a ``encode_seq_cursor`` cursor carries."""
+    value = decode_cursor(cursor, required=("s",))["s"]
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise invalid_cursor()
+    return value

@@ -31,7 +31,7 @@ from app.models import Message
 from app.models.message import CONVERSATION_OPEN_DAYS_AFTER_CLOSE, MessageKind, MessageSide
 from app.models.outbox import EventType
 from app.models.transaction import TransactionStatus
-from app.pagination import decode_cursor, encode_cursor, invalid_cursor
+from app.pagination import decode_seq_cursor, encode_seq_cursor
 from app.repositories.block import BlockRepository
 from app.repositories.message import MessageRepository
 from app.schemas.message import (
@@ -81,13 +81,6 @@ async def _readable(
     return sides, participation
 
 
-def _decode_seq(cursor: str) -> int:
-    value = decode_cursor(cursor, required=("s",))["s"]
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise invalid_cursor()
-    return value
-
-
 async def list_messages(
     session: AsyncSession,
     *,
@@ -98,7 +91,7 @@ async def list_messages(
 ) -> MessagePage:
     sides, _ = await _readable(session, principal, transaction_id)
     repo = MessageRepository(session)
-    after = _decode_seq(cursor) if cursor else None
+    after = decode_seq_cursor(cursor) if cursor else None
     rows = await repo.page(transaction_id, after_seq=after, limit=limit + 1)
     unread = (
         await repo.unread_in(transaction_id, principal.person_id, sides)
@@ -107,7 +100,7 @@ async def list_messages(
     )
     return MessagePage(
         items=[message_read(m, sides) for m in rows[:limit]],
-        next_cursor=encode_cursor({"s": rows[limit - 1].seq}) if len(rows) > limit else None,
+        next_cursor=encode_seq_cursor(rows[limit - 1].seq) if len(rows) > limit else None,
         unread=unread,
     )
 
@@ -205,7 +198,7 @@ async def list_conversations(
     session: AsyncSession, *, principal: Principal, cursor: str | None, limit: int
 ) -> ConversationPage:
     person_id = require_person(principal)
-    before = _decode_seq(cursor) if cursor else None
+    before = decode_seq_cursor(cursor) if cursor else None
     rows = await MessageRepository(session).conversations(
         person_id, before_seq=before, limit=limit + 1
     )
@@ -222,7 +215,7 @@ async def list_conversations(
                 unread=row.unread,
             )
         )
-    next_cursor = encode_cursor({"s": rows[limit - 1].last.seq}) if len(rows) > limit else None
+    next_cursor = encode_seq_cursor(rows[limit - 1].last.seq) if len(rows) > limit else None
     return ConversationPage(items=items, next_cursor=next_cursor)
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.errors import InvalidInputError
 from app.models import OutboxEvent
 from app.models.outbox import EventType
-from app.pagination import decode_cursor, encode_cursor, invalid_cursor
+from app.pagination import decode_seq_cursor, encode_seq_cursor
 from app.repositories.outbox import NotificationRow, OutboxRepository
 from app.repositories.person import PersonRepository
 from app.services.policy import Principal, require_person
@@ -80,13 +80,6 @@ class NotificationList:
     next_cursor: str | None
 
 
-def _decode(cursor: str) -> int:
-    value = decode_cursor(cursor, required=("s",))["s"]
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise invalid_cursor()
-    return value
-
-
 async def list_notifications(
     session: AsyncSession,
     *,
@@ -99,7 +92,7 @@ async def list_notifications(
     rows = await OutboxRepository(session).notifications(
         person_id,
         unread_only=unread_only,
-        before_seq=_decode(cursor) if cursor else None,
+        before_seq=decode_seq_cursor(cursor) if cursor else None,
         limit=limit + 1,
     )
     person = await PersonRepository(session).get(person_id)
@@ -107,7 +100,7 @@ async def list_notifications(
     return NotificationList(
         rows=rows[:limit],
         language=person.language,
-        next_cursor=encode_cursor({"s": rows[limit - 1].seq}) if len(rows) > limit else None,
+        next_cursor=encode_seq_cursor(rows[limit - 1].seq) if len(rows) > limit else None,
     )
 
 

@@ -25,7 +25,7 @@ from app.errors import (
 from app.models import Delivery, Webhook
 from app.models.outbox import DeliveryStatus, EventType, WebhookStatus
 from app.outbound import UnsafeUrlError, resolve
-from app.pagination import decode_cursor, encode_cursor, invalid_cursor
+from app.pagination import decode_seq_cursor, encode_seq_cursor
 from app.repositories.delivery import DeliveryRepository
 from app.repositories.organization import OrganizationRepository
 from app.repositories.webhook import WebhookRepository
@@ -156,17 +156,11 @@ async def list_deliveries(
     limit: int,
 ) -> DeliveryPage:
     webhook = await _webhook(session, principal, organization_id, webhook_id)
-    before = None
-    if cursor:
-        before = decode_cursor(cursor, required=("s",))["s"]
-        if not isinstance(before, int) or isinstance(before, bool):
-            raise invalid_cursor()
+    before = decode_seq_cursor(cursor) if cursor else None
     rows = await DeliveryRepository(session).log(webhook.id, before_seq=before, limit=limit + 1)
     return DeliveryPage(
         items=[delivery_read(d, t, i) for d, t, i in rows[:limit]],
-        next_cursor=encode_cursor({"s": rows[limit - 1][0].event_seq})
-        if len(rows) > limit
-        else None,
+        next_cursor=encode_seq_cursor(rows[limit - 1][0].event_seq) if len(rows) > limit else None,
     )
 
 
