@@ -87,8 +87,9 @@ The exception tree::
     ├── PayloadTooLargeError          413 payload_too_large
     ├── UnsupportedMediaTypeError     415 unsupported_media_type
     ├── TooManyAttemptsError          429 too_many_attempts
-    └── ServiceUnavailableError       503 service_unavailable
-        └── NotReadyError             503 not_ready
+    └── ServiceUnavailableError       503 service_unavailable (the database is unreachable)
+        ├── NotReadyError             503 not_ready
+        └── BusyError                 503 busy (a statement ran out of time)
 
 Services and repositories raise these; one handler renders them (``app.problems``, which
 also renders the middleware's problems). Framework errors (request validation, Starlette's
@@ -698,6 +699,16 @@ class ServiceUnavailableError(AppError):
     status_code = 503
     code = "service_unavailable"
     title = "Service unavailable"
+    default_headers: ClassVar[dict[str, str]] = {"Retry-After": "5"}
+
+
+class BusyError(ServiceUnavailableError):
+    """A statement hit the statement timeout (or waited too long for a lock): nothing was
+    changed; try again shortly."""
+
+    code = "busy"
+    title = "Too busy to finish that now"
+    default_headers: ClassVar[dict[str, str]] = {"Retry-After": "2"}
 
 
 class NotReadyError(ServiceUnavailableError):

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PayloadTooLargeError
 from app.observability import new_request_id, request_id_var
-from app.problems import error_response, internal_error_response
+from app.problems import error_response, internal_error_response, outage
 
 access_logger = logging.getLogger("sirkel.access")
 error_logger = logging.getLogger("sirkel.errors")
@@ -51,11 +51,18 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            error_logger.exception("unhandled exception")
-            status = 500
+        except Exception as exc:
+            unavailable = outage(exc)
+            if unavailable is None:
+                error_logger.exception("unhandled exception")
+            status = 500 if unavailable is None else unavailable.status_code
             if not response_started:
-                await internal_error_response(scope.get("path"))(scope, receive, send_with_id)
+                response = (
+                    internal_error_response(scope.get("path"))
+                    if unavailable is None
+                    else error_response(unavailable, scope.get("path"))
+                )
+                await response(scope, receive, send_with_id)
         finally:
             duration_ms = round((time.perf_counter() - started) * 1000, 2)
             client = scope.get("client")

@@ -15,11 +15,13 @@ from fastapi.openapi.utils import get_openapi
 
 from app.errors import (
     PROBLEM_MEDIA_TYPE,
+    BusyError,
     IdempotencyInProgressError,
     IdempotencyKeyConsumedError,
     IdempotencyKeyReusedError,
     InvalidIdempotencyKeyError,
     Problem,
+    ServiceUnavailableError,
     problem_responses,
 )
 from app.idempotency import EXEMPT_PATHS
@@ -45,12 +47,15 @@ def install_openapi(app: FastAPI) -> None:
         components["Problem"] = defs
         validation_doc = problem_responses(422)[422]
         internal_doc = problem_responses(500)[500]
+        # A database outage or an overrun statement (app.problems.outage), on any route.
+        unavailable_doc = problem_responses(ServiceUnavailableError, BusyError)[503]
         # The body-size limit (app.middleware) answers any request with a body.
         too_large_doc = problem_responses(413)[413]
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
                 responses = operation.setdefault("responses", {})
                 responses.setdefault("500", internal_doc)
+                responses.setdefault("503", unavailable_doc)
                 if "requestBody" in operation:
                     responses.setdefault("413", too_large_doc)
                 if method == "post":

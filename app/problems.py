@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -23,8 +25,10 @@ from app.errors import (
     PROBLEM_MEDIA_TYPE,
     PROBLEM_TYPE_PREFIX,
     AppError,
+    BusyError,
     FieldError,
     InvalidInputError,
+    ServiceUnavailableError,
     http_problem,
 )
 from app.observability import request_id_var
@@ -160,6 +164,34 @@ def internal_error_response(path: str | None) -> Response:
 _UNSTORABLE_TEXT = {"22021", "22P05"}
 
 
+# The database went away or cannot take us: admin or crash shutdown, cannot connect, the
+# connection broke, too many connections. The request changed nothing; it can be retried.
+_UNAVAILABLE = {"57P01", "57P02", "57P03", "08000", "08001", "08003", "08004", "08006", "53300"}
+# A statement ran out of time (statement_timeout) or waited too long for a lock.
+_BUSY = {"57014", "55P03"}
+_ASYNCPG_GONE = asyncpg.exceptions.ConnectionDoesNotExistError
+
+
+def outage(exc: BaseException) -> AppError | None:
+    """The 503 for a database outage or an overrun statement behind ``exc``, else None."""
+    if isinstance(exc, DBAPIError):
+        state = sqlstate(exc)
+        if state in _BUSY:
+            return BusyError("The database did not finish in time; nothing was changed.")
+        if state in _UNAVAILABLE or exc.connection_invalidated:
+            return ServiceUnavailableError("The database is unavailable; try again shortly.")
+    cause: BaseException | None = exc
+    while cause is not None:
+        # Refused, reset or timed-out connections (a connect timeout is a TimeoutError), and
+        # asyncpg's own word for a connection that went away.
+        if isinstance(cause, (ConnectionError, TimeoutError, _ASYNCPG_GONE)):
+            return ServiceUnavailableError("The database is unavailable; try again shortly.")
+        if isinstance(cause, SQLAlchemyTimeoutError):  # no pooled connection came free in time
+            return BusyError("Every database connection is busy; try again shortly.")
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
 async def _database_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DBAPIError)
     if sqlstate(exc) in _UNSTORABLE_TEXT:
@@ -171,6 +203,10 @@ async def _database_error_handler(request: Request, exc: Exception) -> Response:
 
 
 async def _unhandled_error_handler(request: Request, exc: Exception) -> Response:
+    unavailable = outage(exc)
+    if unavailable is not None:
+        logger.warning("database unavailable: %s", type(exc).__name__)
+        return error_response(unavailable, request.url.path)
     logger.error("unhandled exception", exc_info=exc)
     return internal_error_response(request.url.path)
 
