@@ -175,6 +175,8 @@ async def moderation_queue(
     tags=["moderation"],
     response_model=ModerationReportRead,
     summary="One report with its audit trail (moderators)",
+    description="The report with its reporter, the target's title, name or text, the "
+    "decision, and every line of its audit trail (who moved it where, when, why).",
     responses=problem_responses(*_MODERATORS, ReportNotFoundError, 422),
 )
 async def moderation_report(
