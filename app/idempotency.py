@@ -11,7 +11,9 @@ retry it safely:
 
 Keys belong to the caller: the person (verified access token), the API key, or for
 unauthenticated requests the client address, so no one can replay someone else's response.
-Records expire after 24 hours. Responses that carry a secret (``Cache-Control: no-store``:
+A replay re-checks the credentials first: a token whose session ended (logout, erasure) or a
+revoked API key gets the 401 a fresh request would, never the stored response. Records expire
+after 24 hours. Responses that carry a secret (``Cache-Control: no-store``:
 tokens, a new API key) are never stored; a retry of one is ``409 idempotency_key_consumed``,
 saying the first request succeeded but its secret cannot be shown again. Sign-in, refresh and
 logout accept the header and ignore it: their outcome is a secret or single-use by design.
@@ -30,14 +32,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.config import AuthSettings
 from app.errors import (
     AppError,
     IdempotencyInProgressError,
     IdempotencyKeyConsumedError,
     IdempotencyKeyReusedError,
+    InvalidApiKeyError,
     InvalidIdempotencyKeyError,
+    InvalidTokenError,
 )
 from app.problems import error_response
+from app.repositories.auth import AuthRepository
 from app.repositories.idempotency import IdempotencyRepository
 from app.security import InvalidAccessTokenError, decode_access_token, sha256_hex
 
@@ -119,7 +125,14 @@ class IdempotencyMiddleware:
         request_hash = digest.hexdigest()
 
         sessionmaker: async_sessionmaker[AsyncSession] = scope["app"].state.sessionmaker
-        early = await self._claim(sessionmaker, owner=owner, key=key, request_hash=request_hash)
+        early = await self._claim(
+            sessionmaker,
+            owner=owner,
+            key=key,
+            request_hash=request_hash,
+            headers=headers,
+            auth=scope["app"].state.settings.auth,
+        )
         if isinstance(early, AppError):
             await error_response(early, scope["path"])(scope, receive, send)
             return
@@ -177,6 +190,8 @@ class IdempotencyMiddleware:
         owner: str,
         key: str,
         request_hash: str,
+        headers: Headers,
+        auth: AuthSettings,
     ) -> dict[str, Any] | AppError | None:
         """Claim the key for this request; or the outcome to send instead of running it: the
         stored response to replay, or the problem."""
@@ -215,6 +230,9 @@ class IdempotencyMiddleware:
                     "The first request with this Idempotency-Key succeeded. Its response "
                     "contained a secret that is never stored, so it cannot be shown again."
                 )
+            refused = await _credentials_refused(session, headers, auth=auth, now=now)
+            if refused is not None:
+                return refused
             return {
                 "status": existing.response_status,
                 "headers": existing.response_headers or [],
@@ -245,6 +263,33 @@ class IdempotencyMiddleware:
                     body=None if secret else body,
                     secret=secret,
                 )
+
+
+async def _credentials_refused(
+    session: AsyncSession, headers: Headers, *, auth: AuthSettings, now: datetime
+) -> AppError | None:
+    """The 401 a fresh request with these credentials would get now, if any: the key's owner
+    was derived from the credentials when they were good, but a session can have ended and an
+    API key been revoked since."""
+    repo = AuthRepository(session)
+    api_key = headers.get("x-api-key")
+    if api_key:
+        if await repo.active_api_key(key_hash=sha256_hex(api_key), now=now) is None:
+            return InvalidApiKeyError("The API key is unknown or has been revoked.")
+        return None
+    authorization = headers.get("authorization")
+    if authorization:
+        token = authorization.partition(" ")[2].strip()
+        try:
+            claims = decode_access_token(token, auth)
+        except InvalidAccessTokenError:
+            return InvalidTokenError("The access token is malformed, expired or not ours.")
+        person = await repo.active_person_in_session(
+            person_id=claims.person_id, session_id=claims.session_id
+        )
+        if person is None:
+            return InvalidTokenError("The session behind this token has ended.")
+    return None
 
 
 async def _replay(stored: dict[str, Any], send: Send) -> None:

@@ -204,3 +204,51 @@ async def test_parallel_retries_with_one_key_create_one_account(
             select(func.count()).select_from(Person).where(Person.email == email)
         )
     assert count == 1
+
+
+async def test_a_replay_asks_who_is_calling_now(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    """A logged-out token, an erased account's token and a revoked API key get the 401 a
+    fresh request would, not the stored response (which may hold an exact point)."""
+    listing = {
+        "kind": "item",
+        "mode": "give",
+        "title": "Kommode",
+        "category": "chairs",
+        "location": {"type": "Point", "coordinates": [10.7336, 59.9119]},
+    }
+    logged_out = await create_person(session, settings)
+    headers = {**logged_out.headers, "Idempotency-Key": "kommode-1"}
+    assert (await client.post("/v1/listings", json=listing, headers=headers)).status_code == 201
+    assert (await client.post("/v1/auth/logout", headers=logged_out.headers)).status_code == 204
+    replay = await client.post("/v1/listings", json=listing, headers=headers)
+    assert_problem(replay, 401, "invalid_token")
+    assert "idempotency-replayed" not in replay.headers
+
+    erased = await create_person(session, settings)
+    headers = {**erased.headers, "Idempotency-Key": "kommode-2"}
+    assert (await client.post("/v1/listings", json=listing, headers=headers)).status_code == 201
+    assert (await client.delete("/v1/me", headers=erased.headers)).status_code == 204
+    assert_problem(
+        await client.post("/v1/listings", json=listing, headers=headers), 401, "invalid_token"
+    )
+
+    owner = await create_person(session, settings)
+    org = await create_organization(session, owner=owner)
+    created = await client.post(
+        f"/v1/organizations/{org.id}/api-keys",
+        json={"name": "ERP", "scopes": ["listings:write"]},
+        headers=owner.headers,
+    )
+    assert created.status_code == 201, created.text
+    key_headers = {"X-API-Key": created.json()["key"], "Idempotency-Key": "kommode-3"}
+    body = {**listing, "organization_id": str(org.id)}
+    assert (await client.post("/v1/listings", json=body, headers=key_headers)).status_code == 201
+    revoked = await client.delete(
+        f"/v1/organizations/{org.id}/api-keys/{created.json()['id']}", headers=owner.headers
+    )
+    assert revoked.status_code == 204
+    assert_problem(
+        await client.post("/v1/listings", json=body, headers=key_headers), 401, "invalid_api_key"
+    )
