@@ -6,7 +6,9 @@ retry it safely:
 - the same key with the same request (method, path, query, body) replays the first response,
   with ``Idempotency-Replayed: true``, and runs nothing again;
 - the same key with a different request is ``422 idempotency_key_reused``;
-- the same key while the first request is still running is ``409 idempotency_in_progress``;
+- the same key while the first request is still running is ``409 idempotency_in_progress``
+  (the response is held until its record is stored, so a retry sent after the answer arrived
+  never sees the first request as running);
 - a first attempt that ended in a 5xx is forgotten, so the retry runs for real.
 
 Keys belong to the caller: the person (verified access token), the API key, or for
@@ -153,6 +155,9 @@ class IdempotencyMiddleware:
         stored_headers: list[list[str]] = []
         response_body: list[bytes] = []
         secret = False
+        # The response is held until its record is stored: a retry that arrives the moment
+        # the client has the answer finds the key completed, never still in progress.
+        held: list[Message] = []
 
         async def capture(message: Message) -> None:
             nonlocal status, secret
@@ -166,7 +171,7 @@ class IdempotencyMiddleware:
                     stored_headers.append([name.decode("latin-1"), value.decode("latin-1")])
             elif message["type"] == "http.response.body":
                 response_body.append(message.get("body", b""))
-            await send(message)
+            held.append(message)
 
         try:
             await self.app(scope, replay_body, capture)
@@ -182,6 +187,8 @@ class IdempotencyMiddleware:
             body=b"".join(response_body),
             secret=secret,
         )
+        for message in held:
+            await send(message)
 
     async def _claim(
         self,
