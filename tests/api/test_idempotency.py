@@ -252,4 +252,3 @@ async def test_a_replay_asks_who_is_calling_now(
     assert_problem(
         await client.post("/v1/listings", json=body, headers=key_headers), 401, "invalid_api_key"
     )
-
