@@ -426,3 +426,69 @@ async def test_a_secret_sealed_under_another_key_fails_the_delivery_not_the_work
     error = await session.scalar(text("SELECT last_error FROM deliveries"))
     assert error is not None
     assert "cannot be unsealed" in error
+
+
+async def test_three_workers_at_once_post_each_event_once_and_in_order(
+    committed_client: httpx.AsyncClient,
+    committed_engine: AsyncEngine,
+    settings: Settings,
+    receiver: Receiver,
+) -> None:
+    owner = await _signed_in(committed_client)
+    org = await committed_client.post(
+        "/v1/organizations",
+        json={"name": f"Tre {uuid.uuid4().hex[:8]}", "kind": "company"},
+        headers=owner,
+    )
+    org_id = org.json()["id"]
+    hook = await committed_client.post(
+        f"/v1/organizations/{org_id}/webhooks", json={"url": receiver.url}, headers=owner
+    )
+    assert hook.status_code == 201, hook.text
+    listing = await committed_client.post(
+        "/v1/listings", json={**_item("Hylle"), "organization_id": org_id}, headers=owner
+    )
+    asker = await _signed_in(committed_client)
+    tx = await committed_client.post(
+        "/v1/transactions", json={"listing_id": listing.json()["id"]}, headers=asker
+    )
+    for i in range(15):
+        said = await committed_client.post(
+            f"/v1/transactions/{tx.json()['id']}/messages",
+            json={"body": f"Melding {i}"},
+            headers=asker,
+        )
+        assert said.status_code == 201
+    sessions = create_sessionmaker(committed_engine)
+    receiver.delay_s = 0.01
+
+    async def one_worker() -> None:
+        for _ in range(20):
+            report = await run_pass(sessions, settings, SmtpMailer(settings))
+            if not (report.planned or report.sent or report.failed):
+                return
+
+    await asyncio.gather(one_worker(), one_worker(), one_worker())
+    mine = [
+        orjson.loads(r.body)
+        for r in receiver.requests
+        if orjson.loads(r.body)["data"].get("organization_id") == org_id
+    ]
+    ids = [
+        r.headers["webhook-id"]
+        for r in receiver.requests
+        if orjson.loads(r.body)["data"].get("organization_id") == org_id
+    ]
+    assert len(mine) == 16  # the request and fifteen messages
+    assert len(set(ids)) == 16  # each once
+    async with sessions() as check:
+        expected = (
+            await check.execute(
+                text(
+                    "SELECT e.id FROM outbox_events AS e WHERE e.recipient_organization_id = :o "
+                    "ORDER BY e.seq"
+                ),
+                {"o": org_id},
+            )
+        ).scalars()
+        assert ids == [str(e) for e in expected]  # in the order they happened
