@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -39,6 +40,13 @@ class Person(Base):
         CheckConstraint("language IN ('nb', 'en')", name="language_known"),
         CheckConstraint("roles <@ ARRAY['moderator', 'analyst']::text[]", name="roles_known"),
         CheckConstraint("email = lower(btrim(email))", name="email_normalised"),
+        CheckConstraint(
+            "public_name IS NULL OR char_length(public_name) BETWEEN 1 AND 60",
+            name="public_name_length",
+        ),
+        CheckConstraint(
+            "erased_at IS NULL OR public_name IS NULL", name="erased_has_no_public_name"
+        ),
         # Erasure leaves nothing personal behind; the database refuses a half-erased row.
         CheckConstraint(
             "erased_at IS NULL OR (email IS NULL AND display_name IS NULL "
@@ -56,6 +64,10 @@ class Person(Base):
     email: Mapped[str | None] = mapped_column(Text, unique=True)
     password_hash: Mapped[str | None] = mapped_column(Text)
     display_name: Mapped[str | None] = mapped_column(Text)
+    # What others see: the public name (else the display name) when ``show_name``, otherwise
+    # a neighbourly label ("Nabo i Oslo"); SQL ``sirkel_person_label`` (migration 0017).
+    public_name: Mapped[str | None] = mapped_column(Text)
+    show_name: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     home_kommune: Mapped[str | None] = mapped_column(
         String(4), ForeignKey("kommuner.kommunenummer", ondelete="RESTRICT")
     )

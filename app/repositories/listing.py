@@ -91,7 +91,10 @@ _PROPERTIES: tuple[tuple[str, str], ...] = (
     (
         "owner",
         "json_build_object('type', CASE WHEN l.owner_person_id IS NULL THEN 'organization' "
-        "ELSE 'person' END, 'organization_id', l.owner_organization_id, 'name', o.name)",
+        "ELSE 'person' END, 'organization_id', l.owner_organization_id, 'name', o.name, "
+        "'person', CASE WHEN l.owner_person_id IS NOT NULL THEN json_build_object("
+        "'id', op.id, 'label', sirkel_person_label(op.erased_at, op.show_name, op.public_name, "
+        "op.display_name, opk.name)) END)",
     ),
     ("created_at", "l.created_at"),
     ("updated_at", "l.updated_at"),
@@ -109,6 +112,9 @@ _JOINS = (
     "JOIN kommuner AS k ON k.kommunenummer = l.kommunenummer "
     "JOIN fylker AS f ON f.fylkesnummer = l.fylkesnummer "
     "LEFT JOIN organizations AS o ON o.id = l.owner_organization_id "
+    # The owner as others see them (sirkel_person_label, migration 0017).
+    "LEFT JOIN persons AS op ON op.id = l.owner_person_id "
+    "LEFT JOIN kommuner AS opk ON opk.kommunenummer = op.home_kommune "
     "LEFT JOIN ewc_codes AS e ON e.code = l.ewc_code"
 )
 _FROM = f"listings AS l {_JOINS}"

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import RowMapping, delete, func, select, update
+from sqlalchemy import RowMapping, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -14,6 +14,9 @@ from sqlalchemy.orm import aliased
 from app.errors import EmailTakenError
 from app.models import ApiKey, AuthSession, Membership, Organization, Person, RefreshToken
 from app.repositories.db_errors import constraint_name
+
+# What others see as a person's name (migration 0017); ``p`` a person, ``k`` their kommune.
+LABEL_SQL = "sirkel_person_label(p.erased_at, p.show_name, p.public_name, p.display_name, k.name)"
 
 
 class PersonRepository:
@@ -138,5 +141,39 @@ class PersonRepository:
         await self.session.execute(
             update(Person)
             .where(Person.id == person_id)
-            .values(email=None, display_name=None, password_hash=None, erased_at=now)
+            .values(
+                email=None, display_name=None, public_name=None, password_hash=None, erased_at=now
+            )
         )
+
+    # --- what others see ------------------------------------------------------------------
+
+    async def profile(self, person_id: uuid.UUID) -> dict[str, Any] | None:
+        """A person's public profile (not erased): label, shown name, month joined, home
+        kommune and completed handovers on each side."""
+        stmt = text(
+            f"SELECT p.id, {LABEL_SQL} AS label, "
+            "CASE WHEN p.show_name THEN coalesce(p.public_name, p.display_name) END AS name, "
+            "to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM') AS member_since, "
+            "p.home_kommune, k.name AS kommune_name, "
+            "(SELECT count(*) FROM transactions AS t WHERE t.provider_person_id = p.id "
+            "AND t.status = 'confirmed') AS as_provider, "
+            "(SELECT count(*) FROM transactions AS t WHERE t.receiver_person_id = p.id "
+            "AND t.status = 'confirmed') AS as_receiver "
+            "FROM persons AS p LEFT JOIN kommuner AS k ON k.kommunenummer = p.home_kommune "
+            "WHERE p.id = :id AND p.erased_at IS NULL"
+        )
+        row = (await self.session.execute(stmt, {"id": person_id})).one_or_none()
+        return None if row is None else dict(row._mapping)
+
+    async def labels(self, person_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """What others see as each person's name."""
+        if not person_ids:
+            return {}
+        stmt = text(
+            f"SELECT p.id, {LABEL_SQL} FROM persons AS p "
+            "LEFT JOIN kommuner AS k ON k.kommunenummer = p.home_kommune "
+            "WHERE p.id = ANY(:ids)"
+        )
+        rows = await self.session.execute(stmt, {"ids": person_ids})
+        return dict(rows.all())

@@ -41,6 +41,7 @@ from app.models.waste import EWC_CODE_PATTERN
 from app.schemas.common import DecimalNumber, Timestamp
 from app.schemas.common import StrictModel as _Strict
 from app.schemas.common import plain_text as _plain_text
+from app.schemas.person import PersonSummary
 
 
 def _single_line(value: str) -> str:
@@ -448,7 +449,12 @@ class PlaceName(BaseModel):
 class ListingOwner(BaseModel):
     type: Literal["person", "organization"]
     organization_id: uuid.UUID | None = Field(description="Set for organizations' listings")
-    name: str | None = Field(description="The organization's name; persons are not named")
+    name: str | None = Field(description="The organization's name")
+    person: PersonSummary | None = Field(
+        default=None,
+        description="For a person's listing: who they are as others see them (their public "
+        "profile is `GET /v1/people/{id}`)",
+    )
 
 
 class EwcRead(BaseModel):

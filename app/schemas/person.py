@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.models.person import Language
 from app.schemas.auth import DisplayName, KommunenummerField
-from app.schemas.common import StrictModel
+from app.schemas.common import StrictModel, plain_text
 
 
 class MembershipRef(BaseModel):
@@ -28,6 +28,9 @@ class PersonMe(BaseModel):
                 "id": "0b6f4a0e-5f7e-4d7c-9a55-3a1f1f3c2b10",
                 "email": "kari.nordmann@example.no",
                 "display_name": "Kari",
+                "public_name": "Kari N.",
+                "show_name": True,
+                "label": "Kari N.",
                 "home_kommune": "5001",
                 "language": "nb",
                 "roles": [],
@@ -44,6 +47,13 @@ class PersonMe(BaseModel):
     id: uuid.UUID
     email: str
     display_name: str
+    public_name: str | None = Field(
+        default=None, description="The name others see instead of the display name"
+    )
+    show_name: bool = Field(
+        default=True, description='Whether others see a name at all (else "Nabo i …")'
+    )
+    label: str = Field(default="", description="What others see as your name now")
     home_kommune: str | None
     language: Language
     roles: list[str]
@@ -71,12 +81,60 @@ class ApiKeyMe(BaseModel):
 Me = Annotated[PersonMe | ApiKeyMe, Field(discriminator="type")]
 
 
+PublicName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=60),
+    AfterValidator(plain_text),
+]
+
+
+class PersonSummary(BaseModel):
+    """A person as the other party or the public sees them."""
+
+    id: uuid.UUID
+    label: str = Field(
+        description='Their public name, or "Nabo i {kommune}" when they hide it',
+        examples=["Nabo i Bergen"],
+    )
+
+
+class KommuneRef(BaseModel):
+    number: str
+    name: str
+
+
+class HandoverCounts(BaseModel):
+    as_provider: int = Field(description="Confirmed handovers where they gave, lent or repaired")
+    as_receiver: int = Field(description="Confirmed handovers where they received")
+
+
+class PersonProfile(PersonSummary):
+    """``GET /v1/people/{id}``: what anyone signed in or not may know of a person — never an
+    e-mail or an address."""
+
+    name: str | None = Field(description="The name they show; null when they hide it")
+    member_since: str = Field(
+        description="Year and month they joined (a day would help tell people apart)",
+        examples=["2026-11"],
+    )
+    kommune: KommuneRef | None = Field(description="Their home kommune, if they gave one")
+    handovers: HandoverCounts
+
+
 class MeUpdate(StrictModel):
     model_config = ConfigDict(
         json_schema_extra={"example": {"display_name": "Kari N.", "language": "en"}}
     )
 
     display_name: DisplayName | None = None
+    public_name: PublicName | None = Field(
+        default=None,
+        description="The name others see (1-60 characters, plain text); null: the display name",
+    )
+    show_name: bool | None = Field(
+        default=None,
+        description='false: others see "Nabo i {your kommune}" instead of a name',
+    )
     home_kommune: KommunenummerField | None = Field(
         default=None, description="Four-digit kommune number; null clears it"
     )

@@ -113,6 +113,12 @@ class PartyRead(BaseModel):
 
     person_id: uuid.UUID | None
     organization_id: uuid.UUID | None
+    label: str | None = Field(
+        default=None,
+        description="Who they are as others see them: the organization's name, else the "
+        "person's public name or \"Nabo i {kommune}\" (`GET /v1/people/{id}`); never an e-mail",
+        examples=["Nabo i Trondheim"],
+    )
 
 
 class Role(StrEnum):

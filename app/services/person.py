@@ -21,10 +21,13 @@ from app.repositories.transaction import TransactionRepository
 from app.schemas.person import (
     ApiKeyExport,
     ApiKeyMe,
+    HandoverCounts,
+    KommuneRef,
     MembershipRef,
     MeUpdate,
     PersonalDataExport,
     PersonMe,
+    PersonProfile,
     SessionExport,
 )
 from app.security import sha256_hex
@@ -40,10 +43,14 @@ async def get_person_me(session: AsyncSession, *, person_id: uuid.UUID) -> Perso
         raise PersonNotFoundError()
     assert person.display_name is not None
     unread, threads = await MessageRepository(session).unread_total(person_id)
+    labels = await repo.labels([person.id])
     return PersonMe(
         id=person.id,
         email=person.email,
         display_name=person.display_name,
+        public_name=person.public_name,
+        show_name=person.show_name,
+        label=labels[person.id],
         home_kommune=person.home_kommune,
         language=Language(person.language),
         roles=sorted(person.roles),
@@ -74,6 +81,10 @@ async def update_me(session: AsyncSession, *, person_id: uuid.UUID, changes: MeU
     fields = changes.model_fields_set
     if "display_name" in fields and changes.display_name is not None:
         values["display_name"] = changes.display_name
+    if "public_name" in fields:
+        values["public_name"] = changes.public_name
+    if "show_name" in fields and changes.show_name is not None:
+        values["show_name"] = changes.show_name
     if "language" in fields and changes.language is not None:
         values["language"] = changes.language.value
     if "home_kommune" in fields:
@@ -143,3 +154,23 @@ async def erase_me(session: AsyncSession, *, person_id: uuid.UUID, now: datetime
     await OutboxRepository(session).erase_for_person(person_id)
     await BlockRepository(session).erase_for_person(person_id)
     await repo.erase(person_id, now=now)
+
+
+async def get_profile(session: AsyncSession, *, person_id: uuid.UUID) -> PersonProfile:
+    """What anyone may see of a person (404 for an unknown or erased one)."""
+    row = await PersonRepository(session).profile(person_id)
+    if row is None:
+        raise PersonNotFoundError(f"No person has the id {person_id}.")
+    kommune = (
+        KommuneRef(number=row["home_kommune"], name=row["kommune_name"])
+        if row["home_kommune"]
+        else None
+    )
+    return PersonProfile(
+        id=row["id"],
+        label=row["label"],
+        name=row["name"],
+        member_since=row["member_since"],
+        kommune=kommune,
+        handovers=HandoverCounts(as_provider=row["as_provider"], as_receiver=row["as_receiver"]),
+    )

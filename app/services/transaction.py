@@ -89,6 +89,7 @@ from app.repositories.evidence import EvidenceDraft, PartyRef
 from app.repositories.listing import ListingRepository
 from app.repositories.message import MessageRepository
 from app.repositories.organization import OrganizationRepository
+from app.repositories.person import PersonRepository
 from app.repositories.repair import RepairRepository
 from app.repositories.transaction import TransactionFilters, TransactionRepository
 from app.schemas.listing import DEFAULT_BOOKING_RULES, BookingRules, Point
@@ -455,6 +456,19 @@ async def _read(
 ) -> TransactionRead:
     """``transaction_read`` with the shared place, for the parties while it is open."""
     read = transaction_read(tx, participation)
+    people = await PersonRepository(session).labels(
+        [p for p in (tx.provider_person_id, tx.receiver_person_id) if p is not None]
+    )
+    orgs = OrganizationRepository(session)
+    for party, person_id, org_id in (
+        (read.provider, tx.provider_person_id, tx.provider_organization_id),
+        (read.receiver, tx.receiver_person_id, tx.receiver_organization_id),
+    ):
+        if org_id is not None:
+            org = await orgs.get(org_id)
+            party.label = org.name if org is not None else None
+        elif person_id is not None:
+            party.label = people.get(person_id)
     if (
         tx.location_shared_at is not None
         and tx.closed_at is None
@@ -776,7 +790,7 @@ async def create_transaction(
             body=data.message,
             now=now,
         )
-    return transaction_read(tx, Participation(frozenset({Party.RECEIVER}), {}))
+    return await _read(session, tx, Participation(frozenset({Party.RECEIVER}), {}))
 
 
 # What each status a transaction moves to tells its parties (through the outbox).
