@@ -31,6 +31,7 @@ from app.errors import PersonNotFoundError
 from app.models.person import PlatformRole
 from app.observability import configure_logging
 from app.services import listing as listing_service
+from app.services import review as review_service
 from app.services import transaction as transaction_service
 from app.services.demo_data import DEMO_PASSWORD, load_demo_data
 from app.services.impact import query as impact_service
@@ -113,6 +114,8 @@ async def _tick() -> None:
         reminded = await listing_service.remind_expiring(session, now=now)
         print(f"owners reminded of listings expiring: {reminded}")
         report = await transaction_service.tick(session, now=now)
+        revealed = await review_service.reveal_due(session, now=now)
+        print(f"reviews revealed (their window closed): {revealed}")
         print(
             f"requests expired: {report.expired_requests}, bookings lapsed: "
             f"{report.lapsed_bookings}, loans overdue: {report.overdue}, "

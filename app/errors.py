@@ -61,7 +61,8 @@ The exception tree::
     │   ├── InitiativeNotFoundError   404 initiative_not_found
     │   ├── ReportNotFoundError       404 report_not_found
     │   ├── WebhookNotFoundError      404 webhook_not_found
-    │   └── DeliveryNotFoundError     404 delivery_not_found
+    │   ├── DeliveryNotFoundError     404 delivery_not_found
+    │   └── ReviewNotFoundError       404 review_not_found
     ├── NotAcceptableError            406 not_acceptable
     ├── ConflictError                 409 conflict
     │   ├── EmailTakenError           409 email_taken
@@ -82,6 +83,10 @@ The exception tree::
     │   ├── ConversationClosedError   409 conversation_closed
     │   ├── TooManyWebhooksError      409 too_many_webhooks
     │   ├── DeliveryDeliveredError    409 delivery_already_delivered
+    │   ├── ReviewNotOpenError        409 review_not_open
+    │   ├── ReviewWindowClosedError   409 review_window_closed
+    │   ├── AlreadyReviewedError      409 already_reviewed
+    │   ├── AlreadyRepliedError       409 already_replied
     │   ├── IdempotencyInProgressError 409 idempotency_in_progress (app.idempotency)
     │   └── IdempotencyKeyConsumedError 409 idempotency_key_consumed (app.idempotency)
     ├── PayloadTooLargeError          413 payload_too_large
@@ -549,6 +554,11 @@ class DeliveryNotFoundError(NotFoundError):
     title = "Delivery not found"
 
 
+class ReviewNotFoundError(NotFoundError):
+    code = "review_not_found"
+    title = "Review not found"
+
+
 class NotAcceptableError(AppError):
     status_code = 406
     code = "not_acceptable"
@@ -657,6 +667,26 @@ class TooManyWebhooksError(ConflictError):
 class DeliveryDeliveredError(ConflictError):
     code = "delivery_already_delivered"
     title = "The delivery was already delivered"
+
+
+class ReviewNotOpenError(ConflictError):
+    code = "review_not_open"
+    title = "Reviews open when the handover is confirmed"
+
+
+class ReviewWindowClosedError(ConflictError):
+    code = "review_window_closed"
+    title = "The time to review this transaction is over"
+
+
+class AlreadyReviewedError(ConflictError):
+    code = "already_reviewed"
+    title = "Your side has reviewed this transaction already"
+
+
+class AlreadyRepliedError(ConflictError):
+    code = "already_replied"
+    title = "The review was answered already"
 
 
 class IdempotencyInProgressError(ConflictError):

@@ -28,6 +28,7 @@ from app.api import (
     people,
     repairs,
     reports,
+    reviews,
     tiles,
     transactions,
     webhooks,
@@ -185,6 +186,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         categories,
         listings,
         messages,  # before transactions: /{id}/messages is not an {action}
+        reviews,  # and neither is /{id}/review
         transactions,
         repairs,
         evidence,

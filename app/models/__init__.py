@@ -31,6 +31,7 @@ from app.models.person import AuthSession, LoginFailure, Person, RefreshToken
 from app.models.reference import ReferenceDataset
 from app.models.repair import Repair, RepairEvent
 from app.models.report import Report, ReportEvent
+from app.models.review import Review
 from app.models.tile_cell import ListingTileCell
 from app.models.transaction import Transaction, TransactionTransition
 from app.models.waste import EwcChapter, EwcCode
@@ -80,6 +81,7 @@ __all__ = [
     "Report",
     "ReportEvent",
     "ReuseFactor",
+    "Review",
     "Transaction",
     "TransactionTransition",
     "Webhook",

@@ -69,6 +69,7 @@ class EventType(StrEnum):
     LISTING_HIDDEN = "listing.hidden"
     LISTING_EXPIRING = "listing.expiring"
     REPORT_ACTIONED = "report.actioned"
+    REVIEW_RECEIVED = "review.received"
     WEBHOOK_DISABLED = "webhook.disabled"
 
 
@@ -89,6 +90,7 @@ def category_of(event: EventType) -> EventCategory:
         "message": EventCategory.MESSAGES,
         "listing": EventCategory.LISTINGS,
         "report": EventCategory.MODERATION,
+        "review": EventCategory.TRANSACTIONS,
         "webhook": EventCategory.ACCOUNT,
     }[prefix]
 

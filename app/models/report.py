@@ -45,6 +45,7 @@ class ReportTarget(StrEnum):
     LISTING = "listing"
     MESSAGE = "message"
     PERSON = "person"
+    REVIEW = "review"
 
 
 class ReportReason(StrEnum):
@@ -76,6 +77,7 @@ TARGET_COLUMNS: dict[ReportTarget, str] = {
     ReportTarget.LISTING: "listing_id",
     ReportTarget.MESSAGE: "message_id",
     ReportTarget.PERSON: "person_id",
+    ReportTarget.REVIEW: "review_id",
 }
 
 # The actions a moderator may take on each type of target.
@@ -83,6 +85,7 @@ ACTIONS_FOR: dict[ReportTarget, frozenset[ReportAction]] = {
     ReportTarget.LISTING: frozenset({ReportAction.HIDE_LISTING}),
     ReportTarget.MESSAGE: frozenset(),
     ReportTarget.PERSON: frozenset(),
+    ReportTarget.REVIEW: frozenset(),
 }
 
 
@@ -148,6 +151,9 @@ class Report(Base):
     )
     person_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("persons.id", ondelete="RESTRICT")
+    )
+    review_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("reviews.id", ondelete="RESTRICT")
     )
     reason: Mapped[str] = mapped_column(Text)
     note: Mapped[str] = mapped_column(Text, server_default="")

@@ -39,6 +39,7 @@ TITLES: dict[EventType, tuple[str, str]] = {
                                "{title} was hidden by a moderator"),
     EventType.REPORT_ACTIONED: ("Takk! Rapporten din førte til tiltak",
                                 "Thank you: your report led to action"),
+    EventType.REVIEW_RECEIVED: ("Du har fått en vurdering", "You received a review"),
     EventType.WEBHOOK_DISABLED: ("En webhook ble slått av etter gjentatte feil",
                                  "A webhook was turned off after repeated failures"),
 }  # fmt: skip

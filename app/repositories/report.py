@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import AlreadyReportedError, ReportDecidedError
-from app.models import Listing, Message, Person, Report, ReportEvent
+from app.models import Listing, Message, Person, Report, ReportEvent, Review
 from app.models.report import TARGET_COLUMNS, TARGET_KEY, ReportStatus, ReportTarget
 from app.repositories.db_errors import constraint_name
 
@@ -141,6 +141,7 @@ class ReportRepository:
         of each reported message (so that moderators read what was reported, and only that)."""
         listing_ids = [r.listing_id for r in reports if r.listing_id is not None]
         message_ids = [r.message_id for r in reports if r.message_id is not None]
+        review_ids = [r.review_id for r in reports if r.review_id is not None]
         person_ids = [r.person_id for r in reports if r.person_id is not None]
         labels: dict[uuid.UUID, str | None] = {}
         if listing_ids:
@@ -154,6 +155,11 @@ class ReportRepository:
                 select(Message.id, Message.body).where(Message.id.in_(message_ids))
             )
             labels.update({i: b or None for i, b in rows.all()})  # erased: body ''
+        if review_ids:
+            rows = await self.session.execute(
+                select(Review.id, Review.body).where(Review.id.in_(review_ids))
+            )
+            labels.update({i: b or None for i, b in rows.all()})
         if person_ids:
             rows = await self.session.execute(
                 select(Person.id, Person.display_name).where(Person.id.in_(person_ids))

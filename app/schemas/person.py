@@ -108,6 +108,11 @@ class HandoverCounts(BaseModel):
     as_receiver: int = Field(description="Confirmed handovers where they received")
 
 
+class ReviewCount(BaseModel):
+    count: int = Field(description="Revealed reviews about them")
+    average: float | None = Field(description="Their average rating, one decimal; null if none")
+
+
 class PersonProfile(PersonSummary):
     """``GET /v1/people/{id}``: what anyone signed in or not may know of a person — never an
     e-mail or an address."""
@@ -119,6 +124,7 @@ class PersonProfile(PersonSummary):
     )
     kommune: KommuneRef | None = Field(description="Their home kommune, if they gave one")
     handovers: HandoverCounts
+    reviews: ReviewCount
 
 
 class MeUpdate(StrictModel):
@@ -176,6 +182,10 @@ class PersonalDataExport(BaseModel):
     messages: list[dict[str, Any]] = Field(
         default_factory=list,
         description="The messages the person wrote in the conversations of transactions",
+    )
+    reviews: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Reviews the person wrote (`written`) and received, with the answers",
     )
     blocks: list[dict[str, Any]] = Field(
         default_factory=list, description="The persons this person blocked, and since when"

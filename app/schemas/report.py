@@ -17,7 +17,7 @@ Note = Annotated[str, Field(max_length=1000)]
 class ReportCreate(StrictModel):
     target_type: ReportTarget = Field(description="What is reported", examples=["listing"])
     target_id: uuid.UUID = Field(
-        description="The listing's, message's or person's id",
+        description="The listing's, message's, person's or review's id",
         examples=["0b9a3a4e-8f43-4f7e-9a53-2f1d3c5b7e10"],
     )
     reason: ReportReason = Field(

@@ -116,7 +116,7 @@ class PartyRead(BaseModel):
     label: str | None = Field(
         default=None,
         description="Who they are as others see them: the organization's name, else the "
-        "person's public name or \"Nabo i {kommune}\" (`GET /v1/people/{id}`); never an e-mail",
+        'person\'s public name or "Nabo i {kommune}" (`GET /v1/people/{id}`); never an e-mail',
         examples=["Nabo i Trondheim"],
     )
 

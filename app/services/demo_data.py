@@ -27,11 +27,13 @@ from app.repositories.report import ReportRepository
 from app.repositories.transaction import TransactionRepository
 from app.schemas.listing import ListingCreate
 from app.schemas.report import ReportCreate
+from app.schemas.review import ReviewCreate
 from app.schemas.transaction import TransactionActionBody, TransactionCreate
 from app.security import hash_password
 from app.services.listing import create_listing
 from app.services.policy import Principal
 from app.services.report import create_report
+from app.services.review import write_review
 from app.services.transaction import TransactionAction, act_on_transaction, create_transaction
 
 DEMO_PASSWORD = "sirkel-demo-passord"
@@ -143,7 +145,8 @@ DEMO_LISTINGS: list[tuple[str, str | None, dict[str, object]]] = [
 ]  # fmt: skip
 
 # Handovers done to the end: (listing title, receiver e-mail, quantity). The provider accepts
-# and hands over, the receiver confirms: evidence is written and the listing follows.
+# and hands over, the receiver confirms (evidence is written and the listing follows), and
+# both review each other.
 DEMO_HANDOVERS: list[tuple[str, str, int]] = [
     ("Langrennsski 190 cm", "kari@demo.sirkel.no", 1),
     ("Kokebøker, 12 stk", "ingrid@demo.sirkel.no", 4),
@@ -302,6 +305,17 @@ async def _load_demo_handovers(
                 transaction_id=asked.id,
                 action=action,
                 body=TransactionActionBody(note=note),
+                now=now,
+            )
+        for who, rating, words in (
+            (receiver, 5, "Hyggelig henting, akkurat som beskrevet."),
+            (provider, 5, "Presis og blid. Anbefales!"),
+        ):
+            await write_review(
+                session,
+                principal=who,
+                transaction_id=asked.id,
+                body=ReviewCreate(rating=rating, text=words),
                 now=now,
             )
         report.created_handovers.append(f"{title} → {receiver_email}")

@@ -17,6 +17,7 @@ from app.repositories.message import MessageRepository
 from app.repositories.outbox import OutboxRepository
 from app.repositories.person import PersonRepository
 from app.repositories.report import ReportRepository
+from app.repositories.review import ReviewRepository
 from app.repositories.transaction import TransactionRepository
 from app.schemas.person import (
     ApiKeyExport,
@@ -28,6 +29,7 @@ from app.schemas.person import (
     PersonalDataExport,
     PersonMe,
     PersonProfile,
+    ReviewCount,
     SessionExport,
 )
 from app.security import sha256_hex
@@ -112,6 +114,7 @@ async def export_personal_data(
         reports=await ReportRepository(session).export_for_person(person_id),
         messages=await MessageRepository(session).export_for_person(person_id),
         blocks=await BlockRepository(session).export_for_person(person_id),
+        reviews=await ReviewRepository(session).export_for_person(person_id),
     )
 
 
@@ -124,7 +127,8 @@ async def erase_me(session: AsyncSession, *, person_id: uuid.UUID, now: datetime
     point. Their requested and accepted transactions are cancelled and every message they
     wrote in one is emptied, and so is every message of a conversation they wrote (the thread
     keeps its place, shown as by an erased person) and every note of the abuse reports they
-    made; their notifications and blocks (both ways) are deleted.
+    made; their notifications and blocks (both ways) are deleted; their reviews keep the
+    rating and lose the text and the author, their answers to reviews lose the text.
     Kept, for the evidence that refers to it: the row's id, its
     random pseudonym and the home kommune, of the listings their kind, category, quantity
     and kommune, and what happened in transactions (the ledger names only pseudonyms).
@@ -153,6 +157,7 @@ async def erase_me(session: AsyncSession, *, person_id: uuid.UUID, now: datetime
     await MessageRepository(session).erase_for_person(person_id, now=now)
     await OutboxRepository(session).erase_for_person(person_id)
     await BlockRepository(session).erase_for_person(person_id)
+    await ReviewRepository(session).erase_for_person(person_id)
     await repo.erase(person_id, now=now)
 
 
@@ -161,6 +166,7 @@ async def get_profile(session: AsyncSession, *, person_id: uuid.UUID) -> PersonP
     row = await PersonRepository(session).profile(person_id)
     if row is None:
         raise PersonNotFoundError(f"No person has the id {person_id}.")
+    count, average = await ReviewRepository(session).summary(person_id)
     kommune = (
         KommuneRef(number=row["home_kommune"], name=row["kommune_name"])
         if row["home_kommune"]
@@ -173,4 +179,5 @@ async def get_profile(session: AsyncSession, *, person_id: uuid.UUID) -> PersonP
         member_since=row["member_since"],
         kommune=kommune,
         handovers=HandoverCounts(as_provider=row["as_provider"], as_receiver=row["as_receiver"]),
+        reviews=ReviewCount(count=count, average=average),
     )

@@ -43,6 +43,7 @@ from app.models.report import (
 )
 from app.pagination import decode_time_id_cursor, encode_cursor
 from app.repositories.report import QueueFilters, ReportRepository
+from app.repositories.review import ReviewRepository
 from app.schemas.report import (
     ModerationReportPage,
     ModerationReportRead,
@@ -106,11 +107,22 @@ async def _check_message(session: AsyncSession, principal: Principal, target_id:
         raise OwnReportTargetError("This message is from your side of the conversation.")
 
 
+async def _check_review(session: AsyncSession, principal: Principal, target_id: uuid.UUID) -> None:
+    """A review is reported by anyone who can see it: a revealed one, or the author's side's
+    own (which they cannot report: it is theirs)."""
+    review = await ReviewRepository(session).get(target_id)
+    if review is None or review.revealed_at is None:
+        raise _unknown(ReportTarget.REVIEW, target_id)
+    if review.author_person_id is not None and review.author_person_id == principal.person_id:
+        raise OwnReportTargetError("You wrote this review.")
+
+
 _TargetCheck = Callable[[AsyncSession, Principal, uuid.UUID], Awaitable[None]]
 _CHECKS: dict[ReportTarget, _TargetCheck] = {
     ReportTarget.LISTING: _check_listing,
     ReportTarget.MESSAGE: _check_message,
     ReportTarget.PERSON: _check_person,
+    ReportTarget.REVIEW: _check_review,
 }
 
 

@@ -37,6 +37,7 @@ EVENT_TYPES = (
     "listing.hidden",
     "listing.expiring",
     "report.actioned",
+    "review.received",
     "webhook.disabled",
 )
 

@@ -46,6 +46,7 @@ async def test_a_profile_shows_what_others_may_know(
         "member_since": joined,
         "kommune": {"number": "0301", "name": "Oslo"},
         "handovers": {"as_provider": 0, "as_receiver": 0},
+        "reviews": {"count": 0, "average": None},
     }
     assert kari.email not in str(body)
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.models import Listing, Membership, Organization, Person, Report, Transaction
+from app.models import Listing, Membership, Organization, Person, Report, Review, Transaction
 from app.services.demo_data import (
     DEMO_HANDOVERS,
     DEMO_LISTINGS,
@@ -63,6 +63,10 @@ async def test_demo_data_is_spread_out_and_idempotent(
         select(func.count()).select_from(Transaction).where(Transaction.status == "confirmed")
     )
     assert confirmed == len(DEMO_HANDOVERS)
+    revealed = await session.scalar(
+        select(func.count()).select_from(Review).where(Review.revealed_at.is_not(None))
+    )
+    assert revealed == 2 * len(DEMO_HANDOVERS)
     queue = await session.scalar(
         select(func.count()).select_from(Report).where(Report.status == "open")
     )
