@@ -93,7 +93,12 @@ async def test_a_person_publishes_an_item_and_sees_its_exact_point(
     assert body["unit"] == "pcs"
     assert body["kommune"] == {"number": "0301", "name": "Oslo"}
     assert body["fylke"] == {"number": "03", "name": "Oslo"}
-    assert body["owner"] == {"type": "person", "organization_id": None, "name": None}
+    assert body["owner"] == {
+        "type": "person",
+        "organization_id": None,
+        "name": None,
+        "person": {"id": str(owner.person_id), "label": owner.display_name},
+    }
     assert body["location"] == point(OSLO.lat, OSLO.lon)
     assert body["location_precision"] == "exact"
     assert body["details"]["condition"] == "good"
@@ -231,6 +236,7 @@ async def test_a_member_lists_for_an_organization_at_its_exact_point(
         "type": "organization",
         "organization_id": str(org.id),
         "name": "Bua Grünerløkka",
+        "person": None,
     }
     public = (await client.get(f"/v1/listings/{listing['id']}", headers=stranger.headers)).json()
     assert public["location"] == point(OSLO.lat, OSLO.lon)

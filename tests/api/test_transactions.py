@@ -166,8 +166,16 @@ async def test_the_listing_decides_the_type_and_subgoal(
     assert body["status"] == "requested"
     assert body["roles"] == ["receiver"]
     assert body["actions"] == ["cancel"]
-    assert body["provider"] == {"person_id": str(provider.person_id), "organization_id": None}
-    assert body["receiver"] == {"person_id": str(receiver.person_id), "organization_id": None}
+    assert body["provider"] == {
+        "person_id": str(provider.person_id),
+        "organization_id": None,
+        "label": "Giver",
+    }
+    assert body["receiver"] == {
+        "person_id": str(receiver.person_id),
+        "organization_id": None,
+        "label": "Mottaker",
+    }
     assert body["expires_at"] is not None
 
 
@@ -607,7 +615,11 @@ async def test_organizations_ask_through_members_and_scoped_api_keys(
     timber = await surplus_timber(session, provider)
     as_member = await ask(client, buyer_owner, timber, quantity=1, organization_id=str(buyer.id))
     assert as_member.status_code == 201, as_member.text
-    assert as_member.json()["receiver"] == {"person_id": None, "organization_id": str(buyer.id)}
+    assert as_member.json()["receiver"] == {
+        "person_id": None,
+        "organization_id": str(buyer.id),
+        "label": buyer.name,
+    }
     not_member = await ask(client, stranger, timber, quantity=1, organization_id=str(buyer.id))
     assert_problem(not_member, 403, "not_a_member")
     no_such = await ask(client, stranger, timber, quantity=1, organization_id=str(uuid.uuid4()))
