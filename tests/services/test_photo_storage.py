@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 from moto.server import ThreadedMotoServer
+from PIL import Image
+from pydantic import SecretStr, ValidationError
 
+from app.config import PhotoSettings, Settings
+from app.services.photos.processing import process_upload, storage_from_settings
 from app.services.photos.storage import (
     InvalidKeyError,
     LocalStorage,
@@ -72,3 +78,42 @@ async def test_s3_round_trip(s3_endpoint: str) -> None:
 async def test_keys_are_checked(tmp_path: Path, key: str) -> None:
     with pytest.raises(InvalidKeyError):
         await LocalStorage(tmp_path).get(key)
+
+
+async def test_settings_choose_the_backend(tmp_path: Path, s3_endpoint: str) -> None:
+    local = storage_from_settings(Settings(data_dir=tmp_path))
+    assert isinstance(local, LocalStorage)
+    assert local.root == tmp_path / "photos"
+    with pytest.raises(ValidationError):
+        PhotoSettings(storage="s3")
+    remote = storage_from_settings(
+        Settings(
+            photos=PhotoSettings(
+                storage="s3",
+                s3_bucket="sirkel-photos",
+                s3_endpoint=s3_endpoint,
+                s3_region="us-east-1",
+                s3_access_key_id="test",
+                s3_secret_access_key=SecretStr("test"),
+            )
+        )
+    )
+    assert isinstance(remote, S3Storage)
+    await _round_trip(remote)
+
+
+async def test_uploads_are_processed_off_the_loop_with_a_bound() -> None:
+    image = Image.new("RGB", (800, 600), (1, 2, 3))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG")
+    settings = PhotoSettings(max_concurrent_decodes=2)
+    results = []
+
+    async def one() -> None:
+        results.append(await process_upload(buffer.getvalue(), settings))
+
+    async with anyio.create_task_group() as group:
+        for _ in range(5):
+            group.start_soon(one)
+    assert len(results) == 5
+    assert all(r.width == 800 for r in results)
