@@ -92,3 +92,8 @@ bench-outbox: ## the outbox under 200 events/s: notification and webhook lag, th
 bench-impact-quick: ## the same on 200,000 evidence records with fewer rounds (a few minutes)
 	@$(DEV) venv && $(DEV) packages
 	@BENCH_IMPACT_SIZE=$${BENCH_IMPACT_SIZE:-200000} BENCH_IMPACT_ROUNDS=$${BENCH_IMPACT_ROUNDS:-20} $(PY) -m bench.impact_run
+
+.PHONY: bench-photos
+bench-photos: ## the photo pipeline on a 12 MP JPEG and HEIC: images per second, peak RSS (in process)
+	@$(DEV) venv && $(DEV) packages
+	@$(PY) -m bench.photos

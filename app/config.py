@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -116,6 +116,32 @@ class WorkerSettings(BaseModel):
     give_up_after_hours: float = Field(default=24.0, gt=0)
 
 
+class PhotoSettings(BaseModel):
+    """Listing photos: limits, renditions and where they are stored (``app.services.photos``)."""
+
+    # ``local`` keeps files under ``local_dir`` (default: ``<data_dir>/photos``); ``s3`` uses
+    # any S3-compatible store (AWS, MinIO, Ceph, R2...).
+    storage: Literal["local", "s3"] = "local"
+    local_dir: Path | None = None
+    s3_bucket: str | None = None
+    s3_endpoint: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_prefix: str = "photos"
+    max_upload_bytes: int = Field(default=15 * 1024 * 1024, ge=1024)
+    max_pixels: int = Field(default=50_000_000, ge=10_000)
+    rendition_sizes: tuple[int, ...] = (320, 960, 1920)
+    # Decodes at once per process: each holds a full-size bitmap (a 12 MP photo is ~36 MB).
+    max_concurrent_decodes: int = Field(default=2, ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _s3_needs_a_bucket(self) -> PhotoSettings:
+        if self.storage == "s3" and not self.s3_bucket:
+            raise ValueError("SIRKEL_PHOTOS__S3_BUCKET is required when SIRKEL_PHOTOS__STORAGE=s3")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SIRKEL_",
@@ -136,6 +162,7 @@ class Settings(BaseSettings):
     transactions: TransactionSettings = Field(default_factory=TransactionSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    photos: PhotoSettings = Field(default_factory=PhotoSettings)
     # Where people reach Sirkel: the links in e-mails (unsubscribe) start with it.
     public_base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^\s/]+")
 

@@ -28,6 +28,7 @@ from app.models.outbox import (
     Webhook,
 )
 from app.models.person import AuthSession, LoginFailure, Person, RefreshToken
+from app.models.photo import ListingPhoto
 from app.models.reference import ReferenceDataset
 from app.models.repair import Repair, RepairEvent
 from app.models.report import Report, ReportEvent
@@ -60,6 +61,7 @@ __all__ = [
     "Kommune",
     "KommunePart",
     "Listing",
+    "ListingPhoto",
     "ListingTileCell",
     "LoginFailure",
     "Membership",

@@ -1,0 +1,1 @@
+"""Listing photos: decoding and cleaning uploads (``images``)."""
