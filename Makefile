@@ -94,6 +94,6 @@ bench-impact-quick: ## the same on 200,000 evidence records with fewer rounds (a
 	@BENCH_IMPACT_SIZE=$${BENCH_IMPACT_SIZE:-200000} BENCH_IMPACT_ROUNDS=$${BENCH_IMPACT_ROUNDS:-20} $(PY) -m bench.impact_run
 
 .PHONY: bench-photos
-bench-photos: ## the photo pipeline on a 12 MP JPEG and HEIC: images per second, peak RSS (in process)
+bench-photos: ## photos: a 12 MP JPEG and HEIC through the pipeline and the API, uploads/s, the API's memory
 	@$(DEV) venv && $(DEV) packages
 	@$(PY) -m bench.photos

@@ -26,6 +26,11 @@ The exception tree::
     │   ├── OwnReportTargetError      422 own_report_target
     │   ├── ActionNotForTargetError   422 action_not_for_target
     │   ├── UnsafeWebhookUrlError     422 unsafe_webhook_url
+    │   ├── UnsupportedImageError     422 unsupported_image_type
+    │   ├── UndecodableImageError     422 image_undecodable
+    │   ├── ImageTooLargeError        422 image_too_large (pixels; bytes are a 413)
+    │   ├── AnimatedImageError        422 image_animated
+    │   ├── InvalidPhotoOrderError    422 invalid_photo_order
     │   ├── InvalidIdempotencyKeyError 422 invalid_idempotency_key (app.idempotency)
     │   └── IdempotencyKeyReusedError 422 idempotency_key_reused (app.idempotency)
     ├── UnauthorizedError             401 unauthorized
@@ -62,7 +67,8 @@ The exception tree::
     │   ├── ReportNotFoundError       404 report_not_found
     │   ├── WebhookNotFoundError      404 webhook_not_found
     │   ├── DeliveryNotFoundError     404 delivery_not_found
-    │   └── ReviewNotFoundError       404 review_not_found
+    │   ├── ReviewNotFoundError       404 review_not_found
+    │   └── PhotoNotFoundError        404 photo_not_found
     ├── NotAcceptableError            406 not_acceptable
     ├── ConflictError                 409 conflict
     │   ├── EmailTakenError           409 email_taken
@@ -87,6 +93,7 @@ The exception tree::
     │   ├── ReviewWindowClosedError   409 review_window_closed
     │   ├── AlreadyReviewedError      409 already_reviewed
     │   ├── AlreadyRepliedError       409 already_replied
+    │   ├── TooManyPhotosError        409 too_many_photos
     │   ├── IdempotencyInProgressError 409 idempotency_in_progress (app.idempotency)
     │   └── IdempotencyKeyConsumedError 409 idempotency_key_consumed (app.idempotency)
     ├── PayloadTooLargeError          413 payload_too_large
@@ -371,6 +378,35 @@ class UnsafeWebhookUrlError(InvalidInputError):
     title = "Sirkel does not call that URL"
 
 
+class UnsupportedImageError(InvalidInputError):
+    """The upload is not a JPEG, PNG, WebP or HEIC/HEIF image (sniffed from its bytes)."""
+
+    code = "unsupported_image_type"
+    title = "Not a supported image"
+
+
+class UndecodableImageError(InvalidInputError):
+    code = "image_undecodable"
+    title = "The image cannot be decoded"
+
+
+class ImageTooLargeError(InvalidInputError):
+    """More pixels than the limit (a decompression bomb, or simply too big)."""
+
+    code = "image_too_large"
+    title = "The image has too many pixels"
+
+
+class AnimatedImageError(InvalidInputError):
+    code = "image_animated"
+    title = "Animated images are not accepted"
+
+
+class InvalidPhotoOrderError(InvalidInputError):
+    code = "invalid_photo_order"
+    title = "The order must name each of the listing's photos once"
+
+
 class UnauthorizedError(AppError):
     status_code = 401
     code = "unauthorized"
@@ -559,6 +595,11 @@ class ReviewNotFoundError(NotFoundError):
     title = "Review not found"
 
 
+class PhotoNotFoundError(NotFoundError):
+    code = "photo_not_found"
+    title = "Photo not found"
+
+
 class NotAcceptableError(AppError):
     status_code = 406
     code = "not_acceptable"
@@ -687,6 +728,11 @@ class AlreadyReviewedError(ConflictError):
 class AlreadyRepliedError(ConflictError):
     code = "already_replied"
     title = "The review was answered already"
+
+
+class TooManyPhotosError(ConflictError):
+    code = "too_many_photos"
+    title = "The listing has as many photos as it may"
 
 
 class IdempotencyInProgressError(ConflictError):

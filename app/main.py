@@ -26,6 +26,7 @@ from app.api import (
     notifications,
     organizations,
     people,
+    photos,
     repairs,
     reports,
     reviews,
@@ -184,6 +185,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         organizations,
         webhooks,
         categories,
+        photos,  # before listings: /{id}/photos is not an {action}
         listings,
         messages,  # before transactions: /{id}/messages is not an {action}
         reviews,  # and neither is /{id}/review

@@ -7,6 +7,7 @@ and context variables behave as without middleware.
 from __future__ import annotations
 
 import logging
+import re
 import time
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -81,6 +82,10 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
+_PHOTO_UPLOAD = re.compile(r"^/v1/listings/[^/]+/photos$")
+_MULTIPART_ALLOWANCE = 64 * 1024
+
+
 class BodySizeLimitMiddleware:
     """Answers 413 ``payload_too_large`` for request bodies above the limit: ``max_bytes``, or
     for the paths in the app's ``settings.http.max_body_bytes_by_path`` (read from
@@ -101,7 +106,11 @@ class BodySizeLimitMiddleware:
         if settings is None:
             return self.max_bytes
         by_path: dict[str, int] = settings.http.max_body_bytes_by_path
-        return by_path.get(scope["path"], self.max_bytes)
+        path: str = scope["path"]
+        if _PHOTO_UPLOAD.match(path):
+            # One image up to the photo limit, plus the multipart envelope and the alt text.
+            return int(settings.photos.max_upload_bytes) + _MULTIPART_ALLOWANCE
+        return by_path.get(path, self.max_bytes)
 
     def _too_large(self, scope: Scope, limit: int) -> ASGIApp:
         return error_response(

@@ -8,7 +8,7 @@ sending and committing leaves the rows pending, so the delivery goes again — a
 with the same ``Message-ID`` (e-mail) or ``webhook-id`` (webhooks) for the receiver to spot
 the repeat; a row another worker holds is skipped, so several workers never send the same
 delivery at once. In-app notifications need no worker: the database writes them with the
-change.
+change. Each pass also deletes the files of removed photos (``app.services.photo``).
 
 Webhooks are posted as the Standard Webhooks scheme says: the body
 ``{"type", "timestamp", "data"}``, the headers ``webhook-id`` (the event's id, stable across
@@ -41,7 +41,9 @@ from app.models.outbox import EventCategory, EventType, category_of
 from app.render.email import notification_email
 from app.repositories.delivery import DueEmail, DueWebhook
 from app.security import unseal, unsubscribe_token, webhook_signature
-from app.services import delivery
+from app.services import delivery, photo
+from app.services.photos.processing import storage_from_settings
+from app.services.photos.storage import PhotoStorage
 
 log = logging.getLogger("sirkel.worker")
 
@@ -75,6 +77,7 @@ class PassReport:
     planned: int = 0
     sent: int = 0
     failed: int = 0
+    purged: int = 0
 
 
 def unsubscribe_url(settings: Settings, due: DueEmail, category: EventCategory) -> str:
@@ -196,9 +199,13 @@ async def run_pass(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     *,
     max_sends: int | None = None,
+    photo_storage: PhotoStorage | None = None,
 ) -> PassReport:
-    """Plan, then send webhooks and e-mails until nothing is due (or ``max_sends``)."""
+    """Plan, then send webhooks and e-mails until nothing is due (or ``max_sends``); first,
+    delete the files of removed photos that no live photo uses (``photo.purge_removed``)."""
     report = PassReport()
+    storage = photo_storage or storage_from_settings(settings)
+    report.purged = await photo.purge_removed(sessions, storage, now=clock())
     async with sessions() as session, session.begin():
         report.planned = await delivery.plan(session, settings=settings, now=clock())
     while max_sends is None or report.sent + report.failed < max_sends:
@@ -229,16 +236,22 @@ async def run(
     """Pass after pass until ``stop`` is set; an idle worker waits ``poll_interval_s``."""
     if not settings.smtp.enabled:
         log.info("no SMTP host configured: e-mail is off; webhooks are delivered")
+    storage = storage_from_settings(settings)
     while not stop.is_set():
         try:
-            report = await run_pass(sessions, settings, mailer)
+            report = await run_pass(sessions, settings, mailer, photo_storage=storage)
         except Exception:  # a database outage: log, wait, try again
             log.exception("worker pass failed")
             report = PassReport()
-        if report.sent or report.failed or report.planned:
+        if report.sent or report.failed or report.planned or report.purged:
             log.info(
                 "worker pass",
-                extra={"planned": report.planned, "sent": report.sent, "failed": report.failed},
+                extra={
+                    "planned": report.planned,
+                    "sent": report.sent,
+                    "failed": report.failed,
+                    "photo_files_deleted": report.purged,
+                },
             )
             continue
         with contextlib.suppress(TimeoutError):

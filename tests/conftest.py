@@ -17,7 +17,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.config import AuthSettings, DatabaseSettings, Environment, Settings
+from app.config import AuthSettings, DatabaseSettings, Environment, PhotoSettings, Settings
 from app.db import create_engine
 from app.main import create_app
 from tests.conformance import ResponseContract
@@ -76,9 +76,11 @@ def database_url(pg_cluster: Cluster) -> str:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(
         environment=Environment.TEST,
+        # Photos go to a throw-away directory, never the checkout's data/.
+        photos=PhotoSettings(local_dir=tmp_path_factory.mktemp("photos")),
         database=DatabaseSettings(url=database_url, pool_size=5),  # type: ignore[arg-type]
         # Argon2id stays Argon2id, at a cost that keeps the suite fast.
         auth=AuthSettings(

@@ -1,5 +1,5 @@
-"""/v1/reports — anyone signed in reports a listing or a person; /v1/moderation/reports —
-moderators work through the queue and decide."""
+"""/v1/reports — anyone signed in reports a listing, a photo, a message, a review or a person;
+/v1/moderation/reports — moderators work through the queue and decide."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ _DECISION_EXAMPLES = {
     tags=["reports"],
     status_code=status.HTTP_201_CREATED,
     response_model=ReportRead,
-    summary="Report a listing or a person to the moderators",
+    summary="Report a listing, a photo, a message, a review or a person to the moderators",
     description="Signed-in persons (API keys cannot report). The target must exist and be "
     "visible to you (`422 unknown_report_target` otherwise, also for a hidden listing); you "
     "cannot report yourself or what you manage (`422 own_report_target`). One open report per "
@@ -192,8 +192,9 @@ async def moderation_report(
     summary="Action or dismiss a report (moderators)",
     description="Decides the report and every other open report on the same target "
     "(`also_decided`), each with a line in the audit trail. With `actioned`, `action` does "
-    "something to the target in the same step: `hide_listing` hides a reported listing, with "
-    "`note` as the reason its owner sees (`422 action_not_for_target` for another target). A "
+    "something to the target in the same step: `hide_listing` hides a reported listing, "
+    "`remove_photo` removes a reported photo, with `note` as the reason its owner sees "
+    "(`422 action_not_for_target` for another target). A "
     "decided report is final: `409 report_already_decided`.",
     responses=problem_responses(
         *_MODERATORS, ReportNotFoundError, ReportDecidedError, ActionNotForTargetError, 422

@@ -68,6 +68,7 @@ class EventType(StrEnum):
     LISTING_APPROVED = "listing.approved"
     LISTING_HIDDEN = "listing.hidden"
     LISTING_EXPIRING = "listing.expiring"
+    LISTING_PHOTO_REMOVED = "listing.photo_removed"
     REPORT_ACTIONED = "report.actioned"
     REVIEW_RECEIVED = "review.received"
     WEBHOOK_DISABLED = "webhook.disabled"

@@ -46,6 +46,7 @@ class ReportTarget(StrEnum):
     MESSAGE = "message"
     PERSON = "person"
     REVIEW = "review"
+    PHOTO = "photo"
 
 
 class ReportReason(StrEnum):
@@ -70,6 +71,7 @@ class ReportAction(StrEnum):
     """What a moderator did to the target when actioning a report (besides deciding it)."""
 
     HIDE_LISTING = "hide_listing"
+    REMOVE_PHOTO = "remove_photo"
 
 
 # The column that holds the target of each type; exactly one is set (``one_target``).
@@ -78,6 +80,7 @@ TARGET_COLUMNS: dict[ReportTarget, str] = {
     ReportTarget.MESSAGE: "message_id",
     ReportTarget.PERSON: "person_id",
     ReportTarget.REVIEW: "review_id",
+    ReportTarget.PHOTO: "photo_id",
 }
 
 # The actions a moderator may take on each type of target.
@@ -86,6 +89,7 @@ ACTIONS_FOR: dict[ReportTarget, frozenset[ReportAction]] = {
     ReportTarget.MESSAGE: frozenset(),
     ReportTarget.PERSON: frozenset(),
     ReportTarget.REVIEW: frozenset(),
+    ReportTarget.PHOTO: frozenset({ReportAction.REMOVE_PHOTO}),
 }
 
 
@@ -154,6 +158,9 @@ class Report(Base):
     )
     review_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("reviews.id", ondelete="RESTRICT")
+    )
+    photo_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("listing_photos.id", ondelete="RESTRICT")
     )
     reason: Mapped[str] = mapped_column(Text)
     note: Mapped[str] = mapped_column(Text, server_default="")

@@ -37,6 +37,8 @@ TITLES: dict[EventType, tuple[str, str]] = {
                                  "{title} was approved and published"),
     EventType.LISTING_HIDDEN: ("{title} ble skjult av en moderator",
                                "{title} was hidden by a moderator"),
+    EventType.LISTING_PHOTO_REMOVED: ("En moderator fjernet et bilde fra {title}",
+                                      "A moderator removed a photo from {title}"),
     EventType.REPORT_ACTIONED: ("Takk! Rapporten din førte til tiltak",
                                 "Thank you: your report led to action"),
     EventType.REVIEW_RECEIVED: ("Du har fått en vurdering", "You received a review"),

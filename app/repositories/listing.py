@@ -96,6 +96,12 @@ _PROPERTIES: tuple[tuple[str, str], ...] = (
         "'id', op.id, 'label', sirkel_person_label(op.erased_at, op.show_name, op.public_name, "
         "op.display_name, opk.name)) END)",
     ),
+    # The first photo's smallest rendition (``app.services.photo.photo_url``), for lists and maps.
+    (
+        "photo",
+        "CASE WHEN ph.id IS NOT NULL THEN json_build_object('url', '/v1/photos/' || ph.id || "
+        "'/' || (ph.renditions -> 0 ->> 'size') || '.webp', 'alt', ph.alt_text) END",
+    ),
     ("created_at", "l.created_at"),
     ("updated_at", "l.updated_at"),
     ("published_at", "l.published_at"),
@@ -115,7 +121,10 @@ _JOINS = (
     # The owner as others see them (sirkel_person_label, migration 0017).
     "LEFT JOIN persons AS op ON op.id = l.owner_person_id "
     "LEFT JOIN kommuner AS opk ON opk.kommunenummer = op.home_kommune "
-    "LEFT JOIN ewc_codes AS e ON e.code = l.ewc_code"
+    "LEFT JOIN ewc_codes AS e ON e.code = l.ewc_code "
+    # The first live photo (the exclusion constraint's B-tree on (listing_id, position)).
+    "LEFT JOIN LATERAL (SELECT p.id, p.renditions, p.alt_text FROM listing_photos AS p "
+    "WHERE p.listing_id = l.id AND p.removed_at IS NULL ORDER BY p.position LIMIT 1) AS ph ON true"
 )
 _FROM = f"listings AS l {_JOINS}"
 
@@ -347,6 +356,16 @@ def search_statement(
     return stmt if geojson else _with_caller(stmt, caller)
 
 
+# A point's first photo at the street zooms (z >= PHOTO_MIN_ZOOM): the smallest rendition's path,
+# for a map's popup. NULL (so no attribute) below that zoom and without photos.
+PHOTO_MIN_ZOOM = 14
+_TILE_PHOTO = (
+    f"CASE WHEN :z >= {PHOTO_MIN_ZOOM} THEN (SELECT '/v1/photos/' || p.id || '/' || "
+    "(p.renditions -> 0 ->> 'size') || '.webp' FROM listing_photos AS p "
+    "WHERE p.listing_id = l.id AND p.removed_at IS NULL ORDER BY p.position LIMIT 1) END"
+)
+
+
 def point_tile_statement(
     filters: SearchFilters,
     *,
@@ -366,6 +385,7 @@ def point_tile_statement(
     sql = (
         "SELECT ST_AsMVT(t, 'listings', :extent, 'geom') FROM ("
         "SELECT l.id::text AS id, l.kind, l.mode, l.category_slug AS category, l.title, "
+        f"{_TILE_PHOTO} AS photo, "
         "ST_AsMVTGeom(ST_Transform(l.public_geom, 3857), ST_TileEnvelope(:z, :x, :y), "
         ":extent, :buffer, true) AS geom "
         f"FROM listings AS l WHERE {' AND '.join(clauses)} "

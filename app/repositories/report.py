@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import AlreadyReportedError, ReportDecidedError
-from app.models import Listing, Message, Person, Report, ReportEvent, Review
+from app.models import Listing, ListingPhoto, Message, Person, Report, ReportEvent, Review
 from app.models.report import TARGET_COLUMNS, TARGET_KEY, ReportStatus, ReportTarget
 from app.repositories.db_errors import constraint_name
 
@@ -143,7 +143,21 @@ class ReportRepository:
         message_ids = [r.message_id for r in reports if r.message_id is not None]
         review_ids = [r.review_id for r in reports if r.review_id is not None]
         person_ids = [r.person_id for r in reports if r.person_id is not None]
+        photo_ids = [r.photo_id for r in reports if r.photo_id is not None]
         labels: dict[uuid.UUID, str | None] = {}
+        if photo_ids:
+            # A photo's label is the path of its middle rendition, which moderators may open.
+            rows = await self.session.execute(
+                select(ListingPhoto.id, ListingPhoto.renditions).where(
+                    ListingPhoto.id.in_(photo_ids)
+                )
+            )
+            labels.update(
+                {
+                    i: f"/v1/photos/{i}/{r[len(r) // 2]['size']}.webp" if r else None
+                    for i, r in rows.all()
+                }
+            )
         if listing_ids:
             rows = await self.session.execute(
                 select(Listing.id, Listing.title).where(Listing.id.in_(listing_ids))

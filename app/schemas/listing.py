@@ -469,6 +469,15 @@ class ListingModeration(BaseModel):
     review_approved_at: Timestamp | None
 
 
+class ListingPhotoRef(BaseModel):
+    url: str = Field(
+        description="The first photo's smallest rendition (resolve against the API's base URL); "
+        "`GET /v1/listings/{id}/photos` lists them all",
+        examples=["/v1/photos/0b8f2f7e-3c1a-4d0e-9a57-2f4c1d6b8e90/320.webp"],
+    )
+    alt: str | None = Field(description="What the photo shows, for screen readers")
+
+
 class ListingRead(BaseModel):
     """A listing as the caller may see it. ``location`` is exact for the owner and for
     organizations' listings, and about 400 m off (``location_precision: approximate``) for
@@ -495,6 +504,7 @@ class ListingRead(BaseModel):
     kommune: PlaceName
     fylke: PlaceName
     owner: ListingOwner
+    photo: ListingPhotoRef | None = Field(description="The first photo; null without photos")
     created_at: Timestamp
     updated_at: Timestamp
     published_at: Timestamp | None

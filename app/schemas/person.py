@@ -190,6 +190,11 @@ class PersonalDataExport(BaseModel):
     blocks: list[dict[str, Any]] = Field(
         default_factory=list, description="The persons this person blocked, and since when"
     )
+    photos: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="The photos of the person's listings and those they uploaded to their "
+        "organizations': position, size, alt text, when added and, if so, when and why removed",
+    )
     reports: list[dict[str, Any]] = Field(
         default_factory=list,
         description="The abuse reports the person made: target, reason, note, where each "

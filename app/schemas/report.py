@@ -17,7 +17,7 @@ Note = Annotated[str, Field(max_length=1000)]
 class ReportCreate(StrictModel):
     target_type: ReportTarget = Field(description="What is reported", examples=["listing"])
     target_id: uuid.UUID = Field(
-        description="The listing's, message's, person's or review's id",
+        description="The listing's, message's, person's, review's or photo's id",
         examples=["0b9a3a4e-8f43-4f7e-9a53-2f1d3c5b7e10"],
     )
     reason: ReportReason = Field(
@@ -116,7 +116,8 @@ class ReportDecision(StrictModel):
     action: ReportAction | None = Field(
         default=None,
         description="With `actioned`: what to do to the target in the same step "
-        "(`hide_listing` hides a reported listing with the note as the owner's reason)",
+        "(`hide_listing` hides a reported listing, `remove_photo` removes a reported photo, "
+        "each with the note as the owner's reason)",
         examples=["hide_listing"],
     )
 

@@ -30,7 +30,10 @@ from app.schemas.report import ReportCreate
 from app.schemas.review import ReviewCreate
 from app.schemas.transaction import TransactionActionBody, TransactionCreate
 from app.security import hash_password
+from app.services.demo_pictures import picture
 from app.services.listing import create_listing
+from app.services.photo import upload_photo
+from app.services.photos.processing import storage_from_settings
 from app.services.policy import Principal
 from app.services.report import create_report
 from app.services.review import write_review
@@ -241,6 +244,7 @@ async def _load_demo_listings(
 ) -> dict[str, uuid.UUID]:
     """Create the missing demo listings; the id of every demo listing by its title."""
     listings = ListingRepository(session)
+    storage = storage_from_settings(settings)
     titles: dict[str, uuid.UUID] = {}
     for email, org_name, body in DEMO_LISTINGS:
         owner_org = org_ids[org_name] if org_name else None
@@ -263,6 +267,19 @@ async def _load_demo_listings(
         )
         titles[title] = created.id
         report.created_listings.append(title)
+        drawn = picture(title)
+        if drawn is not None:
+            # Through the real pipeline: decoded, cleaned, WebP renditions in the storage.
+            await upload_photo(
+                session,
+                storage,
+                settings=settings,
+                principal=Principal(person_id=ids[email]),
+                listing_id=created.id,
+                data=drawn,
+                alt=title,
+                now=now,
+            )
     return titles
 
 

@@ -167,10 +167,10 @@ async def _load(
 
 
 async def _require_owner(
-    session: AsyncSession, principal: Principal, listing_id: uuid.UUID
+    session: AsyncSession, principal: Principal, listing_id: uuid.UUID, *, lock: bool = True
 ) -> Listing:
     """The listing, locked, if the caller may change it (else 404 or 403)."""
-    access = await _load(session, principal, listing_id, lock=True)
+    access = await _load(session, principal, listing_id, lock=lock)
     listing = access.listing
     if not access.manages:
         if listing.owner_organization_id is not None:
@@ -827,3 +827,16 @@ async def manages_listing(
 ) -> bool:
     """The caller owns the listing or acts for the organization that does."""
     return await _manages(session, principal, listing)
+
+
+async def owned_listing(
+    session: AsyncSession, *, principal: Principal, listing_id: uuid.UUID, lock: bool = True
+) -> Listing:
+    """The listing (locked unless ``lock=False``) if the caller may change it (its owner, a
+    member of the owning organization, or a key with ``listings:write``); else 404 or 403."""
+    return await _require_owner(session, principal, listing_id, lock=lock)
+
+
+def publicly_visible(listing: Listing) -> bool:
+    """Anyone may see it: not hidden, and in a public status."""
+    return _publicly_visible(listing)

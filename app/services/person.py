@@ -16,6 +16,7 @@ from app.repositories.listing import ListingRepository
 from app.repositories.message import MessageRepository
 from app.repositories.outbox import OutboxRepository
 from app.repositories.person import PersonRepository
+from app.repositories.photo import PhotoRepository
 from app.repositories.report import ReportRepository
 from app.repositories.review import ReviewRepository
 from app.repositories.transaction import TransactionRepository
@@ -115,6 +116,7 @@ async def export_personal_data(
         messages=await MessageRepository(session).export_for_person(person_id),
         blocks=await BlockRepository(session).export_for_person(person_id),
         reviews=await ReviewRepository(session).export_for_person(person_id),
+        photos=await PhotoRepository(session).export_for_person(person_id),
     )
 
 
@@ -128,7 +130,9 @@ async def erase_me(session: AsyncSession, *, person_id: uuid.UUID, now: datetime
     wrote in one is emptied, and so is every message of a conversation they wrote (the thread
     keeps its place, shown as by an erased person) and every note of the abuse reports they
     made; their notifications and blocks (both ways) are deleted; their reviews keep the
-    rating and lose the text and the author, their answers to reviews lose the text.
+    rating and lose the text and the author, their answers to reviews lose the text; the
+    photos of their listings are removed and their files deleted from storage by the worker's
+    next pass (within a poll interval).
     Kept, for the evidence that refers to it: the row's id, its
     random pseudonym and the home kommune, of the listings their kind, category, quantity
     and kommune, and what happened in transactions (the ledger names only pseudonyms).
@@ -153,6 +157,8 @@ async def erase_me(session: AsyncSession, *, person_id: uuid.UUID, now: datetime
     cancelled = await TransactionRepository(session).erase_for_person(person_id, now=now)
     await tell_cancelled_by_erasure(session, cancelled, person_id=person_id, now=now)
     await ListingRepository(session).erase_for_person(person_id, now=now)
+    # Their listings' photos are removed; the worker deletes the files (app.services.photo).
+    await PhotoRepository(session).remove_for_person(person_id, now=now)
     await ReportRepository(session).erase_for_person(person_id)
     await MessageRepository(session).erase_for_person(person_id, now=now)
     await OutboxRepository(session).erase_for_person(person_id)

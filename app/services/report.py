@@ -42,6 +42,7 @@ from app.models.report import (
     ReportTarget,
 )
 from app.pagination import decode_time_id_cursor, encode_cursor
+from app.repositories.photo import PhotoRepository
 from app.repositories.report import QueueFilters, ReportRepository
 from app.repositories.review import ReviewRepository
 from app.schemas.report import (
@@ -56,6 +57,7 @@ from app.schemas.report import (
 )
 from app.services import listing as listing_service
 from app.services import outbox
+from app.services import photo as photo_service
 from app.services import transaction as transaction_service
 from app.services.policy import Principal, require_person, require_platform_role
 
@@ -117,12 +119,28 @@ async def _check_review(session: AsyncSession, principal: Principal, target_id: 
         raise OwnReportTargetError("You wrote this review.")
 
 
+async def _check_photo(session: AsyncSession, principal: Principal, target_id: uuid.UUID) -> None:
+    """A photo is reported by anyone who can see it: a live photo of a listing they may see."""
+    found = await PhotoRepository(session).get(target_id)
+    if found is None or found.removed_at is not None:
+        raise _unknown(ReportTarget.PHOTO, target_id)
+    try:
+        listing = await listing_service.visible_listing(
+            session, principal=principal, listing_id=found.listing_id
+        )
+    except ListingNotFoundError:
+        raise _unknown(ReportTarget.PHOTO, target_id) from None
+    if await listing_service.manages_listing(session, principal=principal, listing=listing):
+        raise OwnReportTargetError("This photo is on your listing; delete it instead.")
+
+
 _TargetCheck = Callable[[AsyncSession, Principal, uuid.UUID], Awaitable[None]]
 _CHECKS: dict[ReportTarget, _TargetCheck] = {
     ReportTarget.LISTING: _check_listing,
     ReportTarget.MESSAGE: _check_message,
     ReportTarget.PERSON: _check_person,
     ReportTarget.REVIEW: _check_review,
+    ReportTarget.PHOTO: _check_photo,
 }
 
 
@@ -281,6 +299,17 @@ async def _act(
     if action is ReportAction.HIDE_LISTING:
         await listing_service.hide_listing(
             session, principal=principal, listing_id=report.target_id, reason=note, now=now
+        )
+    elif action is ReportAction.REMOVE_PHOTO:
+        photo = await PhotoRepository(session).get(report.target_id)
+        assert photo is not None  # the report's foreign key keeps it
+        await photo_service.remove_photo(
+            session,
+            principal=principal,
+            listing_id=photo.listing_id,
+            photo_id=photo.id,
+            reason=note,
+            now=now,
         )
 
 

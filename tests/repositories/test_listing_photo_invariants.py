@@ -65,9 +65,9 @@ async def test_twelve_parallel_inserts_leave_ten_live_photos(
         pending = [
             n
             for n, r in zip(pending, results, strict=True)
-            if r == "ux_listing_photos_live_position"
+            if r == "listing_photos_live_position_unique"
         ]
-        outcomes.extend(r for r in results if r != "ux_listing_photos_live_position")
+        outcomes.extend(r for r in results if r != "listing_photos_live_position_unique")
     assert outcomes.count(None) == 10
     assert outcomes.count("listing_photos_at_most_10") == 2
     async with committed_engine.connect() as conn:
@@ -111,3 +111,36 @@ async def test_a_removal_needs_a_reason(committed_engine: AsyncEngine, settings:
             )
         assert constraint_name(caught.value) == "ck_listing_photos_removal_has_reason"
         await conn.rollback()
+
+
+async def test_positions_swap_in_one_statement_and_stay_unique_at_commit(
+    committed_engine: AsyncEngine, settings: Settings
+) -> None:
+    listing = await _listing(committed_engine, settings)
+    async with committed_engine.begin() as conn:
+        await conn.execute(_INSERT, {"listing": listing, "position": 0, "sha": "d" * 64})
+        await conn.execute(_INSERT, {"listing": listing, "position": 1, "sha": "e" * 64})
+    async with committed_engine.begin() as conn:
+        # A unique index would refuse this row by row; the deferred constraint checks at commit.
+        await conn.execute(
+            text("UPDATE listing_photos SET position = 1 - position WHERE listing_id = :l"),
+            {"l": listing},
+        )
+    async with committed_engine.connect() as conn:
+        order = (
+            await conn.execute(
+                text(
+                    "SELECT source_sha256 FROM listing_photos WHERE listing_id = :l "
+                    "ORDER BY position"
+                ),
+                {"l": listing},
+            )
+        ).scalars()
+        assert [sha[0] for sha in order] == ["e", "d"]
+    with pytest.raises(IntegrityError) as caught:
+        async with committed_engine.begin() as conn:
+            await conn.execute(
+                text("UPDATE listing_photos SET position = 0 WHERE listing_id = :l"),
+                {"l": listing},
+            )
+    assert constraint_name(caught.value) == "listing_photos_live_position_unique"

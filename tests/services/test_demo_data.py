@@ -9,7 +9,16 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.models import Listing, Membership, Organization, Person, Report, Review, Transaction
+from app.models import (
+    Listing,
+    ListingPhoto,
+    Membership,
+    Organization,
+    Person,
+    Report,
+    Review,
+    Transaction,
+)
 from app.services.demo_data import (
     DEMO_HANDOVERS,
     DEMO_LISTINGS,
@@ -18,6 +27,7 @@ from app.services.demo_data import (
     DEMO_REPORTS,
     load_demo_data,
 )
+from app.services.demo_pictures import PICTURES
 
 
 async def test_demo_data_is_spread_out_and_idempotent(
@@ -71,3 +81,14 @@ async def test_demo_data_is_spread_out_and_idempotent(
         select(func.count()).select_from(Report).where(Report.status == "open")
     )
     assert queue == len(DEMO_REPORTS)
+    # Five listings have a drawn picture, uploaded through the photo pipeline.
+    photos = (
+        await session.execute(
+            select(Listing.title, ListingPhoto.renditions, ListingPhoto.alt_text).join(
+                ListingPhoto, ListingPhoto.listing_id == Listing.id
+            )
+        )
+    ).all()
+    assert {title for title, _, _ in photos} == set(PICTURES)
+    assert all(alt == title for title, _, alt in photos)
+    assert all([r["size"] for r in renditions] == [320, 960, 1920] for _, renditions, _ in photos)

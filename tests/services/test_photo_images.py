@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 
-import pillow_heif
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image
 
 from app.services.photos.images import (
     ImageAnimatedError,
@@ -18,38 +15,12 @@ from app.services.photos.images import (
     process,
     sniff,
 )
+from tests.images import GPS_IFD, animated_webp, gps_jpeg, heic, photo, png_header_only
 
-_GPS_IFD = 0x8825
-_ORIENTATION = 0x0112
-
-
-def _photo(fmt: str, size: tuple[int, int] = (400, 200), **save: object) -> bytes:
-    image = Image.new("RGB", size, (200, 30, 30))
-    image.paste((20, 20, 220), (0, 0, size[0] // 2, size[1]))
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **save)
-    return buffer.getvalue()
-
-
-def _gps_jpeg() -> bytes:
-    exif = Image.Exif()
-    exif[_ORIENTATION] = 6  # rotate 90° clockwise to view
-    exif.get_ifd(_GPS_IFD).update(
-        {1: "N", 2: (59.0, 54.0, 42.0), 3: "E", 4: (10.0, 44.0, 12.0)}  # central Oslo
-    )
-    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/></x:xmpmeta>'
-    return _photo("JPEG", exif=exif.tobytes(), icc_profile=icc, xmp=xmp)
-
-
-def _png_header_only(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-        )
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+_GPS_IFD = GPS_IFD
+_photo = photo
+_gps_jpeg = gps_jpeg
+_png_header_only = png_header_only
 
 
 def test_gps_exif_is_gone_and_orientation_applied() -> None:
@@ -99,11 +70,7 @@ def test_accepted_formats(payload: bytes, kind: str) -> None:
 
 
 def test_heic() -> None:
-    image = Image.new("RGB", (640, 480), (10, 120, 10))
-    heif = pillow_heif.from_pillow(image)
-    buffer = io.BytesIO()
-    heif.save(buffer, quality=80)
-    payload = buffer.getvalue()
+    payload = heic()
     assert sniff(payload) == "HEIF"
     result = process(payload)
     assert (result.width, result.height) == (640, 480)
@@ -145,11 +112,8 @@ def test_not_an_accepted_type(payload: bytes) -> None:
 
 
 def test_animated_webp() -> None:
-    frames = [Image.new("RGB", (40, 40), colour) for colour in ((255, 0, 0), (0, 255, 0))]
-    buffer = io.BytesIO()
-    frames[0].save(buffer, format="WEBP", save_all=True, append_images=frames[1:], duration=100)
     with pytest.raises(ImageAnimatedError):
-        process(buffer.getvalue())
+        process(animated_webp())
 
 
 def test_codes() -> None:
