@@ -121,3 +121,21 @@ def test_codes() -> None:
     assert ImageUndecodableError.code == "image_undecodable"
     assert ImageTooLargeError.code == "image_too_large"
     assert ImageAnimatedError.code == "image_animated"
+
+
+def test_a_large_jpeg_is_decoded_reduced_and_still_covers_the_largest_rendition() -> None:
+    # 4000 x 3000 with an EXIF rotation: the decoder scales by 1/2 in the DCT (2000 x 1500),
+    # which still covers 1920 px; the rotation applies after.
+    result = process(gps_jpeg(size=(4000, 3000)))
+    assert (result.width, result.height) == (1500, 2000)
+    assert [(r.width, r.height) for r in result.renditions] == [
+        (240, 320),
+        (720, 960),
+        (1440, 1920),
+    ]
+
+
+def test_a_png_is_not_reduced_before_its_renditions() -> None:
+    result = process(photo("PNG", size=(2500, 1000)))
+    assert (result.width, result.height) == (2500, 1000)
+    assert [(r.width, r.height) for r in result.renditions][-1] == (1920, 768)
