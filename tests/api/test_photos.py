@@ -19,11 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.models import Listing
+from app.models.organization import ApiKeyScope, MemberRole
 from app.services import photo as photo_service
 from app.services.photos.processing import storage_from_settings
 from app.services.photos.storage import LocalStorage
 from tests.api.test_tiles import tile_of
-from tests.factories import Actor, create_listing, create_person
+from tests.factories import (
+    Actor,
+    create_api_key,
+    create_listing,
+    create_organization,
+    create_person,
+)
 from tests.images import animated_webp, gps_jpeg, heic, photo, png_header_only
 from tests.places import PLACES
 from tests.problems import assert_problem
@@ -461,3 +468,29 @@ async def test_a_photo_is_reported_and_a_moderator_removes_it_in_the_decision(
     assert seen.json()["removal"]["reason"] == "Støtende"
     again = await client.post("/v1/reports", json=report, headers=stranger.headers)
     assert_problem(again, 422, "unknown_report_target")
+
+
+async def test_an_organizations_members_and_keys_with_listings_write_add_photos(
+    client: httpx.AsyncClient, session: AsyncSession, owner: Actor, stranger: Actor
+) -> None:
+    org = await create_organization(
+        session, owner=owner, members={stranger.person_id: MemberRole.MEMBER}
+    )
+    shop = await create_listing(session, at=OSLO, organization=org, title="Verktøykasse")
+    member = await upload(client, stranger, shop.id, colours(1)[0])
+    assert member.status_code == 201, member.text
+    writer = await create_api_key(
+        session, organization_id=org.id, scopes=[ApiKeyScope.LISTINGS_WRITE]
+    )
+    reader = await create_api_key(session, organization_id=org.id, scopes=[ApiKeyScope.IMPACT_READ])
+    data = colours(2)[1]
+    as_key = await client.post(
+        f"/v1/listings/{shop.id}/photos", files={"file": ("a.png", data)}, headers=writer
+    )
+    assert as_key.status_code == 201, as_key.text
+    refused = await client.post(
+        f"/v1/listings/{shop.id}/photos",
+        files={"file": ("b.png", photo("PNG", size=(20, 20)))},
+        headers=reader,
+    )
+    assert_problem(refused, 403, "insufficient_scope")
