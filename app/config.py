@@ -116,6 +116,12 @@ class WorkerSettings(BaseModel):
     give_up_after_hours: float = Field(default=24.0, gt=0)
 
 
+class MetricsSettings(BaseModel):
+    # ``GET /metrics`` (Prometheus) answers only with ``Authorization: Bearer <token>``; with no
+    # token it is off (404). At least 32 characters: it guards operational detail.
+    token: SecretStr | None = Field(default=None, min_length=32)
+
+
 class PhotoSettings(BaseModel):
     """Listing photos: limits, renditions and where they are stored (``app.services.photos``)."""
 
@@ -163,6 +169,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     photos: PhotoSettings = Field(default_factory=PhotoSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     # Where people reach Sirkel: the links in e-mails (unsubscribe) start with it.
     public_base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^\s/]+")
 

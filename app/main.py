@@ -34,9 +34,11 @@ from app.api import (
     transactions,
     webhooks,
 )
+from app.api import metrics as metrics_routes
 from app.config import Settings, get_settings
 from app.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from app.idempotency import IdempotencyMiddleware
+from app.metrics import Metrics, MetricsMiddleware
 from app.middleware import (
     REQUEST_ID_HEADER,
     BodySizeLimitMiddleware,
@@ -155,6 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database)
         app.state.engine = engine
+        metrics.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_sessionmaker = create_read_sessionmaker(engine)
         try:
@@ -172,11 +175,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.migration_heads = migration_heads()
+    metrics = Metrics()
+    app.state.metrics = metrics
 
     install_error_handlers(app)
     install_openapi(app)
     for module in (
         health,
+        metrics_routes,
         auth,
         me,
         people,
@@ -224,4 +230,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.http.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: counts even a 413
     return app
