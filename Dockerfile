@@ -34,5 +34,7 @@ USER sirkel
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s \
   CMD ["python", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"]
+# Forwarded headers are believed only from SIRKEL_HTTP__TRUSTED_PROXIES (the app decides, so
+# one setting covers uvicorn and any other server).
 CMD ["uvicorn", "app.main:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", \
-     "--no-access-log", "--proxy-headers", "--forwarded-allow-ips", "*"]
+     "--no-access-log", "--no-proxy-headers"]

@@ -35,7 +35,7 @@ run: db ## bring up the API on http://$(HOST):$(PORT) and the outbox worker, wit
 	echo "==> Sirkel on http://$(HOST):$(PORT)  (docs: http://$(HOST):$(PORT)/docs, schema: /openapi.json)"; \
 	$(PY) -m app.cli worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
-	$(PY) -m uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT) --no-access-log --proxy-headers
+	$(PY) -m uvicorn app.main:create_app --factory --host $(HOST) --port $(PORT) --no-access-log --no-proxy-headers
 
 .PHONY: demo-data
 demo-data: db ## fill the database with a realistic demo set

@@ -6,6 +6,7 @@ Nested groups use ``__`` as the delimiter: ``SIRKEL_DATABASE__URL``,
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -49,6 +50,10 @@ class HttpSettings(BaseModel):
     )
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_allow_credentials: bool = False
+    # Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (IP addresses or
+    # networks, comma-separated: "10.0.0.0/8,127.0.0.1"). Default none: the client is the
+    # connection's peer, whatever headers it sends.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -57,7 +62,21 @@ class HttpSettings(BaseModel):
         if isinstance(data, dict) and isinstance(data.get("cors_origins"), str):
             raw = data["cors_origins"].strip()
             data["cors_origins"] = [o.strip() for o in raw.split(",") if o.strip()]
+        if isinstance(data, dict) and isinstance(data.get("trusted_proxies"), str):
+            raw = data["trusted_proxies"].strip()
+            data["trusted_proxies"] = [p.strip() for p in raw.split(",") if p.strip()]
         return data
+
+    @model_validator(mode="after")
+    def _proxies_are_addresses(self) -> HttpSettings:
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"SIRKEL_HTTP__TRUSTED_PROXIES: {proxy!r} is not an IP address or network"
+                ) from None
+        return self
 
 
 class AuthSettings(BaseModel):
@@ -72,6 +91,11 @@ class AuthSettings(BaseModel):
     login_window_s: int = Field(default=900, ge=1)
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)
+    # Past this many failures for one account from anywhere, each attempt for it waits first
+    # (doubling from login_slow_delay_s, at most 4 s): distributed guessing slows down and
+    # nobody is locked out (the per-account lock is per account and address).
+    login_slow_after_failures: int = Field(default=10, ge=1)
+    login_slow_delay_s: float = Field(default=0.25, ge=0, le=4)
 
 
 class ListingSettings(BaseModel):

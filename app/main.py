@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import __version__
 from app.api import (
@@ -230,5 +231,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.http.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: counts even a 413
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # counts even a 413
+    if settings.http.trusted_proxies:
+        # Outermost: the client address and scheme are the proxy's word before anything reads
+        # them (uvicorn itself runs with --no-proxy-headers; see the Makefile).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.http.trusted_proxies)
     return app

@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +159,36 @@ def committed_database_url(pg_cluster: Cluster) -> str:
         if step.returncode != 0:
             pytest.fail(f"preparing the race database failed:\n{step.stdout}\n{step.stderr}")
     return url
+
+
+@pytest.fixture
+async def client_for(
+    connection: AsyncConnection,
+) -> AsyncIterator[Callable[[Settings], Awaitable[httpx.AsyncClient]]]:
+    """Clients of apps with other settings (``await client_for(settings.model_copy(...))``),
+    inside the test's transaction like ``client``."""
+    async with AsyncExitStack() as stack:
+
+        async def make(configured: Settings) -> httpx.AsyncClient:
+            application = create_app(configured)
+            await stack.enter_async_context(application.router.lifespan_context(application))
+            application.state.sessionmaker = async_sessionmaker(
+                bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+            )
+            application.state.read_sessionmaker = application.state.sessionmaker
+            application.state.snapshot_isolation = False
+            hooks: dict[str, list[Callable[..., Any]]] = {
+                "response": [ResponseContract(application)]
+            }
+            return await stack.enter_async_context(
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=application),
+                    base_url="http://testserver",
+                    event_hooks=hooks,
+                )
+            )
+
+        yield make
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, delete, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import ApiKey, AuthSession, LoginFailure, Organization, Person, RefreshToken
@@ -38,6 +38,15 @@ class RefreshTokenState:
     used_at: datetime | None
     session_revoked_at: datetime | None
     person_erased: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LoginFailures:
+    account: int  # for the account, from any address
+    account_here: int  # for the account, from this address
+    account_here_oldest: datetime | None
+    address: int  # from this address, for any account
+    address_oldest: datetime | None
 
 
 class AuthRepository:
@@ -160,19 +169,31 @@ class AuthRepository:
 
     async def failures_since(
         self, *, account_hash: str, client_address: str | None, since: datetime
-    ) -> tuple[int, datetime | None, int, datetime | None]:
-        """(failures for the account, oldest of them, failures from the address, oldest)."""
-        by_account = select(func.count(), func.min(LoginFailure.at)).where(
-            LoginFailure.account_hash == account_hash, LoginFailure.at > since
+    ) -> LoginFailures:
+        """The failed logins of the window: for the account (from anywhere and from this
+        address) and from the address (for any account), each with its oldest, in one
+        statement."""
+        recent = LoginFailure.at > since
+        for_account = LoginFailure.account_hash == account_hash
+        from_address = (
+            LoginFailure.client_address == client_address if client_address is not None else false()
         )
-        account_count, account_oldest = (await self.session.execute(by_account)).one()
-        address_count, address_oldest = 0, None
-        if client_address is not None:
-            by_address = select(func.count(), func.min(LoginFailure.at)).where(
-                and_(LoginFailure.client_address == client_address, LoginFailure.at > since)
-            )
-            address_count, address_oldest = (await self.session.execute(by_address)).one()
-        return int(account_count), account_oldest, int(address_count), address_oldest
+        both = and_(for_account, from_address)
+        stmt = select(
+            func.count().filter(for_account),
+            func.count().filter(both),
+            func.min(LoginFailure.at).filter(both),
+            func.count().filter(from_address),
+            func.min(LoginFailure.at).filter(from_address),
+        ).where(recent, or_(for_account, from_address))
+        row = (await self.session.execute(stmt)).one()
+        return LoginFailures(
+            account=int(row[0]),
+            account_here=int(row[1]),
+            account_here_oldest=row[2],
+            address=int(row[3]),
+            address_oldest=row[4],
+        )
 
     async def record_failure(
         self, *, account_hash: str, client_address: str | None, now: datetime

@@ -3,6 +3,7 @@ reuse detection, and logout."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import uuid
 from datetime import datetime, timedelta
@@ -87,6 +88,10 @@ def _retry_after(oldest: datetime | None, window: timedelta, now: datetime) -> i
     return max(1, math.ceil((oldest + window - now).total_seconds()))
 
 
+# The longest an attempt for a much-guessed account waits before its password is checked.
+MAX_LOGIN_DELAY_S = 4.0
+
+
 async def login(
     session: AsyncSession,
     *,
@@ -99,26 +104,41 @@ async def login(
     """Exchange e-mail and password for tokens.
 
     Failed attempts are counted in the database per account (a hash of the e-mail, so the
-    throttle also covers addresses without an account) and per client address. Past either
-    limit the attempt is refused with 429 before the password is even checked, so a correct
-    guess inside a blocked window does not get through.
+    throttle also covers addresses without an account) and per client address, and refused
+    with 429 before the password is even checked, so a correct guess inside a blocked window
+    does not get through:
+
+    * an account is locked **from one address** after ``login_max_failures_per_account``
+      failures from it — a stranger guessing from their address never locks the owner out
+      of theirs;
+    * an address is locked after ``login_max_failures_per_address`` failures for any
+      accounts (one guesser trying many accounts);
+    * past ``login_slow_after_failures`` failures for the account from anywhere (guessing
+      spread over many addresses), every attempt for it waits first — doubling from
+      ``login_slow_delay_s`` up to 4 s — which slows the guessing and blocks nobody.
+
+    The client address is the connection's peer, or the ``X-Forwarded-For`` client when the
+    peer is one of ``SIRKEL_HTTP__TRUSTED_PROXIES`` (``app.main``).
     """
     repo = AuthRepository(session)
     account_hash = sha256_hex(normalise_email(email))
     window = timedelta(seconds=settings.login_window_s)
-    by_account, account_oldest, by_address, address_oldest = await repo.failures_since(
+    failures = await repo.failures_since(
         account_hash=account_hash, client_address=client_address, since=now - window
     )
-    if by_account >= settings.login_max_failures_per_account:
+    if failures.account_here >= settings.login_max_failures_per_account:
         raise TooManyAttemptsError(
-            "Too many failed logins for this account; wait before trying again.",
-            retry_after_s=_retry_after(account_oldest, window, now),
+            "Too many failed logins for this account from this address; wait before trying again.",
+            retry_after_s=_retry_after(failures.account_here_oldest, window, now),
         )
-    if by_address >= settings.login_max_failures_per_address:
+    if failures.address >= settings.login_max_failures_per_address:
         raise TooManyAttemptsError(
             "Too many failed logins from this address; wait before trying again.",
-            retry_after_s=_retry_after(address_oldest, window, now),
+            retry_after_s=_retry_after(failures.address_oldest, window, now),
         )
+    beyond = failures.account - settings.login_slow_after_failures
+    if beyond >= 0:
+        await asyncio.sleep(min(settings.login_slow_delay_s * 2**beyond, MAX_LOGIN_DELAY_S))
 
     person = await PersonRepository(session).get_by_email(normalise_email(email))
     ok = await verify_password(password, person.password_hash if person else None, settings)

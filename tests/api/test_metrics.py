@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from pydantic import SecretStr
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import MetricsSettings, Settings
-from app.main import create_app
 from app.models.outbox import EventType
 from app.services import outbox
 from tests.factories import create_person
@@ -24,19 +23,12 @@ TOKEN = "metrics-token-that-is-long-enough-0123456789"
 
 @pytest.fixture
 async def metered(
-    settings: Settings, connection: AsyncConnection
-) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of an app with a metrics token, inside the test's transaction."""
-    configured = settings.model_copy(update={"metrics": MetricsSettings(token=SecretStr(TOKEN))})
-    application = create_app(configured)
-    async with application.router.lifespan_context(application):
-        application.state.sessionmaker = async_sessionmaker(
-            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-        )
-        application.state.read_sessionmaker = application.state.sessionmaker
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield c
+    settings: Settings, client_for: Callable[[Settings], Awaitable[httpx.AsyncClient]]
+) -> httpx.AsyncClient:
+    """A client of an app with a metrics token."""
+    return await client_for(
+        settings.model_copy(update={"metrics": MetricsSettings(token=SecretStr(TOKEN))})
+    )
 
 
 def sample(text: str, name: str, **labels: str) -> float | None:
