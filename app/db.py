@@ -9,6 +9,7 @@ becomes an error response rather than a 2xx for data that was not stored.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -21,6 +22,8 @@ from sqlalchemy.ext.asyncio import (
 
 from app.config import DatabaseSettings
 from app.errors import AppError
+from app.idempotency import CLAIM_STATE
+from app.repositories.idempotency import IdempotencyRepository
 
 
 def create_engine(settings: DatabaseSettings) -> AsyncEngine:
@@ -67,17 +70,29 @@ def create_read_sessionmaker(bind: AsyncEngine) -> async_sessionmaker[AsyncSessi
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
+async def _mark_applied(session: AsyncSession, claim: tuple[str, str] | None) -> None:
+    """The request's Idempotency-Key commits with its effect (``app.idempotency``)."""
+    if claim is not None:
+        owner, key = claim
+        await IdempotencyRepository(session).mark_applied(
+            owner=owner, key=key, now=datetime.now(UTC)
+        )
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     state = request.app.state
     sessionmaker: async_sessionmaker[AsyncSession] = (
         state.read_sessionmaker if request.method in _SAFE_METHODS else state.sessionmaker
     )
+    claim = request.scope.get("state", {}).get(CLAIM_STATE)
     async with sessionmaker() as session:
         try:
             yield session
+            await _mark_applied(session, claim)
             await session.commit()
         except AppError as exc:
             if exc.persist_changes:
+                await _mark_applied(session, claim)
                 await session.commit()
             else:
                 await session.rollback()

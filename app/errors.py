@@ -95,7 +95,8 @@ The exception tree::
     │   ├── AlreadyRepliedError       409 already_replied
     │   ├── TooManyPhotosError        409 too_many_photos
     │   ├── IdempotencyInProgressError 409 idempotency_in_progress (app.idempotency)
-    │   └── IdempotencyKeyConsumedError 409 idempotency_key_consumed (app.idempotency)
+    │   ├── IdempotencyKeyConsumedError 409 idempotency_key_consumed (app.idempotency)
+    │   └── IdempotencyKeyAppliedError 409 idempotency_key_applied (app.idempotency)
     ├── PayloadTooLargeError          413 payload_too_large
     ├── UnsupportedMediaTypeError     415 unsupported_media_type
     ├── TooManyAttemptsError          429 too_many_attempts
@@ -744,6 +745,14 @@ class IdempotencyInProgressError(ConflictError):
 class IdempotencyKeyConsumedError(ConflictError):
     code = "idempotency_key_consumed"
     title = "Already done; the response held a secret"
+
+
+class IdempotencyKeyAppliedError(ConflictError):
+    """The first request's effect committed, but its response was lost (the server failed
+    after the commit, or crashed before storing it): it is not run again."""
+
+    code = "idempotency_key_applied"
+    title = "Already done; the response was lost"
 
 
 class PayloadTooLargeError(AppError):

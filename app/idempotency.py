@@ -9,7 +9,17 @@ retry it safely:
 - the same key while the first request is still running is ``409 idempotency_in_progress``
   (the response is held until its record is stored, so a retry sent after the answer arrived
   never sees the first request as running);
-- a first attempt that ended in a 5xx is forgotten, so the retry runs for real.
+- a first attempt that ended in a 5xx is forgotten, so the retry runs for real — unless its
+  effect had committed: then the retry is ``409 idempotency_key_applied``, and never runs
+  twice.
+
+**Exactly once across crashes.** The request's own database transaction marks the key
+``applied_at`` (``app.db.get_session``, just before its commit), so the effect and the mark
+commit together. The response is then stored in a second short transaction before it is sent.
+If the process dies between the two, the key stays in progress with its mark; a retry gets
+``409 idempotency_in_progress`` for the first five minutes and ``409
+idempotency_key_applied`` after — never a second run (an unmarked claim older than five minutes
+was abandoned before its commit, and a retry takes it over).
 
 Keys belong to the caller: the person (verified access token), the API key, or for
 unauthenticated requests the client address, so no one can replay someone else's response.
@@ -20,8 +30,8 @@ tokens, a new API key) are never stored; a retry of one is ``409 idempotency_key
 saying the first request succeeded but its secret cannot be shown again. Sign-in, refresh and
 logout accept the header and ignore it: their outcome is a secret or single-use by design.
 
-Each step of the bookkeeping is its own short transaction, committed before the request runs,
-so a concurrent retry sees the claim.
+Each other step of the bookkeeping is its own short transaction, committed before the request
+runs, so a concurrent retry sees the claim.
 """
 
 from __future__ import annotations
@@ -38,6 +48,7 @@ from app.config import AuthSettings
 from app.errors import (
     AppError,
     IdempotencyInProgressError,
+    IdempotencyKeyAppliedError,
     IdempotencyKeyConsumedError,
     IdempotencyKeyReusedError,
     InvalidApiKeyError,
@@ -50,6 +61,8 @@ from app.repositories.idempotency import IdempotencyRepository
 from app.security import InvalidAccessTokenError, decode_access_token, sha256_hex
 
 HEADER = "idempotency-key"
+# Where the claim waits in the request's state for ``app.db.get_session``.
+CLAIM_STATE = "idempotency_claim"
 REPLAYED_HEADER = "Idempotency-Replayed"
 TTL = timedelta(hours=24)
 # An in-progress claim older than this was abandoned (a crashed worker); a retry may take it.
@@ -141,6 +154,8 @@ class IdempotencyMiddleware:
         if early is not None:
             await _replay(early, send)
             return
+        # The request's session marks the key applied in its own transaction (app.db).
+        scope.setdefault("state", {})[CLAIM_STATE] = (owner, key)
 
         delivered = False
 
@@ -221,8 +236,17 @@ class IdempotencyMiddleware:
                     "This Idempotency-Key was used for a different request; "
                     "use a new key for a new request."
                 )
+            if existing.state == "applied" or (
+                existing.state == "in_progress"
+                and existing.applied_at is not None
+                and existing.created_at < now - STALE_AFTER
+            ):
+                return IdempotencyKeyAppliedError(
+                    "The first request with this Idempotency-Key took effect, but its response "
+                    "was lost; it is not run again. Read the resource to see the outcome."
+                )
             if existing.state == "in_progress":
-                if existing.created_at < now - STALE_AFTER:
+                if existing.applied_at is None and existing.created_at < now - STALE_AFTER:
                     await repo.restart(
                         owner=owner,
                         key=key,

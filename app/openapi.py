@@ -17,6 +17,7 @@ from app.errors import (
     PROBLEM_MEDIA_TYPE,
     BusyError,
     IdempotencyInProgressError,
+    IdempotencyKeyAppliedError,
     IdempotencyKeyConsumedError,
     IdempotencyKeyReusedError,
     InvalidIdempotencyKeyError,
@@ -107,8 +108,9 @@ def _document_idempotency(operation: dict[str, Any], *, exempt: bool) -> None:
         else "Makes retries safe: the same key and request replay the first response "
         "(`Idempotency-Replayed: true`); the same key with another request is `422 "
         "idempotency_key_reused`; while the first still runs, `409 "
-        "idempotency_in_progress`. Keys are 1-255 printable ASCII characters, kept 24 h, "
-        "and belong to the caller."
+        "idempotency_in_progress`; when the first took effect but its response was lost, "
+        "`409 idempotency_key_applied` (it never runs twice). Keys are 1-255 printable ASCII "
+        "characters, kept 24 h, and belong to the caller."
     )
     operation.setdefault("parameters", []).append(
         {
@@ -123,7 +125,10 @@ def _document_idempotency(operation: dict[str, Any], *, exempt: bool) -> None:
         return
     responses = operation["responses"]
     for status, errors in (
-        (409, (IdempotencyInProgressError, IdempotencyKeyConsumedError)),
+        (
+            409,
+            (IdempotencyInProgressError, IdempotencyKeyConsumedError, IdempotencyKeyAppliedError),
+        ),
         (422, (IdempotencyKeyReusedError, InvalidIdempotencyKeyError)),
     ):
         codes = [error.code for error in errors]

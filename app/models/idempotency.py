@@ -24,11 +24,14 @@ class IdempotencyRecord(Base):
     __tablename__ = "idempotency_keys"
     __table_args__ = (
         CheckConstraint(
-            "state IN ('in_progress', 'completed', 'completed_secret')", name="state_known"
+            "state IN ('in_progress', 'applied', 'completed', 'completed_secret')",
+            name="state_known",
         ),
         CheckConstraint(
-            "(state = 'in_progress') = (response_status IS NULL)", name="completed_has_status"
+            "(state IN ('in_progress', 'applied')) = (response_status IS NULL)",
+            name="completed_has_status",
         ),
+        CheckConstraint("state <> 'applied' OR applied_at IS NOT NULL", name="applied_is_applied"),
         Index("ix_idempotency_keys_expires_at", "expires_at"),
     )
 
@@ -42,3 +45,5 @@ class IdempotencyRecord(Base):
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Written in the request's own transaction: its effect committed (migration 0021).
+    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

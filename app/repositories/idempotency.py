@@ -21,6 +21,7 @@ class StoredOutcome:
     response_status: int | None
     response_headers: list[list[str]] | None
     response_body: bytes | None
+    applied_at: datetime | None
 
 
 class IdempotencyRepository:
@@ -59,6 +60,7 @@ class IdempotencyRepository:
             response_status=row.response_status,
             response_headers=row.response_headers,
             response_body=row.response_body,
+            applied_at=row.applied_at,
         )
 
     async def restart(
@@ -74,6 +76,7 @@ class IdempotencyRepository:
                 response_status=None,
                 response_headers=None,
                 response_body=None,
+                applied_at=None,
                 created_at=now,
                 expires_at=expires_at,
             )
@@ -100,11 +103,37 @@ class IdempotencyRepository:
             )
         )
 
+    async def mark_applied(self, *, owner: str, key: str, now: datetime) -> None:
+        """In the request's own transaction: its effect and this mark commit together."""
+        await self.session.execute(
+            update(IdempotencyRecord)
+            .where(
+                IdempotencyRecord.owner == owner,
+                IdempotencyRecord.key == key,
+                IdempotencyRecord.state == "in_progress",
+            )
+            .values(applied_at=now)
+        )
+
     async def release(self, *, owner: str, key: str) -> None:
+        """After a 5xx: forget the key so a retry runs for real — unless the effect had
+        committed, which the key then keeps as ``applied`` (a retry must not run it twice)."""
         await self.session.execute(
             delete(IdempotencyRecord).where(
-                IdempotencyRecord.owner == owner, IdempotencyRecord.key == key
+                IdempotencyRecord.owner == owner,
+                IdempotencyRecord.key == key,
+                IdempotencyRecord.applied_at.is_(None),
             )
+        )
+        await self.session.execute(
+            update(IdempotencyRecord)
+            .where(
+                IdempotencyRecord.owner == owner,
+                IdempotencyRecord.key == key,
+                IdempotencyRecord.state == "in_progress",
+                IdempotencyRecord.applied_at.is_not(None),
+            )
+            .values(state="applied")
         )
 
     async def purge_expired(self, now: datetime) -> None:

@@ -10,10 +10,13 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.config import Settings
+from app.db import SessionDep
+from app.idempotency import IdempotencyMiddleware
 from app.models import ApiKey, IdempotencyRecord, Organization, Person
 from tests.factories import create_organization, create_person
 from tests.problems import assert_problem
@@ -61,16 +64,17 @@ async def test_key_while_first_request_runs_is_409(
     actor = await create_person(session, settings)
     headers = {**actor.headers, "Idempotency-Key": "opprett-3"}
     assert (await client.post("/v1/organizations", json=ORG, headers=headers)).status_code == 201
-    # Put the record back in the state it has while the first request is running.
+    # Put the record back in the state it has while the first request is running (before
+    # its transaction committed and marked it applied).
     await session.execute(
         update(IdempotencyRecord)
         .where(IdempotencyRecord.key == "opprett-3")
-        .values(state="in_progress", response_status=None, response_body=None)
+        .values(state="in_progress", response_status=None, response_body=None, applied_at=None)
     )
     busy = await client.post("/v1/organizations", json=ORG, headers=headers)
     assert_problem(busy, 409, "idempotency_in_progress")
     assert busy.headers["retry-after"] == "1"
-    # An abandoned claim (a crashed worker) is taken over after a while.
+    # An abandoned claim (a worker that crashed before committing) is taken over after a while.
     await session.execute(
         update(IdempotencyRecord)
         .where(IdempotencyRecord.key == "opprett-3")
@@ -252,3 +256,73 @@ async def test_a_replay_asks_who_is_calling_now(
     assert_problem(
         await client.post("/v1/listings", json=body, headers=key_headers), 401, "invalid_api_key"
     )
+
+
+async def test_a_crash_between_commit_and_stored_response_never_runs_twice(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The process dies after the request committed and before its response was stored: the
+    response store is skipped, as death would skip it. The effect's transaction marked the
+    key, so no retry runs the request again."""
+    actor = await create_person(session, settings)
+    headers = {**actor.headers, "Idempotency-Key": "krasj-1"}
+
+    async def dies(*_args: object, **_kwargs: object) -> None:
+        return None
+
+    monkeypatch.setattr(IdempotencyMiddleware, "_finish", dies)
+    first = await client.post("/v1/organizations", json=ORG, headers=headers)
+    assert first.status_code == 201  # sent by the (now dead) first process
+    monkeypatch.undo()
+    record = await session.scalar(select(IdempotencyRecord))
+    assert record is not None
+    assert record.state == "in_progress"
+    assert record.applied_at is not None  # committed with the organization
+    soon = await client.post("/v1/organizations", json=ORG, headers=headers)
+    assert_problem(soon, 409, "idempotency_in_progress")
+    await session.execute(
+        update(IdempotencyRecord).values(created_at=datetime.now(UTC) - timedelta(minutes=6))
+    )
+    later = await client.post("/v1/organizations", json=ORG, headers=headers)
+    body = assert_problem(later, 409, "idempotency_key_applied")
+    assert "not run again" in body["detail"]
+    assert await _count(session, Organization) == 1
+
+
+@pytest.fixture
+async def fails_after_commit(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async def broken_body() -> AsyncIterator[bytes]:
+        yield b'{"count": '
+        raise RuntimeError("the server fails while sending")
+
+    async def writes_then_fails(session: SessionDep) -> StreamingResponse:
+        await session.execute(
+            text(
+                "INSERT INTO organizations (id, name, kind, kommunenummer) "
+                "VALUES (gen_random_uuid(), 'Etter commit', 'repair_shop', '0301')"
+            )
+        )
+        # The session commits when this returns; the body then fails halfway.
+        return StreamingResponse(broken_body(), media_type="application/json")
+
+    app.add_api_route("/_test/fails-after-commit", writes_then_fails, methods=["POST"])
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+async def test_a_failure_after_the_commit_is_not_forgotten(
+    fails_after_commit: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    headers = {"Idempotency-Key": "etter-commit"}
+    await fails_after_commit.post("/_test/fails-after-commit", headers=headers)
+    assert await _count(session, Organization) == 1
+    record = await session.scalar(select(IdempotencyRecord))
+    assert record is not None
+    assert record.state == "applied"
+    retry = await fails_after_commit.post("/_test/fails-after-commit", headers=headers)
+    assert_problem(retry, 409, "idempotency_key_applied")
+    assert await _count(session, Organization) == 1
