@@ -10,6 +10,7 @@ router, and because the database handler reads PostgreSQL's diagnostics
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import asyncpg
@@ -20,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import compile_path
 
 from app.errors import (
     PROBLEM_MEDIA_TYPE,
@@ -135,16 +137,41 @@ async def _http_error_handler(request: Request, exc: Exception) -> Response:
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
     if exc.status_code == 404 and detail == "Not Found":
         detail = f"No resource at {request.url.path}."
+    headers = dict(exc.headers) if exc.headers else {}
     if exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}."
+        allowed = allowed_methods(request)
+        if allowed:
+            headers["Allow"] = ", ".join(allowed)
     return problem_response(
         status=exc.status_code,
         code=code,
         title=title,
         detail=detail,
         instance=request.url.path,
-        headers=dict(exc.headers) if exc.headers else None,
+        headers=headers or None,
     )
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the API documents at this path. Starlette's 405 names only the first
+    matching route's methods (``GET`` where another route has ``PATCH``); the OpenAPI paths,
+    compiled once per app, know them all."""
+    app = request.app
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(
+        app.state, "allowed_methods", None
+    )
+    if table is None:
+        table = [
+            (compile_path(path)[0], {method.upper() for method in operations})
+            for path, operations in app.openapi().get("paths", {}).items()
+        ]
+        app.state.allowed_methods = table
+    methods: set[str] = set()
+    for pattern, verbs in table:
+        if pattern.match(request.url.path):
+            methods |= verbs
+    return sorted(methods)
 
 
 def internal_error_response(path: str | None) -> Response:

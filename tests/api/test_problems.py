@@ -79,6 +79,23 @@ async def test_405_problem_with_allow_header(test_client: httpx.AsyncClient) -> 
     assert body["detail"] == "DELETE is not allowed on /v1/kommuner."
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("DELETE", "/v1/listings/1d2c3b4a-5e6f-4a7b-8c9d-0e1f2a3b4c5d", "GET, PATCH"),
+        ("PUT", "/v1/me", "DELETE, GET, PATCH"),
+        ("PATCH", "/v1/listings", "GET, POST"),
+    ],
+)
+async def test_405_allow_lists_every_method_at_the_path(
+    test_client: httpx.AsyncClient, method: str, path: str, allow: str
+) -> None:
+    """Starlette names only the first matching route's methods; Sirkel names them all."""
+    response = await test_client.request(method, path)
+    assert_problem(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == allow
+
+
 async def test_409_problem(test_client: httpx.AsyncClient) -> None:
     assert_problem(await test_client.get("/_test/conflict"), 409, "conflict")
 
