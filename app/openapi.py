@@ -52,6 +52,8 @@ def install_openapi(app: FastAPI) -> None:
         unavailable_doc = problem_responses(ServiceUnavailableError, BusyError)[503]
         # The body-size limit (app.middleware) answers any request with a body.
         too_large_doc = problem_responses(413)[413]
+        # A body that is not UTF-8 (or not parseable at all) fails before validation.
+        bad_request_doc = problem_responses(400)[400]
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
                 responses = operation.setdefault("responses", {})
@@ -59,6 +61,7 @@ def install_openapi(app: FastAPI) -> None:
                 responses.setdefault("503", unavailable_doc)
                 if "requestBody" in operation:
                     responses.setdefault("413", too_large_doc)
+                    responses.setdefault("400", bad_request_doc)
                 if method == "post":
                     _document_idempotency(operation, exempt=path in EXEMPT_PATHS)
                 for status, response in responses.items():

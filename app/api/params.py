@@ -11,13 +11,19 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
-from app.errors import InvalidApiKeyError, InvalidTokenError, UnauthorizedError
+from app.errors import (
+    AmbiguousCredentialsError,
+    InvalidApiKeyError,
+    InvalidTokenError,
+    UnauthorizedError,
+)
 from app.schemas.common import FYLKESNUMMER_PATTERN, KOMMUNENUMMER_PATTERN
 
 __all__ = [
     "AUTH_PROBLEMS",
     "FYLKESNUMMER_PATTERN",
     "KOMMUNENUMMER_PATTERN",
+    "OPTIONAL_AUTH_PROBLEMS",
     "REFERENCE_CACHE_CONTROL",
     "CursorQuery",
     "FylkeQuery",
@@ -27,8 +33,16 @@ __all__ = [
     "LimitQuery",
 ]
 
-# The problems of a route that needs a caller: no credentials, a bad token, a bad API key.
-AUTH_PROBLEMS = (UnauthorizedError, InvalidTokenError, InvalidApiKeyError)
+# The problems of a route that needs a caller: no credentials, a bad token, a bad API key,
+# both a token and a key.
+AUTH_PROBLEMS = (
+    UnauthorizedError,
+    InvalidTokenError,
+    InvalidApiKeyError,
+    AmbiguousCredentialsError,
+)
+# A public route that reads the caller when there is one refuses credentials it cannot accept.
+OPTIONAL_AUTH_PROBLEMS = (InvalidTokenError, InvalidApiKeyError, AmbiguousCredentialsError)
 
 # --- paging ---------------------------------------------------------------------------------
 

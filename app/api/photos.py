@@ -10,6 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from app.api.deps import ClockDep, OptionalPrincipalDep, PrincipalDep, SettingsDep
 from app.api.params import AUTH_PROBLEMS as _AUTH
+from app.api.params import OPTIONAL_AUTH_PROBLEMS
 from app.config import Settings
 from app.db import SessionDep
 from app.errors import (
@@ -153,7 +154,7 @@ async def upload_photo(
     summary="A listing's photos",
     description="The photos of a listing you may see, first first (the first is the one "
     "search results, GeoJSON and map tiles show). Each has renditions at stable URLs.",
-    responses=problem_responses(ListingNotFoundError, 422),
+    responses=problem_responses(*OPTIONAL_AUTH_PROBLEMS, ListingNotFoundError, 422),
 )
 async def list_photos(
     session: SessionDep, principal: OptionalPrincipalDep, listing_id: ListingIdPath
@@ -187,7 +188,9 @@ async def reorder_photos(
     summary="One photo of a listing",
     description="A removed photo is `404 photo_not_found`, except to the listing's managers and "
     "moderators, who see when and why it was removed.",
-    responses=problem_responses(ListingNotFoundError, PhotoNotFoundError, 422),
+    responses=problem_responses(
+        *OPTIONAL_AUTH_PROBLEMS, ListingNotFoundError, PhotoNotFoundError, 422
+    ),
 )
 async def get_photo(
     session: SessionDep,
@@ -280,7 +283,7 @@ def _etag_matches(header: str | None, etag: str) -> bool:
             "description": "The WebP file",
         },
         304: {"description": "Not modified (the ETag matched)"},
-        **problem_responses(PhotoNotFoundError, 422),
+        **problem_responses(*OPTIONAL_AUTH_PROBLEMS, PhotoNotFoundError, 422),
     },
 )
 async def photo_file(

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime
 
 from app.api.deps import ClockDep, OptionalPrincipalDep, PrincipalDep, SettingsDep
 from app.api.params import AUTH_PROBLEMS as _AUTH
+from app.api.params import OPTIONAL_AUTH_PROBLEMS
 from app.db import SessionDep
 from app.errors import (
     BlockedError,
@@ -250,7 +251,9 @@ async def act_on_transaction(
     "overdue loan's is open-ended until the item is back) and free periods with how many "
     "identical units are free, between `from` (default now) and `to` (default 30 days later; "
     f"at most {MAX_AVAILABILITY_DAYS} days). Who booked is never shown.",
-    responses=problem_responses(ListingNotFoundError, NotTransactableError, 422),
+    responses=problem_responses(
+        *OPTIONAL_AUTH_PROBLEMS, ListingNotFoundError, NotTransactableError, 422
+    ),
 )
 async def get_availability(
     session: SessionDep,
