@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from app.models.person import Language
 from app.schemas.common import KOMMUNENUMMER_PATTERN, StrictModel
@@ -32,6 +32,19 @@ class RegisterRequest(StrictModel):
 
     email: EmailStr = Field(max_length=254)
     password: Password
+
+    @field_validator("email")
+    @classmethod
+    def _one_alphabet_per_part(cls, value: str) -> str:
+        # Imported here: the schema module stays free of services at import time.
+        from app.services.auth import mixed_scripts, normalise_email
+
+        if mixed_scripts(normalise_email(value)):
+            raise ValueError(
+                "mixes letters of different alphabets in one part (a look-alike address)"
+            )
+        return value
+
     display_name: DisplayName
     language: Language = Language.NB
     home_kommune: KommunenummerField | None = None

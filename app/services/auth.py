@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import unicodedata
 import uuid
 from datetime import datetime, timedelta
 
@@ -33,8 +34,26 @@ from app.security import (
 
 def normalise_email(email: str) -> str:
     """E-mail addresses are compared case-insensitively (in practice no provider treats the
-    local part as case-sensitive), stored lower-case and trimmed."""
-    return email.strip().lower()
+    local part as case-sensitive), stored lower-case and trimmed, after Unicode NFKC: the
+    fullwidth ``kari@example.no`` (U+FF4B …) is the ASCII one, not a second account. (Not
+    ``casefold``: it would make ``ß`` ``ss`` and merge two real addresses.)"""
+    return unicodedata.normalize("NFKC", email).strip().lower()
+
+
+def mixed_scripts(email: str) -> bool:
+    """Does a part of the address (the local part, a domain label) mix letters of different
+    alphabets — a Latin name with one Cyrillic a (U+0430) in it, the look-alike trick of Unicode
+    TR39? Addresses written wholly in one script stay allowed."""
+    local, _, domain = email.rpartition("@")
+    for part in (local, *domain.split(".")):
+        scripts = {
+            unicodedata.name(character, "UNKNOWN").split(" ")[0]
+            for character in part
+            if character.isalpha()
+        }
+        if len(scripts) > 1:
+            return True
+    return False
 
 
 async def ensure_kommune(session: AsyncSession, kommunenummer: str | None) -> None:

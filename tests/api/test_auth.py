@@ -328,3 +328,32 @@ async def test_default_factory_password_signs_in(
 ) -> None:
     actor = await create_person(session, settings)
     assert (await sign_in(client, actor.email, DEFAULT_PASSWORD)).status_code == 200
+
+
+async def test_a_fullwidth_look_alike_is_the_same_account(client: httpx.AsyncClient) -> None:
+    assert (await register(client, "kari@example.no")).status_code == 201
+    fullwidth = "".join(chr(0xFF41 + ord(c) - ord("a")) for c in "kari") + "@example.no"
+    again = await register(client, fullwidth)
+    assert_problem(again, 409, "email_taken")
+    # And signs in to the one account.
+    assert (await sign_in(client, fullwidth)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "k\u0430ri@example.no",  # a Cyrillic a in a Latin name
+        "kari@ex\u0430mple.no",  # in the domain
+        "\u03bfla@example.no",  # a Greek omicron before Latin letters
+    ],
+)
+async def test_mixed_alphabet_look_alikes_are_refused(
+    client: httpx.AsyncClient, email: str
+) -> None:
+    problem = assert_problem(await register(client, email), 422, "validation_failed")
+    assert "alphabets" in problem["errors"][0]["message"]
+
+
+async def test_an_address_in_one_other_alphabet_is_fine(client: httpx.AsyncClient) -> None:
+    response = await register(client, "\u043a\u0430\u0440\u0438@example.no")  # кари
+    assert response.status_code == 201, response.text
