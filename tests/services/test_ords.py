@@ -840,3 +840,17 @@ def test_a_hostile_export_is_read_back_with_its_escapes() -> None:
     assert first.data_provider == "'=Sirkel"
     assert first.brand == "'@Moccamaster\nTechnivorm"
     assert first.problem == '\'=HYPERLINK("[url]"&A1,"Klikk her")'
+
+
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+def test_a_bare_cr_inside_a_quoted_field_is_text_not_a_line_end(newline: bytes) -> None:
+    """RFC 4180: a quoted field may hold line breaks; a lone CR is one too (old Mac exports),
+    whatever the file's own line ends are."""
+    lines = SAMPLE.read_bytes().split(b"\n")
+    row = lines[1].replace(b"a year, and", b"a year,\r and")
+    assert row != lines[1]
+    result = parse_ords_csv(newline.join([lines[0], row, lines[2]]) + newline)
+    assert result.errors == []
+    assert len(result.records) == 2
+    assert result.records[0].problem is not None
+    assert "a year,\r and" in result.records[0].problem
