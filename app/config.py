@@ -42,6 +42,8 @@ class DatabaseSettings(BaseModel):
 class HttpSettings(BaseModel):
     # Request bodies above this size get a 413 problem before any route sees them.
     max_body_bytes: int = Field(default=1_048_576, ge=1)
+    # Each part of a request body must arrive within this many seconds, or 408.
+    body_read_timeout_s: float = Field(default=30.0, gt=0, le=600)
     # Larger limits for the few routes that take files, by exact path: an ORDS import of tens
     # of thousands of repairs is a few MiB. From the environment as JSON, e.g.
     # SIRKEL_HTTP__MAX_BODY_BYTES_BY_PATH='{"/v1/repairs/import": 20971520}'.

@@ -97,6 +97,7 @@ The exception tree::
     │   ├── IdempotencyInProgressError 409 idempotency_in_progress (app.idempotency)
     │   ├── IdempotencyKeyConsumedError 409 idempotency_key_consumed (app.idempotency)
     │   └── IdempotencyKeyAppliedError 409 idempotency_key_applied (app.idempotency)
+    ├── RequestTimeoutError           408 request_timeout (app.middleware)
     ├── PayloadTooLargeError          413 payload_too_large
     ├── UnsupportedMediaTypeError     415 unsupported_media_type
     ├── TooManyAttemptsError          429 too_many_attempts
@@ -753,6 +754,12 @@ class IdempotencyKeyAppliedError(ConflictError):
 
     code = "idempotency_key_applied"
     title = "Already done; the response was lost"
+
+
+class RequestTimeoutError(AppError):
+    status_code = 408
+    code = "request_timeout"
+    title = "The request body was not sent in time"
 
 
 class PayloadTooLargeError(AppError):

@@ -6,6 +6,8 @@ and context variables behave as without middleware.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -13,7 +15,7 @@ import time
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PayloadTooLargeError
+from app.errors import PayloadTooLargeError, RequestTimeoutError
 from app.observability import new_request_id, request_id_var
 from app.problems import error_response, internal_error_response, outage
 
@@ -87,7 +89,9 @@ _MULTIPART_ALLOWANCE = 64 * 1024
 
 
 class BodySizeLimitMiddleware:
-    """Answers 413 ``payload_too_large`` for request bodies above the limit: ``max_bytes``, or
+    """Answers 408 ``request_timeout`` when a part of the request body does not arrive within
+    ``SIRKEL_HTTP__BODY_READ_TIMEOUT_S``, and 413 ``payload_too_large`` for request bodies
+    above the limit: ``max_bytes``, or
     for the paths in the app's ``settings.http.max_body_bytes_by_path`` (read from
     ``app.state.settings`` as the idempotency middleware does) the limit given there.
 
@@ -120,10 +124,49 @@ class BodySizeLimitMiddleware:
             scope.get("path"),
         )
 
+    def _timeout(self, scope: Scope) -> float:
+        settings = getattr(getattr(scope.get("app"), "state", None), "settings", None)
+        return float(settings.http.body_read_timeout_s) if settings is not None else 30.0
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        timeout = self._timeout(scope)
+
+        timed_out: RequestTimeoutError | None = None
+
+        async def timed_receive() -> Message:
+            # A client that stops sending its body mid-way would hold a worker and a
+            # connection for ever (a slow-body attack): each part must come in time.
+            nonlocal timed_out
+            try:
+                return await asyncio.wait_for(receive(), timeout)
+            except TimeoutError:
+                timed_out = RequestTimeoutError(
+                    f"The request body did not arrive within {timeout:g} s.",
+                    headers={"Connection": "close"},
+                )
+                raise timed_out from None
+
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            # Whatever the app makes of the failed read (FastAPI: a 400 "error parsing the
+            # body") is replaced by the 408 below.
+            nonlocal started
+            if timed_out is not None:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        with contextlib.suppress(RequestTimeoutError):
+            await self._limited(scope, timed_receive, tracking_send)
+        if timed_out is not None and not started:
+            await error_response(timed_out, scope.get("path"))(scope, receive, send)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = self._limit(scope)
         headers = Headers(scope=scope)
         length = headers.get("content-length")

@@ -22,6 +22,7 @@ from app.errors import (
     IdempotencyKeyReusedError,
     InvalidIdempotencyKeyError,
     Problem,
+    RequestTimeoutError,
     ServiceUnavailableError,
     problem_responses,
 )
@@ -54,6 +55,8 @@ def install_openapi(app: FastAPI) -> None:
         too_large_doc = problem_responses(413)[413]
         # A body that is not UTF-8 (or not parseable at all) fails before validation.
         bad_request_doc = problem_responses(400)[400]
+        # A body that stops coming (app.middleware).
+        timeout_doc = problem_responses(RequestTimeoutError)[408]
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
                 responses = operation.setdefault("responses", {})
@@ -62,6 +65,7 @@ def install_openapi(app: FastAPI) -> None:
                 if "requestBody" in operation:
                     responses.setdefault("413", too_large_doc)
                     responses.setdefault("400", bad_request_doc)
+                    responses.setdefault("408", timeout_doc)
                 if method == "post":
                     _document_idempotency(operation, exempt=path in EXEMPT_PATHS)
                 for status, response in responses.items():

@@ -3,9 +3,10 @@ and access log work for every response."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
 
+from app.config import Settings
 from app.errors import ConflictError, ForbiddenError, UnauthorizedError
 from app.observability import JsonFormatter
 from tests.problems import assert_problem
@@ -247,3 +249,27 @@ async def test_nul_characters_are_422_not_500(
     response = await test_client.request(method, path, **kwargs)
     body = assert_problem(response, 422, "invalid_input")
     assert "NUL" in body["detail"]
+
+
+@pytest.mark.parametrize("declared_length", [True, False], ids=["content-length", "chunked"])
+async def test_408_when_the_body_stops_coming(
+    settings: Settings,
+    client_for: Callable[[Settings], Awaitable[httpx.AsyncClient]],
+    declared_length: bool,
+) -> None:
+    http = settings.http.model_copy(update={"body_read_timeout_s": 0.2})
+    client = await client_for(settings.model_copy(update={"http": http}))
+    body = b'{"email": "sakte@example.no", "password": "et langt passord", "display_name": "S"}'
+
+    async def slowly() -> AsyncIterator[bytes]:
+        yield body[:10]
+        await asyncio.sleep(1.0)
+        yield body[10:]
+
+    headers = {"content-type": "application/json"}
+    if declared_length:
+        headers["content-length"] = str(len(body))
+    response = await client.post("/v1/auth/register", content=slowly(), headers=headers)
+    problem = assert_problem(response, 408, "request_timeout")
+    assert "0.2 s" in problem["detail"]
+    assert response.headers["connection"] == "close"
