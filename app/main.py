@@ -14,6 +14,7 @@ from app.api import (
     auth,
     blocks,
     categories,
+    docs,
     evidence,
     fylker,
     geo,
@@ -173,6 +174,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,
         license_info={"name": "Proprietary; reference data under its own licences"},
+        # Served from vendored assets by app.api.docs (no CDN).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.migration_heads = migration_heads()
@@ -184,6 +188,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (
         health,
         metrics_routes,
+        docs,
         auth,
         me,
         people,
