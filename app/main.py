@@ -48,7 +48,7 @@ from app.middleware import (
     RequestContextMiddleware,
 )
 from app.observability import configure_logging
-from app.openapi import install_openapi
+from app.openapi import generate_operation_id, install_openapi
 from app.problems import install_error_handlers
 from app.services.health import migration_heads
 
@@ -177,6 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Served from vendored assets by app.api.docs (no CDN).
         docs_url=None,
         redoc_url=None,
+        generate_unique_id_function=generate_operation_id,
     )
     app.state.settings = settings
     app.state.migration_heads = migration_heads()

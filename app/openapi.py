@@ -7,11 +7,14 @@ its own ``HTTPValidationError``; Sirkel answers every error as a problem. This r
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from typing import Any
 
 import orjson
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
 from app.errors import (
     PROBLEM_MEDIA_TYPE,
@@ -85,10 +88,47 @@ def install_openapi(app: FastAPI) -> None:
                         response["description"] = validation_doc["description"]
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
+        _readable_operation_ids(schema)
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+# The raw id ``generate_operation_id`` gives (tag and function), before ``_readable_operation_ids``.
+_SEPARATOR = "__"
+
+
+def generate_operation_id(route: APIRoute) -> str:
+    """``{tag}__{function}``; the document then shortens it (``_readable_operation_ids``)."""
+    tag = route.tags[0] if route.tags else "sirkel"
+    return f"{tag}{_SEPARATOR}{route.name}"
+
+
+def _words(text: object) -> list[str]:
+    return [w for w in re.split(r"[^a-z0-9]+", str(text).lower()) if w]
+
+
+def _readable_operation_ids(schema: dict[str, Any]) -> None:
+    """Stable, readable operation ids for generated clients: the tag, then the function's
+    words without the tag's own (``listings-search``, ``transactions-act-on``,
+    ``listings-upload-photo``); where two would read the same, both keep every word."""
+    operations = [
+        op for ops in schema.get("paths", {}).values() for op in ops.values() if "operationId" in op
+    ]
+    short: dict[int, str] = {}
+    full: dict[int, str] = {}
+    for index, operation in enumerate(operations):
+        tag, _, name = str(operation["operationId"]).partition(_SEPARATOR)
+        tag_words = _words(tag)
+        own = set(tag_words) | {w.removesuffix("s") for w in tag_words}
+        words = _words(name)
+        kept = [w for w in words if w not in own] or words
+        short[index] = "-".join([*tag_words, *kept])
+        full[index] = "-".join([*tag_words, *words])
+    counts = Counter(short.values())
+    for index, operation in enumerate(operations):
+        operation["operationId"] = short[index] if counts[short[index]] == 1 else full[index]
 
 
 def _hoist_defs(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
