@@ -42,6 +42,7 @@ from app.db import create_engine, create_read_sessionmaker, create_sessionmaker
 from app.idempotency import IdempotencyMiddleware
 from app.metrics import Metrics, MetricsMiddleware
 from app.middleware import (
+    EXPOSED_HEADERS,
     REQUEST_ID_HEADER,
     BodySizeLimitMiddleware,
     PublicCorsMiddleware,
@@ -228,12 +229,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "Content-Type",
                 "X-API-Key",
                 "Idempotency-Key",
+                "If-None-Match",
                 REQUEST_ID_HEADER,
             ],
-            expose_headers=[REQUEST_ID_HEADER, "Retry-After", "Location"],
+            expose_headers=list(EXPOSED_HEADERS),
             max_age=600,
         )
-    app.add_middleware(PublicCorsMiddleware, prefixes=("/v1/tiles/",))
+    app.add_middleware(PublicCorsMiddleware, configured=tuple(settings.http.cors_origins))
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.http.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)

@@ -13,6 +13,7 @@ import re
 import time
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PayloadTooLargeError, RequestTimeoutError
@@ -203,27 +204,81 @@ class BodySizeLimitMiddleware:
         await self.app(scope, replay, send)
 
 
-class PublicCorsMiddleware:
-    """``Access-Control-Allow-Origin: *`` on every response under the given path prefixes —
-    errors included, so that a map embedded on any municipality's site can read why a tile
-    failed. For public, credential-free reads only (tiles); everything else follows the
-    configured CORS origins."""
+# Response headers a browser script may read (configured origins and public reads alike).
+EXPOSED_HEADERS = ("X-Request-ID", "Retry-After", "Location", "Idempotency-Replayed", "ETag")
+# Request headers a cross-origin public read may send: none carries credentials.
+_PUBLIC_REQUEST_HEADERS = frozenset(
+    {"accept", "accept-language", "content-language", "if-none-match", "x-request-id"}
+)
+_READS = frozenset({"GET", "HEAD"})
 
-    def __init__(self, app: ASGIApp, *, prefixes: tuple[str, ...]) -> None:
+
+class PublicCorsMiddleware:
+    """Public reads from any origin; everything else only from the configured origins.
+
+    A ``GET`` or ``HEAD`` from any web page gets ``Access-Control-Allow-Origin: *`` (errors
+    included, so that a map embedded on a municipality's site can read why a tile failed).
+    With ``*`` a browser sends no credentials and reads no credentialed response, so such a
+    page sees exactly what an anonymous caller sees. A preflight for a read with only harmless
+    headers (``If-None-Match``, ``Accept-Language`` …) is answered here too. A request that
+    carries credentials or writes needs a preflight that only ``SIRKEL_HTTP__CORS_ORIGINS``
+    pass (Starlette's ``CORSMiddleware``, inside this one, answers those origins)."""
+
+    def __init__(self, app: ASGIApp, *, configured: tuple[str, ...] = ()) -> None:
         self.app = app
-        self.prefixes = prefixes
+        self.configured = frozenset(configured)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        origin = headers.get("origin")
+        if origin is not None and origin in self.configured:
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+        # (Also without an Origin: a shared cache then keeps one answer for every page.)
+        if (
+            origin is not None
+            and method == "OPTIONS"
+            and "access-control-request-method" in headers
+        ):
+            await self._preflight(scope, receive, send, headers)
+            return
+        if method not in _READS:
             await self.app(scope, receive, send)
             return
 
         async def send_public(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers["Access-Control-Allow-Origin"] = "*"
-                if "access-control-allow-credentials" in headers:
-                    del headers["Access-Control-Allow-Credentials"]
+                out = MutableHeaders(scope=message)
+                out["Access-Control-Allow-Origin"] = "*"
+                out["Access-Control-Expose-Headers"] = ", ".join(EXPOSED_HEADERS)
+                if "access-control-allow-credentials" in out:
+                    del out["Access-Control-Allow-Credentials"]
             await send(message)
 
         await self.app(scope, receive, send_public)
+
+    async def _preflight(
+        self, scope: Scope, receive: Receive, send: Send, headers: Headers
+    ) -> None:
+        requested = headers["access-control-request-method"].upper()
+        wanted = {
+            h.strip().lower()
+            for h in headers.get("access-control-request-headers", "").split(",")
+            if h.strip()
+        }
+        if requested not in _READS or not wanted <= _PUBLIC_REQUEST_HEADERS:
+            # Not a public read: the browser gets no permission and refuses the request.
+            await self.app(scope, receive, send)
+            return
+        allow = {
+            "Access-Control-Allow-Origin": "*",
+            "Access-Control-Allow-Methods": "GET, HEAD",
+            "Access-Control-Max-Age": "600",
+        }
+        if wanted:
+            allow["Access-Control-Allow-Headers"] = ", ".join(sorted(wanted))
+        await Response(status_code=204, headers=allow)(scope, receive, send)

@@ -139,16 +139,52 @@ async def test_cors_from_settings(settings: Settings) -> None:
     )
     async for c in _client_for(with_cors):
         allowed = await c.options(
-            "/v1/kommuner",
+            "/v1/me",
             headers={
                 "Origin": "https://kart.kommune.no",
-                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Method": "PATCH",
+                "Access-Control-Request-Headers": "authorization, content-type",
             },
         )
         simple = await c.get("/healthz", headers={"Origin": "https://kart.kommune.no"})
-        other = await c.get("/healthz", headers={"Origin": "https://evil.example"})
+        write = await c.options(
+            "/v1/me",
+            headers={
+                "Origin": "https://evil.example",
+                "Access-Control-Request-Method": "PATCH",
+                "Access-Control-Request-Headers": "authorization",
+            },
+        )
+        credentialed_read = await c.options(
+            "/v1/me",
+            headers={
+                "Origin": "https://evil.example",
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization",
+            },
+        )
+        public = await c.get("/healthz", headers={"Origin": "https://evil.example"})
+        public_preflight = await c.options(
+            "/v1/kommuner",
+            headers={
+                "Origin": "https://evil.example",
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "if-none-match",
+            },
+        )
+    # The configured origin may write with credentials.
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == "https://kart.kommune.no"
+    assert "PATCH" in allowed.headers["access-control-allow-methods"]
     assert simple.headers["access-control-allow-origin"] == "https://kart.kommune.no"
-    assert "x-request-id" in simple.headers["access-control-expose-headers"].lower()
-    assert "access-control-allow-origin" not in other.headers
+    for name in ("x-request-id", "idempotency-replayed", "etag", "location", "retry-after"):
+        assert name in simple.headers["access-control-expose-headers"].lower()
+    # Any other origin reads what an anonymous caller reads, and nothing more.
+    assert public.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in public.headers
+    assert "idempotency-replayed" in public.headers["access-control-expose-headers"].lower()
+    assert public_preflight.status_code == 204
+    assert public_preflight.headers["access-control-allow-origin"] == "*"
+    assert public_preflight.headers["access-control-allow-methods"] == "GET, HEAD"
+    for refused in (write, credentialed_read):
+        assert "access-control-allow-origin" not in refused.headers

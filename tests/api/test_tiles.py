@@ -986,5 +986,8 @@ async def test_tile_errors_carry_cors_too(client: httpx.AsyncClient) -> None:
         response = await client.get(path, headers={"Origin": "https://www.bergen.kommune.no"})
         assert response.status_code == 422
         assert response.headers["access-control-allow-origin"] == "*"
+    # Every public read is open to other sites in the same way; writes are not.
     listings = await client.get("/v1/listings", headers={"Origin": "https://example.org"})
-    assert "access-control-allow-origin" not in listings.headers
+    assert listings.headers["access-control-allow-origin"] == "*"
+    write = await client.post("/v1/listings", json={}, headers={"Origin": "https://example.org"})
+    assert "access-control-allow-origin" not in write.headers
