@@ -11,7 +11,9 @@ from app.errors import NotAcceptableError
 
 def _request(accept: str | None) -> Request:
     headers = [(b"accept", accept.encode())] if accept is not None else []
-    return Request({"type": "http", "method": "GET", "path": "/", "headers": headers})
+    return Request(
+        {"type": "http", "method": "GET", "path": "/", "headers": headers, "query_string": b""}
+    )
 
 
 @pytest.mark.parametrize(
@@ -37,3 +39,32 @@ def test_negotiation(accept: str | None, expected: str) -> None:
 def test_nothing_acceptable(accept: str) -> None:
     with pytest.raises(NotAcceptableError):
         negotiate(_request(accept), [JSON, GEOJSON])
+
+
+def _request_f(accept: str | None, f: str) -> Request:
+    headers = [(b"accept", accept.encode())] if accept is not None else []
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": headers,
+            "query_string": f"f={f}".encode(),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("accept", "f", "expected"),
+    [
+        (None, "geojson", GEOJSON),  # GDAL, a browser's address bar
+        ("*/*", "geojson", GEOJSON),
+        ("text/html,application/xhtml+xml,*/*;q=0.8", "geojson", GEOJSON),
+        ("application/json", "geojson", JSON),  # an Accept naming a type wins
+        ("application/geo+json", "json", GEOJSON),
+        (None, "json", JSON),
+        (None, "csv", JSON),  # not offered here: Accept (none) decides
+    ],
+)
+def test_f_chooses_unless_accept_names_a_type(accept: str | None, f: str, expected: str) -> None:
+    assert negotiate(_request_f(accept, f), [JSON, GEOJSON]) == expected

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from app.api.media import GEOJSON, feature_or_json
+from app.api.media import GEOJSON, GeoJsonFormat, feature_or_json
 from app.api.params import REFERENCE_CACHE_CONTROL, FylkesnummerPath
 from app.db import SessionDep
 from app.errors import FylkeNotFoundError, NotAcceptableError, problem_responses
@@ -44,7 +44,12 @@ async def list_fylker(session: SessionDep, response: Response) -> FylkeList:
         **problem_responses(FylkeNotFoundError, NotAcceptableError, 422),
     },
 )
-async def get_fylke(request: Request, session: SessionDep, fylkesnummer: FylkesnummerPath) -> Any:
+async def get_fylke(
+    request: Request,
+    session: SessionDep,
+    fylkesnummer: FylkesnummerPath,
+    f: GeoJsonFormat = None,  # noqa: ARG001 - declared and validated here, read by feature_or_json
+) -> Any:
     return await feature_or_json(
         request,
         feature=partial(service.get_fylke_feature, session, fylkesnummer=fylkesnummer),

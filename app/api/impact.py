@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from app.api.deps import ClockDep
-from app.api.media import CSV, JSON, negotiate
+from app.api.media import CSV, JSON, CsvFormat, negotiate
 from app.db import SnapshotSessionDep
 from app.errors import (
     InvalidGroupingError,
@@ -114,6 +114,7 @@ async def read_impact(
     baseline: Annotated[
         int | None, Query(ge=2000, le=2100, description="Year to compare with")
     ] = None,
+    f: CsvFormat = None,  # noqa: ARG001 - declared and validated here, read by negotiate
 ) -> ImpactResponse | Response:
     media = negotiate(request, [JSON, CSV])
     query = await service.build_query(

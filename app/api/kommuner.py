@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from app.api.media import GEOJSON, feature_or_json
+from app.api.media import GEOJSON, GeoJsonFormat, feature_or_json
 from app.api.params import FYLKESNUMMER_PATTERN, REFERENCE_CACHE_CONTROL, KommunenummerPath
 from app.db import SessionDep
 from app.errors import (
@@ -82,7 +82,10 @@ async def list_kommuner(
     },
 )
 async def get_kommune(
-    request: Request, session: SessionDep, kommunenummer: KommunenummerPath
+    request: Request,
+    session: SessionDep,
+    kommunenummer: KommunenummerPath,
+    f: GeoJsonFormat = None,  # noqa: ARG001 - declared and validated here, read by feature_or_json
 ) -> Any:
     return await feature_or_json(
         request,

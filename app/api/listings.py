@@ -16,7 +16,7 @@ from app.api.listing_filters import (
     OrganizationQuery,
     TextQuery,
 )
-from app.api.media import GEOJSON, JSON, negotiate
+from app.api.media import GEOJSON, JSON, GeoJsonFormat, negotiate
 from app.api.params import AUTH_PROBLEMS as _AUTH
 from app.api.params import FylkeQuery, KommuneQuery
 from app.db import SessionDep
@@ -219,6 +219,7 @@ async def search_listings(
     cursor: Annotated[
         str | None, Query(max_length=512, description="`next_cursor` of the previous page")
     ] = None,
+    f: GeoJsonFormat = None,  # noqa: ARG001 - declared and validated here, read by negotiate
 ) -> Response:
     media = negotiate(request, [JSON, GEOJSON])
     search = service.SearchRequest(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Annotated, Literal
 
-from fastapi import Request, Response
+from fastapi import Query, Request, Response
 from pydantic import BaseModel
 
 from app.errors import NotAcceptableError
@@ -44,15 +45,40 @@ def _matches(media_range: str, offered: str) -> int:
     return 0
 
 
+GeoJsonFormat = Annotated[
+    Literal["json", "geojson"] | None,
+    Query(
+        description="`geojson` or `json`, for clients that cannot set `Accept` (GDAL, QGIS, a "
+        "browser); an `Accept` naming one of the two exactly wins"
+    ),
+]
+CsvFormat = Annotated[
+    Literal["json", "csv"] | None,
+    Query(description="`csv` or `json`, for clients that cannot set `Accept`"),
+]
+
+# ``?f=`` names a format where a client cannot set ``Accept`` (a URL typed into GDAL, QGIS or a
+# browser's address bar).
+FORMATS: dict[str, str] = {"json": JSON, "geojson": GEOJSON, "csv": CSV}
+
+
 def negotiate(request: Request, offered: list[str]) -> str:
     """The offered media type the client prefers; the first offered when it does not say.
 
-    Raises ``NotAcceptableError`` (406) when the client accepts none of them.
+    An ``Accept`` that names one of the offered types exactly wins; otherwise ``?f=json``,
+    ``f=geojson`` or ``f=csv`` chooses (the routes declare which, so an unknown one is a
+    422 before this runs); otherwise ``Accept`` with its wildcards. Raises
+    ``NotAcceptableError`` (406) when the client accepts none of them.
     """
     header = request.headers.get("accept")
-    if not header or not header.strip():
+    ranges = _parse_accept(header) if header and header.strip() else []
+    named = {r for r, q in ranges if q > 0} & set(offered)
+    wanted = FORMATS.get(request.query_params.get("f", ""))
+    if not named and wanted in offered:
+        assert wanted is not None
+        return wanted
+    if not ranges:
         return offered[0]
-    ranges = _parse_accept(header)
     best: tuple[float, int, int] | None = None
     choice: str | None = None
     for index, media in enumerate(offered):
