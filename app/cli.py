@@ -87,6 +87,8 @@ async def _demo_data() -> None:
             print(f"handed over {handover}")
         for line in report.created_reports:
             print(line)
+        for title in report.created_targets:
+            print(f"proposed target: {title}")
 
     await _in_transaction(work)
     print(f"demo data ready; every demo account signs in with the password {DEMO_PASSWORD!r}")

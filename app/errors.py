@@ -31,6 +31,7 @@ The exception tree::
     │   ├── ImageTooLargeError        422 image_too_large (pixels; bytes are a 413)
     │   ├── AnimatedImageError        422 image_animated
     │   ├── InvalidPhotoOrderError    422 invalid_photo_order
+    │   ├── InvalidTargetError        422 invalid_target
     │   ├── InvalidIdempotencyKeyError 422 invalid_idempotency_key (app.idempotency)
     │   └── IdempotencyKeyReusedError 422 idempotency_key_reused (app.idempotency)
     ├── UnauthorizedError             401 unauthorized
@@ -68,7 +69,8 @@ The exception tree::
     │   ├── WebhookNotFoundError      404 webhook_not_found
     │   ├── DeliveryNotFoundError     404 delivery_not_found
     │   ├── ReviewNotFoundError       404 review_not_found
-    │   └── PhotoNotFoundError        404 photo_not_found
+    │   ├── PhotoNotFoundError        404 photo_not_found
+    │   └── TargetNotFoundError       404 target_not_found
     ├── NotAcceptableError            406 not_acceptable
     ├── ConflictError                 409 conflict
     │   ├── EmailTakenError           409 email_taken
@@ -94,6 +96,7 @@ The exception tree::
     │   ├── AlreadyReviewedError      409 already_reviewed
     │   ├── AlreadyRepliedError       409 already_replied
     │   ├── TooManyPhotosError        409 too_many_photos
+    │   ├── TargetChangedError        409 target_changed
     │   ├── IdempotencyInProgressError 409 idempotency_in_progress (app.idempotency)
     │   ├── IdempotencyKeyConsumedError 409 idempotency_key_consumed (app.idempotency)
     │   └── IdempotencyKeyAppliedError 409 idempotency_key_applied (app.idempotency)
@@ -404,6 +407,11 @@ class AnimatedImageError(InvalidInputError):
     title = "Animated images are not accepted"
 
 
+class InvalidTargetError(InvalidInputError):
+    code = "invalid_target"
+    title = "Not a target this indicator and scope can have"
+
+
 class InvalidPhotoOrderError(InvalidInputError):
     code = "invalid_photo_order"
     title = "The order must name each of the listing's photos once"
@@ -597,6 +605,11 @@ class ReviewNotFoundError(NotFoundError):
     title = "Review not found"
 
 
+class TargetNotFoundError(NotFoundError):
+    code = "target_not_found"
+    title = "Target not found"
+
+
 class PhotoNotFoundError(NotFoundError):
     code = "photo_not_found"
     title = "Photo not found"
@@ -730,6 +743,11 @@ class AlreadyReviewedError(ConflictError):
 class AlreadyRepliedError(ConflictError):
     code = "already_replied"
     title = "The review was answered already"
+
+
+class TargetChangedError(ConflictError):
+    code = "target_changed"
+    title = "The target changed meanwhile"
 
 
 class TooManyPhotosError(ConflictError):

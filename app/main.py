@@ -32,6 +32,7 @@ from app.api import (
     repairs,
     reports,
     reviews,
+    targets,
     tiles,
     transactions,
     webhooks,
@@ -206,6 +207,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         transactions,
         repairs,
         evidence,
+        targets,  # before impact: /v1/impact/targets and /progress
         impact,
         initiatives,
         reports,

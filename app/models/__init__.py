@@ -33,6 +33,7 @@ from app.models.reference import ReferenceDataset
 from app.models.repair import Repair, RepairEvent
 from app.models.report import Report, ReportEvent
 from app.models.review import Review
+from app.models.target import ImpactTarget
 from app.models.tile_cell import ListingTileCell
 from app.models.transaction import Transaction, TransactionTransition
 from app.models.waste import EwcChapter, EwcCode
@@ -55,6 +56,7 @@ __all__ = [
     "ImpactFactorRevision",
     "ImpactLevel",
     "ImpactParty",
+    "ImpactTarget",
     "Initiative",
     "InitiativeKommune",
     "InitiativePartner",

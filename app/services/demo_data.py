@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +21,7 @@ from app.config import Settings
 from app.models.organization import MemberRole, OrganizationKind
 from app.models.person import PlatformRole
 from app.models.report import ReportReason, ReportTarget
+from app.models.target import TargetScope
 from app.repositories.listing import ListingRepository
 from app.repositories.organization import OrganizationRepository
 from app.repositories.person import PersonRepository
@@ -28,9 +30,11 @@ from app.repositories.transaction import TransactionRepository
 from app.schemas.listing import ListingCreate
 from app.schemas.report import ReportCreate
 from app.schemas.review import ReviewCreate
+from app.schemas.target import TargetCreate
 from app.schemas.transaction import TransactionActionBody, TransactionCreate
 from app.security import hash_password
 from app.services.demo_pictures import picture
+from app.services.impact.targets import create_target, list_targets
 from app.services.listing import create_listing
 from app.services.photo import upload_photo
 from app.services.photos.processing import storage_from_settings
@@ -174,6 +178,7 @@ class DemoReport:
     created_listings: list[str] = field(default_factory=list)
     created_handovers: list[str] = field(default_factory=list)
     created_reports: list[str] = field(default_factory=list)
+    created_targets: list[str] = field(default_factory=list)
 
 
 async def load_demo_data(session: AsyncSession, *, settings: Settings, now: datetime) -> DemoReport:
@@ -229,8 +234,64 @@ async def load_demo_data(session: AsyncSession, *, settings: Settings, now: date
         session, settings=settings, now=now, ids=ids, titles=titles, report=report
     )
     await _load_demo_reports(session, now=now, ids=ids, titles=titles, report=report)
+    await _load_demo_targets(session, now=now, ids=ids, report=report)
     await session.flush()
     return report
+
+
+# Realistic proposals of the kind the mission's working group makes (none adopted).
+DEMO_TARGETS: tuple[dict[str, Any], ...] = (
+    {
+        "indicator": "sg1.reuse.handovers",
+        "scope": "norway",
+        "baseline_year": 2025,
+        "target_year": 2035,
+        "target_change_pct": 50,
+        "path": "annual_growth",
+        "status": "proposed",
+        "decided_by": "Arbeidsgruppen for sirkulær økonomi (demo)",
+        "reference_title": "Demo: forslag til måltall for delmål 1, gjenbruk",
+        "note": "Gjenbruk av ting: 50 % flere overleveringer i 2035 enn i 2025.",
+    },
+    {
+        "indicator": "sg2.loans.per_1000",
+        "scope": "kommune",
+        "scope_code": "5001",
+        "baseline_year": 2025,
+        "target_year": 2030,
+        "target_change_pct": 100,
+        "path": "linear",
+        "status": "proposed",
+        "decided_by": "Trondheim kommune (demo)",
+        "reference_title": "Demo: utlån per 1 000 innbyggere skal dobles i Trondheim",
+        "note": "Utlånssentraler og bibliotek: dobbelt så mange utlån per innbygger i 2030.",
+    },
+)
+
+
+async def _load_demo_targets(
+    session: AsyncSession, *, now: datetime, ids: dict[str, uuid.UUID], report: DemoReport
+) -> None:
+    analyst = Principal(
+        person_id=ids["analytiker@demo.sirkel.no"],
+        roles=frozenset({PlatformRole.ANALYST.value}),
+    )
+    for body in DEMO_TARGETS:
+        existing = await list_targets(
+            session,
+            indicator=body["indicator"],
+            scope=TargetScope(body["scope"]),
+            scope_code=body.get("scope_code"),
+            status=None,
+            cursor=None,
+            limit=1,
+        )
+        if existing.items:
+            continue
+        await create_target(
+            session, principal=analyst, body=TargetCreate.model_validate(body), now=now
+        )
+        report.created_targets.append(str(body["reference_title"]))
 
 
 async def _load_demo_listings(

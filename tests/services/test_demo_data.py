@@ -25,6 +25,7 @@ from app.services.demo_data import (
     DEMO_ORGANIZATIONS,
     DEMO_PEOPLE,
     DEMO_REPORTS,
+    DEMO_TARGETS,
     load_demo_data,
 )
 from app.services.demo_pictures import PICTURES
@@ -46,6 +47,8 @@ async def test_demo_data_is_spread_out_and_idempotent(
     assert second.created_handovers == []
     assert len(first.created_reports) == len(DEMO_REPORTS)
     assert second.created_reports == []
+    assert len(first.created_targets) == len(DEMO_TARGETS)
+    assert second.created_targets == []
 
     kommuner = set((await session.execute(select(Organization.kommunenummer).distinct())).scalars())
     assert len(kommuner) >= 5
