@@ -50,6 +50,7 @@ import asyncpg
 import httpx
 
 from bench.impact_generate import app_url, dsn, prepare_database
+from bench.server import running_api
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -136,65 +137,16 @@ class Receiver:
 
 @contextmanager
 def running_app() -> Iterator[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIRKEL_")}
-    env |= {
+    env = {
         "SIRKEL_ENVIRONMENT": "development",  # webhooks to the loopback receiver are allowed
         "SIRKEL_DATABASE__URL": app_url(DATABASE),
         "SIRKEL_WORKER__POLL_INTERVAL_S": "0.2",
-        "SIRKEL_LOG_LEVEL": "WARNING",
     }
-    RESULTS.mkdir(exist_ok=True)
-    log = (RESULTS / "outbox-app.log").open("wb")
-    api = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:create_app",
-            "--factory",
-            "--port",
-            str(PORT),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        for _ in range(WORKERS)
-    ]
-    base = f"http://127.0.0.1:{PORT}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or api.poll() is not None:
-                raise SystemExit("the API did not come up; see bench/results/outbox-app.log")
-            time.sleep(0.3)
+    with running_api(port=PORT, env=env, log_name="outbox-app.log", workers=WORKERS) as (
+        base,
+        _,
+    ):
         yield base
-    finally:
-        for process in [api, *workers]:
-            process.terminate()
-        for process in [api, *workers]:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        log.close()
 
 
 # --- set-up and load ------------------------------------------------------------------------

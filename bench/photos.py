@@ -24,13 +24,10 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +41,7 @@ from app.config import PhotoSettings
 from app.services.photos.images import process
 from app.services.photos.processing import process_upload
 from bench.impact_generate import app_url, prepare_database
+from bench.server import running_api
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -117,57 +115,6 @@ def _rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
-
-
-@contextmanager
-def running_api(store: Path) -> Iterator[tuple[str, int]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIRKEL_")}
-    env |= {
-        "SIRKEL_ENVIRONMENT": "development",
-        "SIRKEL_DATABASE__URL": app_url(DATABASE),
-        "SIRKEL_PHOTOS__LOCAL_DIR": str(store),
-        "SIRKEL_LOG_LEVEL": "WARNING",
-    }
-    RESULTS.mkdir(exist_ok=True)
-    log = (RESULTS / "photos-app.log").open("wb")
-    api = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:create_app",
-            "--factory",
-            "--port",
-            str(PORT),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{PORT}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or api.poll() is not None:
-                raise SystemExit("the API did not come up; see bench/results/photos-app.log")
-            time.sleep(0.3)
-        yield base, api.pid
-    finally:
-        api.terminate()
-        try:
-            api.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            api.kill()
-        log.close()
 
 
 async def _signed_in(client: httpx.AsyncClient) -> dict[str, str]:
@@ -265,7 +212,12 @@ def measure() -> dict[str, Any]:
     asyncio.run(prepare_database(DATABASE))
     store = Path(tempfile.mkdtemp(prefix="sirkel-bench-photos-"))
     try:
-        with running_api(store) as (base, pid):
+        env = {
+            "SIRKEL_ENVIRONMENT": "development",
+            "SIRKEL_DATABASE__URL": app_url(DATABASE),
+            "SIRKEL_PHOTOS__LOCAL_DIR": str(store),
+        }
+        with running_api(port=PORT, env=env, log_name="photos-app.log") as (base, pid):
             say(f"uploads through the API (one uvicorn worker, pid {pid})")
             api = asyncio.run(through_api(sources, base, pid))
     finally:

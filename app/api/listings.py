@@ -65,7 +65,8 @@ MAX_RADIUS_M = 100_000
 
 ListingIdPath = Annotated[uuid.UUID, Path(description="The listing's id")]
 
-_OWNER_ONLY = (
+# The problems of a route only a listing's managers may use.
+OWNER_ONLY = (
     *_AUTH,
     NotListingOwnerError,
     NotAMemberError,
@@ -281,7 +282,7 @@ async def get_listing(
     "again; a new hazardous EWC code sends an active listing back to review. Completed and "
     "withdrawn listings cannot change (`409 listing_closed`).",
     responses=problem_responses(
-        *_OWNER_ONLY,
+        *OWNER_ONLY,
         ListingClosedError,
         UnknownCategoryError,
         UnknownEwcCodeError,
@@ -335,7 +336,7 @@ async def hide_listing(
     "after it expired. Moderators: `approve` a listing in review (a hazardous material), "
     "`unhide` a hidden one. Any other move is `409 invalid_transition`.",
     responses=problem_responses(
-        *_OWNER_ONLY, PersonRequiredError, RoleRequiredError, InvalidTransitionError, 422
+        *OWNER_ONLY, PersonRequiredError, RoleRequiredError, InvalidTransitionError, 422
     ),
 )
 async def act_on_listing(

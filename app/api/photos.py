@@ -9,6 +9,7 @@ from fastapi import APIRouter, File, Form, Path, Request, Response, UploadFile, 
 from pydantic import TypeAdapter, ValidationError
 
 from app.api.deps import ClockDep, OptionalPrincipalDep, PrincipalDep, SettingsDep
+from app.api.listings import OWNER_ONLY
 from app.api.params import AUTH_PROBLEMS as _AUTH
 from app.api.params import OPTIONAL_AUTH_PROBLEMS
 from app.config import Settings
@@ -17,14 +18,10 @@ from app.errors import (
     AnimatedImageError,
     FieldError,
     ImageTooLargeError,
-    InsufficientRoleError,
-    InsufficientScopeError,
     InvalidInputError,
     InvalidPhotoOrderError,
     ListingClosedError,
     ListingNotFoundError,
-    NotAMemberError,
-    NotListingOwnerError,
     PayloadTooLargeError,
     PersonRequiredError,
     PhotoNotFoundError,
@@ -32,7 +29,6 @@ from app.errors import (
     TooManyPhotosError,
     UndecodableImageError,
     UnsupportedImageError,
-    WrongOrganizationError,
     problem_responses,
 )
 from app.schemas.photo import AltText, PhotoList, PhotoOrder, PhotoRead, PhotoRemove
@@ -45,15 +41,6 @@ router = APIRouter(tags=["listings"])
 ListingIdPath = Annotated[uuid.UUID, Path(description="The listing's id")]
 PhotoIdPath = Annotated[uuid.UUID, Path(description="The photo's id")]
 
-_OWNER_ONLY = (
-    *_AUTH,
-    NotListingOwnerError,
-    NotAMemberError,
-    InsufficientRoleError,
-    InsufficientScopeError,
-    WrongOrganizationError,
-    ListingNotFoundError,
-)
 _IMAGE_REFUSALS = (UnsupportedImageError, UndecodableImageError, ImageTooLargeError)
 _ALT = TypeAdapter(AltText)
 # What a served file says to caches: public bytes never change at their URL; a photo of a
@@ -107,7 +94,7 @@ def _alt(raw: str | None) -> str | None:
     responses={
         200: {"model": PhotoRead, "description": "These bytes were uploaded before"},
         **problem_responses(
-            *_OWNER_ONLY,
+            *OWNER_ONLY,
             *_IMAGE_REFUSALS,
             AnimatedImageError,
             TooManyPhotosError,
@@ -170,7 +157,7 @@ async def list_photos(
     description="Name every photo of the listing once, in the order wanted; the first becomes "
     "the listing's picture in search, GeoJSON and tiles. Anything else (a photo missing, one "
     "twice, another listing's) is `422 invalid_photo_order` and changes nothing.",
-    responses=problem_responses(*_OWNER_ONLY, InvalidPhotoOrderError, ListingClosedError, 422),
+    responses=problem_responses(*OWNER_ONLY, InvalidPhotoOrderError, ListingClosedError, 422),
 )
 async def reorder_photos(
     body: PhotoOrder, session: SessionDep, principal: PrincipalDep, listing_id: ListingIdPath
@@ -210,7 +197,7 @@ async def get_photo(
     description="The owner takes a photo off the listing; the photos after it move up. Its "
     "files are deleted from storage shortly after by the worker (unless another live photo "
     "holds the very same bytes).",
-    responses=problem_responses(*_OWNER_ONLY, PhotoNotFoundError, 422),
+    responses=problem_responses(*OWNER_ONLY, PhotoNotFoundError, 422),
 )
 async def delete_photo(
     session: SessionDep,
