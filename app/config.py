@@ -142,6 +142,21 @@ class WorkerSettings(BaseModel):
     give_up_after_hours: float = Field(default=24.0, gt=0)
 
 
+class RateLimitSettings(BaseModel):
+    """Request budgets per caller and minute (``app.ratelimit``), per API process: with N
+    processes behind a balancer a caller gets up to N times these. The caller is the person or
+    API key when the request carries valid credentials, else the client address."""
+
+    enabled: bool = True
+    register_per_hour: int = Field(default=20, ge=1)
+    token_per_minute: int = Field(default=30, ge=1)
+    search_per_minute: int = Field(default=300, ge=1)
+    tiles_per_minute: int = Field(default=3000, ge=1)
+    reads_per_minute: int = Field(default=1200, ge=1)
+    writes_per_minute: int = Field(default=120, ge=1)
+    imports_per_hour: int = Field(default=20, ge=1)
+
+
 class MetricsSettings(BaseModel):
     # ``GET /metrics`` (Prometheus) answers only with ``Authorization: Bearer <token>``; with no
     # token it is off (404). At least 32 characters: it guards operational detail.
@@ -196,6 +211,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     photos: PhotoSettings = Field(default_factory=PhotoSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     # Where people reach Sirkel: the links in e-mails (unsubscribe) start with it.
     public_base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^\s/]+")
 

@@ -104,6 +104,7 @@ The exception tree::
     ├── PayloadTooLargeError          413 payload_too_large
     ├── UnsupportedMediaTypeError     415 unsupported_media_type
     ├── TooManyAttemptsError          429 too_many_attempts
+    │   └── RateLimitedError          429 rate_limited (app.ratelimit)
     └── ServiceUnavailableError       503 service_unavailable (the database is unreachable)
         ├── NotReadyError             503 not_ready
         └── BusyError                 503 busy (a statement ran out of time)
@@ -803,6 +804,13 @@ class TooManyAttemptsError(AppError):
             headers={"Retry-After": str(retry_after_s)},
             extra={"retry_after": retry_after_s},
         )
+
+
+class RateLimitedError(TooManyAttemptsError):
+    """A route's request budget for this caller is spent (``app.ratelimit``)."""
+
+    code = "rate_limited"
+    title = "Too many requests"
 
 
 class ServiceUnavailableError(AppError):

@@ -52,6 +52,7 @@ from app.middleware import (
 from app.observability import configure_logging
 from app.openapi import generate_operation_id, install_openapi
 from app.problems import install_error_handlers
+from app.ratelimit import RateLimitMiddleware
 from app.services.health import migration_heads
 
 DESCRIPTION = """
@@ -240,6 +241,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(PublicCorsMiddleware, configured=tuple(settings.http.cors_origins))
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.http.max_body_bytes)
+    # Outside the body and idempotency work (a spent budget costs nothing), inside the request
+    # context (a 429 has its request id and log line).
+    app.add_middleware(RateLimitMiddleware, settings=settings)
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # counts even a 413
     if settings.http.trusted_proxies:

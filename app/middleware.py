@@ -205,7 +205,15 @@ class BodySizeLimitMiddleware:
 
 
 # Response headers a browser script may read (configured origins and public reads alike).
-EXPOSED_HEADERS = ("X-Request-ID", "Retry-After", "Location", "Idempotency-Replayed", "ETag")
+EXPOSED_HEADERS = (
+    "X-Request-ID",
+    "Retry-After",
+    "Location",
+    "Idempotency-Replayed",
+    "ETag",
+    "RateLimit",
+    "RateLimit-Policy",
+)
 # Request headers a cross-origin public read may send: none carries credentials.
 _PUBLIC_REQUEST_HEADERS = frozenset(
     {"accept", "accept-language", "content-language", "if-none-match", "x-request-id"}

@@ -25,6 +25,7 @@ from app.errors import (
     IdempotencyKeyReusedError,
     InvalidIdempotencyKeyError,
     Problem,
+    RateLimitedError,
     RequestTimeoutError,
     ServiceUnavailableError,
     problem_responses,
@@ -60,10 +61,15 @@ def install_openapi(app: FastAPI) -> None:
         bad_request_doc = problem_responses(400)[400]
         # A body that stops coming (app.middleware).
         timeout_doc = problem_responses(RequestTimeoutError)[408]
+        # Every route has a request budget (app.ratelimit), except the probes.
+        limited_doc = problem_responses(RateLimitedError)[429]
+        unlimited = {"/healthz", "/readyz", "/metrics"}
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
                 responses = operation.setdefault("responses", {})
                 responses.setdefault("500", internal_doc)
+                if path not in unlimited:
+                    _add_problem(responses, "429", limited_doc)
                 responses.setdefault("503", unavailable_doc)
                 if "requestBody" in operation:
                     responses.setdefault("413", too_large_doc)
@@ -129,6 +135,21 @@ def _readable_operation_ids(schema: dict[str, Any]) -> None:
     counts = Counter(short.values())
     for index, operation in enumerate(operations):
         operation["operationId"] = short[index] if counts[short[index]] == 1 else full[index]
+
+
+def _add_problem(responses: dict[str, Any], status: str, doc: dict[str, Any]) -> None:
+    """Declare ``doc``'s problem under ``status``, beside what the route already declares."""
+    if status not in responses:
+        responses[status] = doc
+        return
+    entry = responses[status]
+    media = entry.setdefault("content", {}).setdefault(PROBLEM_MEDIA_TYPE, {})
+    examples = media.setdefault("examples", {})
+    for name, example in doc["content"][PROBLEM_MEDIA_TYPE].get("examples", {}).items():
+        examples.setdefault(name, example)
+    entry["description"] = ", ".join(
+        filter(None, [entry.get("description", ""), doc.get("description", "")])
+    )
 
 
 def _hoist_defs(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,14 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.config import AuthSettings, DatabaseSettings, Environment, PhotoSettings, Settings
+from app.config import (
+    AuthSettings,
+    DatabaseSettings,
+    Environment,
+    PhotoSettings,
+    RateLimitSettings,
+    Settings,
+)
 from app.db import create_engine
 from app.main import create_app
 from tests.conformance import ResponseContract
@@ -82,6 +89,9 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         environment=Environment.TEST,
         # Photos go to a throw-away directory, never the checkout's data/.
         photos=PhotoSettings(local_dir=tmp_path_factory.mktemp("photos")),
+        # Every test client is 127.0.0.1: the budgets are tested on their own
+        # (tests/api/test_rate_limits.py).
+        rate_limits=RateLimitSettings(enabled=False),
         database=DatabaseSettings(url=database_url, pool_size=5),  # type: ignore[arg-type]
         # Argon2id stays Argon2id, at a cost that keeps the suite fast.
         auth=AuthSettings(
