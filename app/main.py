@@ -26,6 +26,7 @@ from app.api import (
     me,
     messages,
     notifications,
+    ogc,
     organizations,
     people,
     photos,
@@ -96,6 +97,10 @@ OPENAPI_TAGS = [
         "description": "Items, repair services, materials, energy and space offered or wanted: "
         "publish, change, the lifecycle, and search by place, kind, category and free text as "
         "JSON or GeoJSON.",
+    },
+    {
+        "name": "ogc",
+        "description": "OGC API - Features (Core, GeoJSON) for GIS tools: QGIS, GDAL/OGR.",
     },
     {
         "name": "tiles",
@@ -213,6 +218,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         initiatives,
         reports,
         tiles,
+        ogc,
         kommuner,
         fylker,
         geo,

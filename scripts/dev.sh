@@ -3,7 +3,7 @@
 #
 #   scripts/dev.sh venv        create .venv if missing and install the locked dependencies
 #   scripts/dev.sh packages    make sure PostgreSQL >= 15 and PostGIS 3 are installed
-#   scripts/dev.sh test-packages  make sure headless Chromium (the report render test) is installed
+#   scripts/dev.sh test-packages  make sure headless Chromium and GDAL (browser and GIS tests) are installed
 #   scripts/dev.sh db-start    initialise (once) and start the project-local cluster in .data/
 #   scripts/dev.sh db-stop     stop the project-local cluster
 #   scripts/dev.sh db-url      print the URL of the project-local database
@@ -99,19 +99,24 @@ or set DATABASE_URL to a PostGIS database you already run."
 }
 
 # What only the test suite needs: Debian's headless Chromium renders the yearly impact report
-# (tests/api/test_impact_report_render.py). Installed as root; otherwise the render test says
-# how, and skips — unless SIRKEL_REQUIRE_CHROMIUM=1 (CI sets it), when it fails.
+# and the API docs (tests/api/test_impact_report_render.py, test_docs_offline.py), and GDAL's
+# command-line tools read the OGC API as QGIS would (tests/api/test_ogc.py). Installed as
+# root; otherwise those tests say how, and skip — unless SIRKEL_REQUIRE_CHROMIUM=1 (CI sets
+# it), when they fail.
 cmd_test_packages() {
-  if command -v chromium >/dev/null 2>&1; then
+  local missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
+  command -v ogr2ogr >/dev/null 2>&1 || missing+=(gdal-bin)
+  if [ "${#missing[@]}" -eq 0 ]; then
     return 0
   fi
   if is_root && command -v apt-get >/dev/null 2>&1; then
-    say "installing Chromium (headless, for the report's render test) from the Debian packages"
+    say "installing ${missing[*]} (for the browser and GIS tests) from the Debian packages"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
-    say "Chromium is missing: the report's render test will skip (sudo apt-get install chromium)"
+    say "missing for some tests, which will skip: ${missing[*]} (sudo apt-get install ${missing[*]})"
   fi
 }
 

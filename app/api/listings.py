@@ -77,7 +77,7 @@ OWNER_ONLY = (
 )
 
 
-def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
+def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
     if raw is None:
         return None
 
@@ -227,7 +227,7 @@ async def search_listings(
         lat=lat,
         lon=lon,
         radius_m=radius_m,
-        bbox=_bbox(bbox),
+        bbox=parse_bbox(bbox),
         kommune=kommune,
         fylke=fylke,
         kind=kind.value if kind else None,

@@ -35,3 +35,9 @@ def feature_collection(
         + orjson.dumps(next_cursor)
         + b"}"
     )
+
+
+def ogc_items(head: dict[str, object], features: list[bytes]) -> bytes:
+    """An OGC API - Features items page: ``head`` (type, numberReturned, links …) and the
+    SQL-built features, joined without parsing them."""
+    return orjson.dumps(head)[:-1] + b',"features":' + _joined(features) + b"}"

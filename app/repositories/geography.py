@@ -44,6 +44,25 @@ def _kommune_summary() -> tuple[Any, ...]:
     )
 
 
+# A kommune's and a fylke's GeoJSON properties: name -> SQL expression (constants only).
+_KOMMUNE_PROPERTIES = {
+    "kommunenummer": "k.kommunenummer",
+    "name": "k.name",
+    "short_name": "k.short_name",
+    "fylkesnummer": "k.fylkesnummer",
+    "fylke_name": "f.name",
+    "population": "k.population",
+    "population_year": "k.population_year",
+    "area_km2": "round(k.area_km2::numeric, 2)",
+}
+_FYLKE_PROPERTIES = {
+    "fylkesnummer": "f.fylkesnummer",
+    "name": "f.name",
+    "short_name": "f.short_name",
+    "area_km2": "round(f.area_km2::numeric, 2)",
+}
+
+
 class GeographyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -90,16 +109,7 @@ class GeographyRepository:
         return await self._feature_json(
             "k",
             "kommunenummer",
-            {
-                "kommunenummer": "k.kommunenummer",
-                "name": "k.name",
-                "short_name": "k.short_name",
-                "fylkesnummer": "k.fylkesnummer",
-                "fylke_name": "f.name",
-                "population": "k.population",
-                "population_year": "k.population_year",
-                "area_km2": "round(k.area_km2::numeric, 2)",
-            },
+            _KOMMUNE_PROPERTIES,
             from_="kommuner k JOIN fylker f USING (fylkesnummer)",
             key=kommunenummer,
         )
@@ -140,15 +150,57 @@ class GeographyRepository:
         return await self._feature_json(
             "f",
             "fylkesnummer",
-            {
-                "fylkesnummer": "f.fylkesnummer",
-                "name": "f.name",
-                "short_name": "f.short_name",
-                "area_km2": "round(f.area_km2::numeric, 2)",
-            },
+            _FYLKE_PROPERTIES,
             from_="fylker f",
             key=fylkesnummer,
         )
+
+    async def features_page(
+        self,
+        collection: str,
+        *,
+        bbox: tuple[float, float, float, float] | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[bytes], int]:
+        """A page of kommuner or fylker as GeoJSON Features (in number order), and how many
+        match in all (357 at most: cheap)."""
+        if collection == "kommuner":
+            alias, id_column = "k", "kommunenummer"
+            properties = _KOMMUNE_PROPERTIES
+            from_ = "kommuner k JOIN fylker f USING (fylkesnummer)"
+        else:
+            alias, id_column = "f", "fylkesnummer"
+            properties = _FYLKE_PROPERTIES
+            from_ = "fylker f"
+        members = ", ".join(f"'{name}', {expression}" for name, expression in properties.items())
+        where = "true"
+        params: dict[str, Any] = {"limit": limit, "offset": offset}
+        if bbox is not None:
+            where = f"{alias}.geom && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326)"
+            params |= dict(zip(("x0", "y0", "x1", "y1"), bbox, strict=True))
+        stmt = text(
+            f"""
+            SELECT json_build_object(
+                'type', 'Feature',
+                'id', {alias}.{id_column},
+                'geometry', ST_AsGeoJSON({alias}.geom, 6)::json,
+                'properties', json_build_object({members})
+            )::text, count(*) OVER ()
+            FROM {from_}
+            WHERE {where}
+            ORDER BY {alias}.{id_column}
+            LIMIT :limit OFFSET :offset
+            """
+        )
+        rows = (await self.session.execute(stmt, params)).all()
+        if not rows:
+            total = 0
+            if offset:
+                count = text(f"SELECT count(*) FROM {from_} WHERE {where}")
+                total = int((await self.session.execute(count, params)).scalar_one())
+            return [], total
+        return [row[0].encode() for row in rows], int(rows[0][1])
 
     async def _feature_json(
         self, alias: str, id_column: str, properties: dict[str, str], *, from_: str, key: str

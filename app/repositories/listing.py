@@ -650,6 +650,17 @@ class ListingRepository:
         ).scalar()
         return value.encode() if value is not None else None
 
+    async def searchable_feature_json(
+        self, listing_id: uuid.UUID, *, now: datetime
+    ) -> bytes | None:
+        """One listing search can find, as a public GeoJSON Feature (OGC API items)."""
+        stmt = text(
+            f"SELECT {_feature_json(_PUBLIC_POINT)}::text FROM {_FROM} "
+            f"WHERE l.id = :id AND {SEARCHABLE}"
+        )
+        value = (await self.session.execute(stmt, {"id": listing_id, "now": now})).scalar()
+        return value.encode() if value is not None else None
+
     async def id_with_title(
         self, *, title: str, person_id: uuid.UUID | None, organization_id: uuid.UUID | None
     ) -> uuid.UUID | None:

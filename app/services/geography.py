@@ -96,6 +96,20 @@ async def get_fylke_feature(session: AsyncSession, *, fylkesnummer: str) -> byte
     return feature
 
 
+async def area_features(
+    session: AsyncSession,
+    collection: str,
+    *,
+    bbox: tuple[float, float, float, float] | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[bytes], int]:
+    """A page of kommuner or fylker as Features, and how many match (OGC API items)."""
+    return await GeographyRepository(session).features_page(
+        collection, bbox=bbox, limit=limit, offset=offset
+    )
+
+
 async def locate(session: AsyncSession, *, lat: float, lon: float) -> GeoLookupRead:
     """The kommune and fylke of a point: the one containing it, or the nearest within
     ``COAST_FALLBACK_M``. Every feature that places something on the map calls this."""

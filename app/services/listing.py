@@ -840,3 +840,13 @@ async def owned_listing(
 def publicly_visible(listing: Listing) -> bool:
     """Anyone may see it: not hidden, and in a public status."""
     return _publicly_visible(listing)
+
+
+async def searchable_feature(
+    session: AsyncSession, *, listing_id: uuid.UUID, now: datetime
+) -> bytes:
+    """A listing search can find, as a public GeoJSON Feature; else 404."""
+    feature = await ListingRepository(session).searchable_feature_json(listing_id, now=now)
+    if feature is None:
+        raise ListingNotFoundError(f"No listing with the id {listing_id} is on the map.")
+    return feature

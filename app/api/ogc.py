@@ -1,0 +1,274 @@
+"""/ogc — OGC API - Features, Part 1 (Core, GeoJSON), read-only, for GIS tools.
+
+QGIS ("Add OGC API - Features layer"), GDAL (``OAPIF:`` driver) and other clients read the
+public listings (blurred, as everywhere: the public point), kommuner and fylker here, with
+``bbox``, ``limit`` (up to 10,000) and ``next`` links through every page. The documents are
+JSON; features are GeoJSON in WGS 84 (CRS84, longitude first). Not yet: the HTML encoding,
+``datetime`` filtering (answered with 422), the initiatives and repair events collections.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Path, Query, Request, Response
+
+from app.api.deps import ClockDep
+from app.api.listings import parse_bbox
+from app.db import SessionDep
+from app.errors import (
+    FieldError,
+    FylkeNotFoundError,
+    InvalidCursorError,
+    InvalidInputError,
+    KommuneNotFoundError,
+    ListingNotFoundError,
+    NotFoundError,
+    problem_responses,
+)
+from app.geo import NORWAY_BBOX
+from app.render import sql_json
+from app.services import geography
+from app.services import listing as listing_service
+
+router = APIRouter(prefix="/ogc", tags=["ogc"])
+
+GEOJSON = "application/geo+json"
+JSON = "application/json"
+OPENAPI = "application/vnd.oai.openapi+json;version=3.1"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+]
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+MAX_LIMIT = 10_000
+COLLECTIONS: dict[str, dict[str, str]] = {
+    "listings": {
+        "title": "Listings on the map",
+        "description": "Active listings: items, repair services, materials, energy and space. "
+        "A person's listing is shown about 400 m from its true point.",
+    },
+    "kommuner": {"title": "Kommuner", "description": "Norway's 357 kommuner (2024)."},
+    "fylker": {"title": "Fylker", "description": "Norway's 15 fylker (2024)."},
+}
+
+CollectionPath = Annotated[str, Path(description="`listings`, `kommuner` or `fylker`")]
+BboxQuery = Annotated[
+    str | None,
+    Query(max_length=200, description="minLon,minLat,maxLon,maxLat (CRS84)"),
+]
+LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Features per page")]
+DatetimeQuery = Annotated[
+    str | None, Query(max_length=100, description="Not supported yet: any value is a 422")
+]
+
+
+def _json(body: Any, media: str = JSON) -> Response:
+    return Response(content=orjson.dumps(body), media_type=media)
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/ogc"
+
+
+def _collection(request: Request, name: str) -> dict[str, Any]:
+    base = _base(request)
+    min_lon, min_lat, max_lon, max_lat = NORWAY_BBOX
+    return {
+        "id": name,
+        **COLLECTIONS[name],
+        "itemType": "feature",
+        "crs": [CRS84],
+        "extent": {"spatial": {"bbox": [[min_lon, min_lat, max_lon, max_lat]], "crs": CRS84}},
+        "links": [
+            {"rel": "self", "type": JSON, "href": f"{base}/collections/{name}"},
+            {"rel": "items", "type": GEOJSON, "href": f"{base}/collections/{name}/items"},
+        ],
+    }
+
+
+def _known(name: str) -> None:
+    if name not in COLLECTIONS:
+        raise NotFoundError(f"No collection {name!r}; see /ogc/collections.")
+
+
+def _no_datetime(value: str | None) -> None:
+    if value is not None:
+        raise InvalidInputError(
+            "datetime filtering is not supported yet.",
+            errors=[
+                FieldError(
+                    location="query",
+                    field="datetime",
+                    message="not supported yet",
+                    type="unsupported",
+                )
+            ],
+        )
+
+
+@router.get(
+    "",
+    summary="OGC API landing page",
+    description="Links to the API definition, the conformance declaration and the collections.",
+    response_class=Response,
+    responses={200: {"content": {JSON: {}}, "description": "The landing page"}},
+)
+async def landing(request: Request) -> Response:
+    base = _base(request)
+    return _json(
+        {
+            "title": "Sirkel — sharing, reuse and repair in Norway (OGC API - Features)",
+            "description": "Public listings, kommuner and fylker for GIS tools.",
+            "links": [
+                {"rel": "self", "type": JSON, "href": base},
+                {
+                    "rel": "service-desc",
+                    "type": OPENAPI,
+                    "href": str(request.base_url).rstrip("/") + "/openapi.json",
+                },
+                {
+                    "rel": "service-doc",
+                    "type": "text/html",
+                    "href": str(request.base_url).rstrip("/") + "/docs",
+                },
+                {"rel": "conformance", "type": JSON, "href": f"{base}/conformance"},
+                {"rel": "data", "type": JSON, "href": f"{base}/collections"},
+            ],
+        }
+    )
+
+
+@router.get(
+    "/conformance",
+    summary="OGC API conformance",
+    description="The conformance classes implemented: Core and GeoJSON.",
+    response_class=Response,
+    responses={200: {"content": {JSON: {}}, "description": "The conformance declaration"}},
+)
+async def conformance() -> Response:
+    return _json({"conformsTo": CONFORMANCE})
+
+
+@router.get(
+    "/collections",
+    summary="OGC API collections",
+    description="`listings`, `kommuner` and `fylker`.",
+    response_class=Response,
+    responses={200: {"content": {JSON: {}}, "description": "The collections"}},
+)
+async def collections(request: Request) -> Response:
+    base = _base(request)
+    return _json(
+        {
+            "links": [{"rel": "self", "type": JSON, "href": f"{base}/collections"}],
+            "collections": [_collection(request, name) for name in COLLECTIONS],
+        }
+    )
+
+
+@router.get(
+    "/collections/{collection}",
+    summary="OGC API collection",
+    description="One collection: its extent, CRS and items link.",
+    response_class=Response,
+    responses={
+        200: {"content": {JSON: {}}, "description": "The collection"},
+        **problem_responses(NotFoundError, 422),
+    },
+)
+async def collection(request: Request, collection: CollectionPath) -> Response:
+    _known(collection)
+    return _json(_collection(request, collection))
+
+
+@router.get(
+    "/collections/{collection}/items",
+    summary="OGC API items",
+    description="A page of features as a GeoJSON FeatureCollection with `numberReturned`, "
+    "`numberMatched` (kommuner and fylker) and a `next` link while more follow. `bbox` in "
+    "CRS84; `limit` 1 to 10,000 (default 10).",
+    response_class=Response,
+    responses={
+        200: {"content": {GEOJSON: {}}, "description": "The features"},
+        **problem_responses(NotFoundError, InvalidInputError, InvalidCursorError, 422),
+    },
+)
+async def items(
+    request: Request,
+    session: SessionDep,
+    now: ClockDep,
+    collection: CollectionPath,
+    bbox: BboxQuery = None,
+    limit: LimitQuery = 10,
+    offset: Annotated[int, Query(ge=0, le=100_000, description="For kommuner and fylker")] = 0,
+    cursor: Annotated[str | None, Query(max_length=512, description="For listings")] = None,
+    datetime: DatetimeQuery = None,
+) -> Response:
+    _known(collection)
+    _no_datetime(datetime)
+    box = parse_bbox(bbox)
+    links = [{"rel": "self", "type": GEOJSON, "href": str(request.url)}]
+    matched: int | None = None
+    if collection == "listings":
+        result = await listing_service.search_listings(
+            session,
+            request=listing_service.SearchRequest(bbox=box, limit=limit, cursor=cursor),
+            now=now,
+            geojson=True,
+        )
+        features = result.rows
+        if result.next_cursor is not None:
+            href = str(request.url.include_query_params(cursor=result.next_cursor))
+            links.append({"rel": "next", "type": GEOJSON, "href": href})
+    else:
+        features, matched = await geography.area_features(
+            session, collection, bbox=box, limit=limit, offset=offset
+        )
+        if offset + len(features) < matched:
+            href = str(request.url.include_query_params(offset=offset + len(features)))
+            links.append({"rel": "next", "type": GEOJSON, "href": href})
+    head: dict[str, Any] = {
+        "type": "FeatureCollection",
+        "numberReturned": len(features),
+        "timeStamp": now.isoformat().replace("+00:00", "Z"),
+        "links": links,
+    }
+    if matched is not None:
+        head["numberMatched"] = matched
+    return Response(content=sql_json.ogc_items(head, features), media_type=GEOJSON)
+
+
+@router.get(
+    "/collections/{collection}/items/{feature_id}",
+    summary="OGC API feature",
+    description="One feature: a listing by its id, a kommune by its kommunenummer, a fylke by "
+    "its fylkesnummer.",
+    response_class=Response,
+    responses={
+        200: {"content": {GEOJSON: {}}, "description": "The feature"},
+        **problem_responses(
+            NotFoundError, ListingNotFoundError, KommuneNotFoundError, FylkeNotFoundError, 422
+        ),
+    },
+)
+async def feature(
+    session: SessionDep,
+    now: ClockDep,
+    collection: CollectionPath,
+    feature_id: Annotated[str, Path(max_length=64)],
+) -> Response:
+    _known(collection)
+    if collection == "listings":
+        try:
+            listing_id = uuid.UUID(feature_id)
+        except ValueError:
+            raise ListingNotFoundError(f"No listing has the id {feature_id!r}.") from None
+        body = await listing_service.searchable_feature(session, listing_id=listing_id, now=now)
+    elif collection == "kommuner":
+        body = await geography.get_kommune_feature(session, kommunenummer=feature_id)
+    else:
+        body = await geography.get_fylke_feature(session, fylkesnummer=feature_id)
+    return Response(content=body, media_type=GEOJSON)
