@@ -105,6 +105,20 @@ class ListingSettings(BaseModel):
     item_ttl_days: int = Field(default=60, ge=1, le=365)
 
 
+class MatchingSettings(BaseModel):
+    """How far a match may be when neither listing says (``details.max_distance_km``), in km.
+    Heat rarely travels further than a local pipe; cooling and steam less; materials go by
+    lorry; a household fetches an item across town."""
+
+    heat_km: float = Field(default=10, gt=0, le=2000)
+    cooling_km: float = Field(default=5, gt=0, le=2000)
+    steam_km: float = Field(default=5, gt=0, le=2000)
+    electricity_km: float = Field(default=50, gt=0, le=2000)
+    material_km: float = Field(default=150, gt=0, le=2000)
+    space_km: float = Field(default=30, gt=0, le=2000)
+    item_km: float = Field(default=25, gt=0, le=2000)
+
+
 class TransactionSettings(BaseModel):
     # An unanswered request expires this long after it was made (a booking request also
     # expires when its period starts).
@@ -206,6 +220,7 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     listings: ListingSettings = Field(default_factory=ListingSettings)
+    matching: MatchingSettings = Field(default_factory=MatchingSettings)
     transactions: TransactionSettings = Field(default_factory=TransactionSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)

@@ -668,6 +668,11 @@ class ListingNotAvailableError(ConflictError):
     title = "The listing is not available"
 
 
+class ListingNotMatchableError(ConflictError):
+    code = "listing_not_matchable"
+    title = "The listing has no matches (a repair service, or closed)"
+
+
 class BookingConflictError(ConflictError):
     code = "booking_conflict"
     title = "The period overlaps another booking"

@@ -23,6 +23,7 @@ from app.api import (
     initiatives,
     kommuner,
     listings,
+    matching,
     me,
     messages,
     notifications,
@@ -207,6 +208,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhooks,
         categories,
         photos,  # before listings: /{id}/photos is not an {action}
+        matching,  # and neither is /{id}/matches
         listings,
         messages,  # before transactions: /{id}/messages is not an {action}
         reviews,  # and neither is /{id}/review

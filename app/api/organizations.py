@@ -44,6 +44,7 @@ from app.schemas.organization import (
     OrganizationCreate,
     OrganizationRead,
     OrganizationUpdate,
+    WastePermitRecord,
 )
 from app.services import organization as service
 
@@ -175,6 +176,50 @@ async def verify_organization(
 ) -> OrganizationRead:
     return await service.verify_organization(
         session, principal=principal, organization_id=organization_id, now=now
+    )
+
+
+@router.put(
+    "/{organization_id}/waste-permit",
+    summary="Record a waste permit",
+    description="Moderators only: record the organization's permit to receive hazardous "
+    "waste (its reference, checked against Miljødirektoratet's or the statsforvalter's "
+    "register). Only then does matching pair hazardous material (an EWC code with `*`) with "
+    "the organization's wanted listings. Recording again replaces the reference.",
+    responses=problem_responses(
+        *AUTH_PROBLEMS, PersonRequiredError, RoleRequiredError, OrganizationNotFoundError, 422
+    ),
+)
+async def record_waste_permit(
+    session: SessionDep,
+    principal: PrincipalDep,
+    now: ClockDep,
+    organization_id: OrganizationIdPath,
+    body: WastePermitRecord,
+) -> OrganizationRead:
+    return await service.record_waste_permit(
+        session,
+        principal=principal,
+        organization_id=organization_id,
+        reference=body.reference,
+        now=now,
+    )
+
+
+@router.delete(
+    "/{organization_id}/waste-permit",
+    summary="Withdraw a waste permit",
+    description="Moderators only: the permit lapsed or was withdrawn. Hazardous material is no "
+    "longer matched with the organization. Withdrawing when none is recorded changes nothing.",
+    responses=problem_responses(
+        *AUTH_PROBLEMS, PersonRequiredError, RoleRequiredError, OrganizationNotFoundError, 422
+    ),
+)
+async def withdraw_waste_permit(
+    session: SessionDep, principal: PrincipalDep, now: ClockDep, organization_id: OrganizationIdPath
+) -> OrganizationRead:
+    return await service.record_waste_permit(
+        session, principal=principal, organization_id=organization_id, reference=None, now=now
     )
 
 

@@ -294,6 +294,18 @@ class Listing(Base):
             postgresql_ops={"search_text": "gin_trgm_ops"},
             postgresql_where=text("status = 'active' AND hidden_at IS NULL"),
         ),
+        # Matching's candidates by kind, mode and distance (migration 0023, btree_gist).
+        Index(
+            "ix_listings_matchable",
+            "kind",
+            "mode",
+            text("(public_geom::geography)"),
+            postgresql_using="gist",
+            postgresql_where=text(
+                "status = 'active' AND hidden_at IS NULL "
+                "AND kind IN ('material', 'energy', 'space')"
+            ),
+        ),
         Index("ix_listings_owner_person_id", "owner_person_id"),
         Index("ix_listings_owner_organization_id", "owner_organization_id"),
         Index(

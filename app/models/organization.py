@@ -91,6 +91,16 @@ class Organization(Base):
         CheckConstraint(
             "(verified_at IS NULL) = (verified_by IS NULL)", name="verified_has_moderator"
         ),
+        # A permit to receive hazardous waste, recorded by a moderator (migration 0023): only
+        # then does matching offer the organization hazardous material (app.services.matching).
+        CheckConstraint(
+            "(waste_permit_reference IS NULL) = (waste_permit_verified_at IS NULL)",
+            name="waste_permit_recorded",
+        ),
+        CheckConstraint(
+            "char_length(waste_permit_reference) BETWEEN 1 AND 100",
+            name="waste_permit_reference_length",
+        ),
         # Only one verified municipality organization per kommune holds its powers.
         Index(
             "uq_organizations_verified_municipality",
@@ -122,6 +132,11 @@ class Organization(Base):
     website: Mapped[str | None] = mapped_column(Text)
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     verified_by: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("persons.id", ondelete="SET NULL")
+    )
+    waste_permit_reference: Mapped[str | None] = mapped_column(Text)
+    waste_permit_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    waste_permit_verified_by: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("persons.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -8,6 +8,8 @@ leaves through ``response_model``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
 from app.schemas.listing import FeatureLink
@@ -41,3 +43,11 @@ def ogc_items(head: dict[str, object], features: list[bytes]) -> bytes:
     """An OGC API - Features items page: ``head`` (type, numberReturned, links …) and the
     SQL-built features, joined without parsing them."""
     return orjson.dumps(head)[:-1] + b',"features":' + _joined(features) + b"}"
+
+
+def match_page(matches: list[tuple[bytes, dict[str, Any]]], *, next_cursor: str | None) -> bytes:
+    """``{"items": [{score, distance_m, reasons, listing}], "next_cursor"}``
+    (``app.schemas.matching.MatchPage``): each match's head from Python, its listing JSON as
+    the database built it."""
+    items = [orjson.dumps(head)[:-1] + b',"listing":' + doc + b"}" for doc, head in matches]
+    return item_page(items, next_cursor=next_cursor)

@@ -56,7 +56,7 @@ SEARCHABLE = (
 # The point a viewer may see: exact for the owner (or an organization's listing, where both
 # columns hold the same point), blurred for everyone else.
 _POINT = "CASE WHEN l.owner_person_id = :viewer THEN l.geom ELSE l.public_geom END"
-_PUBLIC_POINT = "l.public_geom"
+PUBLIC_POINT = "l.public_geom"
 
 
 def _geometry(point: str) -> str:
@@ -114,7 +114,7 @@ _MODERATION = (
 )
 
 # What a listing's JSON needs besides the listing itself.
-_JOINS = (
+LISTING_JOINS = (
     "JOIN kommuner AS k ON k.kommunenummer = l.kommunenummer "
     "JOIN fylker AS f ON f.fylkesnummer = l.fylkesnummer "
     "LEFT JOIN organizations AS o ON o.id = l.owner_organization_id "
@@ -126,7 +126,7 @@ _JOINS = (
     "LEFT JOIN LATERAL (SELECT p.id, p.renditions, p.alt_text FROM listing_photos AS p "
     "WHERE p.listing_id = l.id AND p.removed_at IS NULL ORDER BY p.position LIMIT 1) AS ph ON true"
 )
-_FROM = f"listings AS l {_JOINS}"
+_FROM = f"listings AS l {LISTING_JOINS}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +173,7 @@ _ACTIONS = (
 )
 
 
-def _with_caller(stmt: TextClause, caller: Caller) -> TextClause:
+def with_caller(stmt: TextClause, caller: Caller) -> TextClause:
     return stmt.bindparams(
         bindparam("caller_person", caller.person_id, type_=Uuid),
         bindparam("caller_orgs", list(caller.organization_ids), type_=ARRAY(Uuid)),
@@ -188,7 +188,7 @@ def _pairs(pairs: tuple[tuple[str, str], ...]) -> str:
     return ", ".join(f"'{key}', {expr}" for key, expr in pairs)
 
 
-def _listing_json(point: str, *, extra: tuple[tuple[str, str], ...] = ()) -> str:
+def listing_json_sql(point: str, *, extra: tuple[tuple[str, str], ...] = ()) -> str:
     location = (
         ("location", _geometry(point)),
         (
@@ -317,7 +317,7 @@ def search_statement(
     clauses, params = search_clauses(filters, now=now)
     with_distance = filters.lat is not None and filters.lon is not None
     extra = (("distance_m", "round(page.k_distance::numeric, 1)"),) if with_distance else ()
-    doc = (_feature_json if geojson else _listing_json)(_PUBLIC_POINT, extra=extra)
+    doc = (_feature_json if geojson else listing_json_sql)(PUBLIC_POINT, extra=extra)
     distance = f"{_DISTANCE} AS k_distance" if with_distance else "NULL::float8 AS k_distance"
     if sort == "distance":
         if after is not None:
@@ -348,12 +348,12 @@ def search_statement(
     )
     sql = (
         f"SELECT {doc}::text AS doc, page.k_id, page.k_published_at, page.k_distance "
-        f"FROM ({page}) AS page JOIN listings AS l ON l.id = page.k_id {_JOINS} "
+        f"FROM ({page}) AS page JOIN listings AS l ON l.id = page.k_id {LISTING_JOINS} "
         f"ORDER BY {outer_order}"
     )
     params["limit"] = limit + 1
     stmt = text(sql).bindparams(**params)
-    return stmt if geojson else _with_caller(stmt, caller)
+    return stmt if geojson else with_caller(stmt, caller)
 
 
 # A point's first photo at the street zooms (z >= PHOTO_MIN_ZOOM): the smallest rendition's path,
@@ -548,12 +548,12 @@ class ListingRepository:
         """One listing as the viewer may see it (exact point only for its owner), with the
         moderation state for its managers and moderators."""
         extra = (("moderation", _MODERATION),) if with_moderation else ()
-        doc = (_feature_json if geojson else _listing_json)(_POINT, extra=extra)
+        doc = (_feature_json if geojson else listing_json_sql)(_POINT, extra=extra)
         stmt = text(f"SELECT {doc}::text FROM {_FROM} WHERE l.id = :id").bindparams(
             bindparam("viewer", type_=None)
         )
         if not geojson:
-            stmt = _with_caller(stmt, caller)
+            stmt = with_caller(stmt, caller)
         value = (await self.session.execute(stmt, {"id": listing_id, "viewer": viewer})).scalar()
         return value.encode() if value is not None else None
 
@@ -608,12 +608,12 @@ class ListingRepository:
             clauses.append("(l.created_at, l.id) < (:after_created_at, :after_id)")
             params.update(after_created_at=after["created_at"], after_id=after["id"])
         stmt = text(
-            f"SELECT {_listing_json(_POINT)}::text AS doc, l.created_at, l.id FROM {_FROM} "
+            f"SELECT {listing_json_sql(_POINT)}::text AS doc, l.created_at, l.id FROM {_FROM} "
             f"WHERE {' AND '.join(clauses)} ORDER BY l.created_at DESC, l.id DESC LIMIT :limit"
         )
         if statuses:
             stmt = stmt.bindparams(bindparam("statuses", type_=ARRAY(Text)))
-        stmt = _with_caller(stmt, caller)
+        stmt = with_caller(stmt, caller)
         rows = (await self.session.execute(stmt, params)).mappings().all()
         next_key = None
         if len(rows) > limit:
@@ -623,9 +623,9 @@ class ListingRepository:
 
     async def export_for_person(self, person_id: uuid.UUID) -> list[dict[str, Any]]:
         """Every listing of the person, with its exact point (personal-data export)."""
-        stmt = _with_caller(
+        stmt = with_caller(
             text(
-                f"SELECT {_listing_json(_POINT)}::text AS doc FROM {_FROM} "
+                f"SELECT {listing_json_sql(_POINT)}::text AS doc FROM {_FROM} "
                 "WHERE l.owner_person_id = :viewer ORDER BY l.created_at, l.id"
             ),
             ANONYMOUS,
@@ -638,9 +638,9 @@ class ListingRepository:
     ) -> bytes | None:
         """The listing as anyone sees it, if it is in one of the public ``statuses`` and not
         hidden; ``None`` otherwise."""
-        stmt = _with_caller(
+        stmt = with_caller(
             text(
-                f"SELECT {_listing_json(_PUBLIC_POINT)}::text FROM {_FROM} "
+                f"SELECT {listing_json_sql(PUBLIC_POINT)}::text FROM {_FROM} "
                 "WHERE l.id = :id AND l.hidden_at IS NULL AND l.status = ANY(:statuses)"
             ).bindparams(bindparam("statuses", type_=ARRAY(Text))),
             ANONYMOUS,
@@ -655,7 +655,7 @@ class ListingRepository:
     ) -> bytes | None:
         """One listing search can find, as a public GeoJSON Feature (OGC API items)."""
         stmt = text(
-            f"SELECT {_feature_json(_PUBLIC_POINT)}::text FROM {_FROM} "
+            f"SELECT {_feature_json(PUBLIC_POINT)}::text FROM {_FROM} "
             f"WHERE l.id = :id AND {SEARCHABLE}"
         )
         value = (await self.session.execute(stmt, {"id": listing_id, "now": now})).scalar()

@@ -144,6 +144,18 @@ class BookingRules(_Strict):
 DEFAULT_BOOKING_RULES = BookingRules()
 
 
+MaxDistanceKm = Annotated[
+    float | None,
+    Field(
+        default=None,
+        gt=0,
+        le=2000,
+        description="How far away a match may be, in km (matching; defaults per kind and energy "
+        "type, see the README)",
+    ),
+]
+
+
 class ItemDetails(_Strict):
     condition: Condition | None = None
     brand: ShortText | None = None
@@ -153,6 +165,7 @@ class ItemDetails(_Strict):
     booking: BookingRules | None = Field(
         default=None, description="Booking rules when the item is lent or rented"
     )
+    max_distance_km: MaxDistanceKm = None
 
 
 class RepairServiceDetails(_Strict):
@@ -187,6 +200,13 @@ class MaterialDetails(_Strict):
     frequency: Frequency | None = Field(default=None, description="Required when recurring")
     logistics: Logistics = Logistics.PICKUP
     available_from: date | None = None
+    density_kg_per_m3: float | None = Field(
+        default=None,
+        gt=0,
+        le=25_000,
+        description="Lets matching compare a mass with a volume (kg or t with m³ or l)",
+    )
+    max_distance_km: MaxDistanceKm = None
 
     @model_validator(mode="after")
     def _frequency_when_recurring(self) -> MaterialDetails:
@@ -209,6 +229,14 @@ class EnergyDetails(_Strict):
     mwh_per_year: float | None = Field(default=None, ge=0, le=10_000_000)
     months_available: list[Annotated[int, Field(ge=1, le=12)]] = Field(
         default_factory=lambda: list(range(1, 13)), min_length=1, max_length=12
+    )
+    max_distance_km: MaxDistanceKm = None
+    min_share: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Wanted only: the least share of the need (kW, or MWh a year) an offer "
+        "must cover to match",
     )
 
     @field_validator("months_available")
@@ -238,15 +266,30 @@ class SpaceDetails(_Strict):
         default=None, description="What a rent price covers (required when renting)"
     )
     booking: BookingRules | None = Field(default=None, description="Booking rules")
+    area_min_m2: float | None = Field(
+        default=None, gt=0, le=10_000_000, description="Wanted only: the least area that will do"
+    )
+    area_max_m2: float | None = Field(
+        default=None, gt=0, le=10_000_000, description="Wanted only: the most area that will do"
+    )
+    max_distance_km: MaxDistanceKm = None
 
     @model_validator(mode="after")
     def _period_in_order(self) -> SpaceDetails:
         if self.available_from and self.available_to and self.available_to < self.available_from:
             raise ValueError("available_to is before available_from")
+        if self.area_min_m2 is not None and self.area_min_m2 > self.area_m2:
+            raise ValueError("area_min_m2 is above area_m2")
+        if self.area_max_m2 is not None and self.area_max_m2 < self.area_m2:
+            raise ValueError("area_max_m2 is below area_m2")
         return self
 
 
 # --- create bodies, one per kind ----------------------------------------------------------
+
+
+# What a wanted listing states about the offers it would take (matching), and nothing else has.
+WANTED_ONLY_DETAILS = ("min_share", "area_min_m2", "area_max_m2")
 
 
 class _ListingCreateBase(_Strict):
@@ -276,6 +319,11 @@ class _ListingCreateBase(_Strict):
             raise ValueError(f"a listing to {mode} has no price")
         if mode is ListingMode.RENT and period is None:
             raise ValueError("details.price_period is required to rent")
+        details = getattr(self, "details", None)
+        if mode is not ListingMode.WANTED and details is not None:
+            for name in WANTED_ONLY_DETAILS:
+                if getattr(details, name, None) is not None:
+                    raise ValueError(f"details.{name} is only for wanted listings")
         return self
 
 

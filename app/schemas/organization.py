@@ -143,6 +143,21 @@ class OrganizationUpdate(StrictModel):
         return value
 
 
+class WastePermit(BaseModel):
+    reference: str = Field(
+        description="The permit's reference (Miljødirektoratet or statsforvalteren)"
+    )
+    verified_at: datetime
+
+
+class WastePermitRecord(StrictModel):
+    """A moderator records an organization's permit to receive hazardous waste."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"reference": "2016.0412.T"}})
+
+    reference: str = Field(min_length=1, max_length=100, pattern=r"\S")
+
+
 class OrganizationRead(BaseModel):
     """An organization as the public directory shows it: nothing about its people."""
 
@@ -162,6 +177,7 @@ class OrganizationRead(BaseModel):
                 "website": "https://fiksehuset.no",
                 "verified": True,
                 "verified_at": "2026-11-23T09:30:00Z",
+                "waste_permit": None,
                 "created_at": "2026-11-22T14:02:11Z",
             }
         },
@@ -179,6 +195,11 @@ class OrganizationRead(BaseModel):
     website: str | None
     verified: bool = Field(description="A moderator has checked who is behind it")
     verified_at: datetime | None
+    waste_permit: WastePermit | None = Field(
+        default=None,
+        description="A permit to receive hazardous waste, recorded by a moderator: only then "
+        "is hazardous material matched with the organization",
+    )
     created_at: datetime
 
 

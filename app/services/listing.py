@@ -850,3 +850,9 @@ async def searchable_feature(
     if feature is None:
         raise ListingNotFoundError(f"No listing with the id {listing_id} is on the map.")
     return feature
+
+
+async def caller_of(session: AsyncSession, principal: Principal | None) -> Caller:
+    """The caller as listing JSON's ``actions`` need it (for other services that return
+    listings, such as matching)."""
+    return await _caller(session, principal)

@@ -75,6 +75,14 @@ def _organization_read(org: Organization) -> OrganizationRead:
             "website": org.website,
             "verified": org.verified_at is not None,
             "verified_at": org.verified_at,
+            "waste_permit": (
+                {
+                    "reference": org.waste_permit_reference,
+                    "verified_at": org.waste_permit_verified_at,
+                }
+                if org.waste_permit_verified_at is not None
+                else None
+            ),
             "created_at": org.created_at,
         }
     )
@@ -206,6 +214,31 @@ async def verify_organization(
         return _organization_read(org)
     org = await repo.verify(
         organization_id, moderator_id=moderator_id, kommunenummer=org.kommunenummer, now=now
+    )
+    return _organization_read(org)
+
+
+async def record_waste_permit(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    organization_id: uuid.UUID,
+    reference: str | None,
+    now: datetime,
+) -> OrganizationRead:
+    """Record (or, with ``reference=None``, withdraw) the organization's permit to receive
+    hazardous waste. Moderators only; matching reads it (``app.services.matching``)."""
+    moderator_id = require_platform_role(principal, PlatformRole.MODERATOR)
+    repo = OrganizationRepository(session)
+    await _get_or_404(repo, organization_id, for_update=True)
+    org = await repo.update(
+        organization_id,
+        values={
+            "waste_permit_reference": reference.strip() if reference is not None else None,
+            "waste_permit_verified_at": now if reference is not None else None,
+            "waste_permit_verified_by": moderator_id if reference is not None else None,
+            "updated_at": now,
+        },
     )
     return _organization_read(org)
 

@@ -173,6 +173,7 @@ async def test_create_organization_makes_the_creator_its_owner(
         "website": "https://fiksehuset.no",
         "verified": False,
         "verified_at": None,
+        "waste_permit": None,
     }
     members = (
         await session.execute(
@@ -391,6 +392,7 @@ async def test_directory_is_public_and_holds_no_personal_data(
         "website",
         "verified",
         "verified_at",
+        "waste_permit",
         "created_at",
     }
     for actor in (team.owner, team.admin, team.member):
