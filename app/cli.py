@@ -30,6 +30,7 @@ from app.db import create_engine, create_sessionmaker
 from app.errors import PersonNotFoundError
 from app.models.person import PlatformRole
 from app.observability import configure_logging
+from app.services import alerts
 from app.services import listing as listing_service
 from app.services import review as review_service
 from app.services import transaction as transaction_service
@@ -118,6 +119,8 @@ async def _tick() -> None:
         report = await transaction_service.tick(session, now=now)
         revealed = await review_service.reveal_due(session, now=now)
         print(f"reviews revealed (their window closed): {revealed}")
+        digests = await alerts.send_digests(session, now=now)
+        print(f"saved-search digests sent: {digests}")
         print(
             f"requests expired: {report.expired_requests}, bookings lapsed: "
             f"{report.lapsed_bookings}, loans overdue: {report.overdue}, "

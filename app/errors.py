@@ -224,6 +224,11 @@ class InvalidInputError(AppError):
         )
 
 
+class EmptySearchAreaError(InvalidInputError):
+    code = "empty_search_area"
+    title = "The search's circle and box do not overlap"
+
+
 class InvalidCursorError(InvalidInputError):
     code = "invalid_cursor"
     title = "Invalid cursor"
@@ -521,6 +526,11 @@ class NotFoundError(AppError):
     title = "Not found"
 
 
+class SavedSearchNotFoundError(NotFoundError):
+    code = "saved_search_not_found"
+    title = "Saved search not found"
+
+
 class KommuneNotFoundError(NotFoundError):
     code = "kommune_not_found"
     title = "Kommune not found"
@@ -666,6 +676,11 @@ class ListingClosedError(ConflictError):
 class ListingNotAvailableError(ConflictError):
     code = "listing_not_available"
     title = "The listing is not available"
+
+
+class TooManySavedSearchesError(ConflictError):
+    code = "too_many_saved_searches"
+    title = "The owner already keeps the most saved searches allowed"
 
 
 class ListingNotMatchableError(ConflictError):

@@ -34,6 +34,7 @@ from app.api import (
     repairs,
     reports,
     reviews,
+    saved_searches,
     targets,
     tiles,
     transactions,
@@ -98,6 +99,11 @@ OPENAPI_TAGS = [
         "description": "Items, repair services, materials, energy and space offered or wanted: "
         "publish, change, the lifecycle, and search by place, kind, category and free text as "
         "JSON or GeoJSON.",
+    },
+    {
+        "name": "saved searches",
+        "description": "Searches that tell their owner of new listings that fit (instantly or "
+        "daily), and an organization's new matches for its systems.",
     },
     {
         "name": "ogc",
@@ -201,6 +207,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs,
         auth,
         me,
+        saved_searches,
         people,
         blocks,
         notifications,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from app.api.deps import ClockDep, PrincipalDep, SettingsDep
 from app.api.listings import OWNER_ONLY
@@ -33,7 +34,9 @@ JSON = "application/json"
     "caller's own nor those of a person blocked either way, best first. Each has a `score` "
     "(0-1) and `reasons`: what fits and what does not, with a stable `code` and text in "
     "bokmål and English.\n\n"
-    "* **materials**: the same EWC code, sub-chapter or chapter; the quantity in the wanted "
+    "* **materials**: the same EWC code, sub-chapter or material family (paper, wood, "
+    "plastic, glass, metal from packaging, building sites, sorting plants or households), or "
+    "only the chapter; the quantity in the wanted "
     "unit (kg ↔ t, l ↔ m³; mass ↔ volume with `details.density_kg_per_m3`) and the share of "
     "the need it covers; one-off or recurring. Hazardous material (a code with `*`) is only "
     "matched with an organization whose waste permit a moderator recorded.\n"
@@ -48,8 +51,9 @@ JSON = "application/json"
     "Within the smaller of the two listings' `details.max_distance_km` (a listing that states "
     "none takes its kind's default: heat 10 km, cooling and steam 5, electricity 50, materials "
     "150, space 30, items 25), measured between public points (a person's listing is blurred). "
-    "For the listing's managers and moderators; a repair service or a closed listing is "
-    "`409 listing_not_matchable`.",
+    "The score: what it is (the code's closeness, the category's) times how well the rest "
+    "fits; matches under `min_score` (default 0.25) are left out. For the listing's managers "
+    "and moderators; a repair service or a closed listing is `409 listing_not_matchable`.",
     responses=problem_responses(*OWNER_ONLY, ListingNotMatchableError, InvalidCursorError, 422),
 )
 async def listing_matches(
@@ -60,6 +64,15 @@ async def listing_matches(
     listing_id: Annotated[uuid.UUID, Path(description="The listing's id")],
     limit: LimitQuery = 20,
     cursor: CursorQuery = None,
+    min_score: Annotated[
+        Decimal,
+        Query(
+            ge=0,
+            le=1,
+            description="Only matches scoring at least this (default 0.25; 0 shows every "
+            "candidate, also a neighbouring material of the same EWC chapter)",
+        ),
+    ] = service.DEFAULT_MIN_SCORE,
 ) -> Response:
     body = await service.find_matches(
         session,
@@ -69,5 +82,6 @@ async def listing_matches(
         cursor=cursor,
         limit=limit,
         now=now,
+        min_score=min_score,
     )
     return Response(content=body, media_type=JSON)

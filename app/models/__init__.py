@@ -33,6 +33,7 @@ from app.models.reference import ReferenceDataset
 from app.models.repair import Repair, RepairEvent
 from app.models.report import Report, ReportEvent
 from app.models.review import Review
+from app.models.saved_search import ListingMatch, SavedSearch, SavedSearchHit
 from app.models.target import ImpactTarget
 from app.models.tile_cell import ListingTileCell
 from app.models.transaction import Transaction, TransactionTransition
@@ -63,6 +64,7 @@ __all__ = [
     "Kommune",
     "KommunePart",
     "Listing",
+    "ListingMatch",
     "ListingPhoto",
     "ListingTileCell",
     "LoginFailure",
@@ -86,6 +88,8 @@ __all__ = [
     "ReportEvent",
     "ReuseFactor",
     "Review",
+    "SavedSearch",
+    "SavedSearchHit",
     "Transaction",
     "TransactionTransition",
     "Webhook",

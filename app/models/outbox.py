@@ -72,6 +72,9 @@ class EventType(StrEnum):
     REPORT_ACTIONED = "report.actioned"
     REVIEW_RECEIVED = "review.received"
     WEBHOOK_DISABLED = "webhook.disabled"
+    SAVED_SEARCH_MATCHED = "saved_search.matched"
+    SAVED_SEARCH_DIGEST = "saved_search.digest"
+    LISTING_MATCH_FOUND = "listing.match_found"
 
 
 class EventCategory(StrEnum):
@@ -93,6 +96,7 @@ def category_of(event: EventType) -> EventCategory:
         "report": EventCategory.MODERATION,
         "review": EventCategory.TRANSACTIONS,
         "webhook": EventCategory.ACCOUNT,
+        "saved_search": EventCategory.LISTINGS,
     }[prefix]
 
 

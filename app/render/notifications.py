@@ -44,6 +44,12 @@ TITLES: dict[EventType, tuple[str, str]] = {
     EventType.REVIEW_RECEIVED: ("Du har fått en vurdering", "You received a review"),
     EventType.WEBHOOK_DISABLED: ("En webhook ble slått av etter gjentatte feil",
                                  "A webhook was turned off after repeated failures"),
+    EventType.SAVED_SEARCH_MATCHED: ("{title} passer et lagret søk",
+                                     "{title} fits one of your saved searches"),
+    EventType.SAVED_SEARCH_DIGEST: ("Nye treff på et lagret søk",
+                                    "New listings for one of your saved searches"),
+    EventType.LISTING_MATCH_FOUND: ("{title} kan dekke det du ønsker deg",
+                                    "{title} could meet what you are looking for"),
 }  # fmt: skip
 
 _NO_TITLE = ("annonsen", "the listing")

@@ -29,8 +29,9 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import Float, Numeric
+from sqlalchemy.types import Float, Numeric, Text, Uuid
 
 from app.repositories.listing import (
     LISTING_JOINS,
@@ -75,17 +76,58 @@ def _share(part: str, whole: str) -> str:
 _DISTANCE_SCORE = "greatest(0, 1 - x.distance_m / x.limit_m)"
 _MONTHS = "coalesce({s}.details -> 'months_available', '[1,2,3,4,5,6,7,8,9,10,11,12]'::jsonb)"
 
+# The same material from another origin: packaging, construction, sorting plants and municipal
+# collection give the same paper, wood, plastic, glass or metal under codes of different
+# chapters. A buyer of the one takes the other, so a family counts as a sub-chapter does.
+MATERIAL_FAMILIES: dict[str, tuple[str, ...]] = {
+    "paper": ("030308", "150101", "191201", "200101"),
+    "wood": ("150103", "170201", "191207", "200138"),
+    "plastic": ("150102", "170203", "191204", "200139"),
+    "glass": ("150107", "170202", "191205", "200102"),
+    "metal": ("150104", "170405", "170407", "191202", "191203", "200140"),
+}
+_FAMILY_OF = {code: name for name, codes in MATERIAL_FAMILIES.items() for code in codes}
+
+
+def _family_sql(code: str) -> str:
+    """The material family of an EWC code column, as SQL (NULL when it has none)."""
+    whens = " ".join(
+        f"WHEN {code} IN ({', '.join(repr(c) for c in codes)}) THEN '{name}'"
+        for name, codes in MATERIAL_FAMILIES.items()
+    )
+    return f"(CASE {whens} END)"
+
+
+def family_codes(code: str | None) -> list[str]:
+    """The codes of the same material family as ``code`` (none when it has no family)."""
+    family = _FAMILY_OF.get(code or "")
+    return list(MATERIAL_FAMILIES[family]) if family is not None else []
+
+
 MATERIAL = KindRules(
     joins=(
         "JOIN ewc_codes AS lc ON lc.code = l.ewc_code "
         "LEFT JOIN organizations AS lo ON lo.id = l.owner_organization_id"
     ),
-    prefilter=("left(l.ewc_code, 2) = left(a.ewc_code, 2)",),
+    prefilter=("(left(l.ewc_code, 2) = left(a.ewc_code, 2) OR l.ewc_code = ANY(:family_codes))",),
     components=(
         (
+            # 3: the same code; 2: the same sub-chapter, unless the two are known to be
+            # different materials (15 01 is packaging of paper, wood, plastic…); 2 also for
+            # the same material family (``family``); 1: the same chapter only.
             "code_level",
             "CASE WHEN {o}.ewc_code = {w}.ewc_code THEN 3 "
-            "WHEN left({o}.ewc_code, 4) = left({w}.ewc_code, 4) THEN 2 ELSE 1 END",
+            "WHEN l.ewc_code = ANY(:family_codes) THEN 2 "
+            "WHEN left({o}.ewc_code, 4) = left({w}.ewc_code, 4) AND NOT coalesce("
+            + _family_sql("{o}.ewc_code")
+            + " <> "
+            + _family_sql("{w}.ewc_code")
+            + ", false) THEN 2 ELSE 1 END",
+        ),
+        (
+            "family",
+            "{o}.ewc_code <> {w}.ewc_code AND left({o}.ewc_code, 4) <> left({w}.ewc_code, 4) "
+            "AND l.ewc_code = ANY(:family_codes)",
         ),
         ("offer_code", "{o}.ewc_code"),
         ("wanted_code", "{w}.ewc_code"),
@@ -112,11 +154,13 @@ MATERIAL = KindRules(
     ),
     # Hazardous waste may only go to an approved receiver (avfallsforskriften kap. 11).
     rules=("(NOT x.hazardous OR x.permit)",),
+    # What the material is gates the rest: a neighbour in the chapter (soil for concrete) never
+    # outranks the right material, however near or plentiful.
     score=(
-        "0.40 * CASE x.code_level WHEN 3 THEN 1 WHEN 2 THEN 0.6 ELSE 0.3 END "
-        f"+ 0.25 * coalesce({_share('x.offered_in_wanted_unit', 'x.needed')}, 0) "
-        "+ 0.10 * CASE WHEN x.offer_recurrence = x.wanted_recurrence THEN 1 ELSE 0.5 END "
-        f"+ 0.25 * {_DISTANCE_SCORE}"
+        "CASE x.code_level WHEN 3 THEN 1 WHEN 2 THEN 0.7 ELSE 0.2 END * ("
+        f"0.35 * coalesce({_share('x.offered_in_wanted_unit', 'x.needed')}, 0) "
+        "+ 0.15 * CASE WHEN x.offer_recurrence = x.wanted_recurrence THEN 1 ELSE 0.5 END "
+        f"+ 0.50 * {_DISTANCE_SCORE})"
     ),
 )
 
@@ -241,9 +285,16 @@ ITEM = KindRules(
             "WHEN {ocat}.path @> ARRAY[{w}.category_slug] THEN 2 ELSE 1 END",
         ),
         (
+            # The share of the wanted title's words (normalised as search does: plurals,
+            # definite forms, compounds) found in the offer's title and description; the
+            # titles' trigram similarity when the wanted title has no words to search for.
             "text_similarity",
-            "round(similarity(sirkel_search_text({o}.title, ''), "
-            "sirkel_search_text({w}.title, ''))::numeric, 3)",
+            "round(coalesce((SELECT avg(CASE WHEN EXISTS ("
+            "SELECT 1 FROM unnest(string_to_array(t.term, ' ')) AS st(stem) "
+            "WHERE {o}.search_text LIKE '%' || st.stem || ' %') THEN 1 ELSE 0 END) "
+            "FROM unnest(sirkel_search_terms({w}.title)) AS t(term)), "
+            "similarity(sirkel_search_text({o}.title, ''), "
+            "sirkel_search_text({w}.title, '')))::numeric, 3)",
         ),
         ("offer_condition", "{o}.details ->> 'condition'"),
         ("wanted_condition", "{w}.details ->> 'condition'"),
@@ -255,11 +306,11 @@ ITEM = KindRules(
     ),
     rules=(),
     score=(
-        "0.35 * CASE x.category_level WHEN 3 THEN 1 WHEN 2 THEN 0.8 ELSE 0.4 END "
-        "+ 0.30 * x.text_similarity "
-        "+ 0.10 * CASE WHEN x.condition_fits THEN 1 WHEN x.condition_fits IS NULL THEN 0.5 "
+        "CASE x.category_level WHEN 3 THEN 1 WHEN 2 THEN 0.8 ELSE 0.4 END * ("
+        "0.45 * x.text_similarity "
+        "+ 0.15 * CASE WHEN x.condition_fits THEN 1 WHEN x.condition_fits IS NULL THEN 0.5 "
         "ELSE 0 END "
-        f"+ 0.25 * {_DISTANCE_SCORE}"
+        f"+ 0.40 * {_DISTANCE_SCORE})"
     ),
 )
 
@@ -291,6 +342,7 @@ class Anchor:
     # kind's default for candidates that state none.
     radius_m: float
     default_m: float
+    ewc_code: str | None = None
 
 
 def _sides(*, anchor_wanted: bool) -> dict[str, str]:
@@ -309,6 +361,8 @@ def match_statement(
     caller: Caller,
     after: tuple[Decimal, uuid.UUID] | None,
     limit: int,
+    documents: bool = True,
+    min_score: Decimal = Decimal(0),
 ) -> Any:
     """Scored candidates for ``anchor``, best first; ``limit + 1`` rows (to tell whether more
     follow), each ``doc`` (the listing JSON at its public point), ``k_id``, ``k_score``,
@@ -348,6 +402,7 @@ def match_statement(
         f"{components}) AS x "
         f"WHERE {' AND '.join(where_page)}"
     )
+    scored = f"SELECT * FROM ({scored}) AS c WHERE c.k_score >= :min_score"
     after_clause = ""
     params: dict[str, Any] = {
         "anchor": anchor.id,
@@ -355,11 +410,15 @@ def match_statement(
         "radius_m": anchor.radius_m,
         "default_m": anchor.default_m,
         "limit": limit + 1,
+        "min_score": min_score,
     }
+    if anchor.kind == "material":
+        params["family_codes"] = family_codes(anchor.ewc_code)
     if after is not None:
         after_clause = "WHERE (s.k_score, s.k_id) < (:after_score, :after_id)"
         params.update(after_score=after[0], after_id=after[1])
-    doc = listing_json_sql(PUBLIC_POINT)
+    # Alerts need the pairs only, not the documents.
+    doc = listing_json_sql(PUBLIC_POINT) if documents else "NULL::json"
     sql = (
         "WITH a AS (SELECT a0.*, a0.public_geom::geography AS g, ac.hazardous, "
         "ao.waste_permit_verified_at, acat.path "
@@ -374,9 +433,18 @@ def match_statement(
     stmt = text(sql).bindparams(
         bindparam("radius_m", type_=Float),
         bindparam("default_m", type_=Float),
+        bindparam("min_score", type_=Numeric),
+        *([bindparam("family_codes", type_=ARRAY(Text))] if anchor.kind == "material" else []),
         *([bindparam("after_score", type_=Numeric)] if after is not None else []),
     )
-    return with_caller(stmt.bindparams(**params), caller)
+    stmt = stmt.bindparams(**params)
+    if documents:
+        return with_caller(stmt, caller)
+    # Without the documents only the candidate filter reads the caller.
+    return stmt.bindparams(
+        bindparam("caller_person", caller.person_id, type_=Uuid),
+        bindparam("caller_orgs", list(caller.organization_ids), type_=ARRAY(Uuid)),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,12 +468,22 @@ class MatchRepository:
         caller: Caller,
         after: tuple[Decimal, uuid.UUID] | None,
         limit: int,
+        documents: bool = True,
+        min_score: Decimal = Decimal(0),
     ) -> list[MatchRow]:
-        stmt = match_statement(anchor, now=now, caller=caller, after=after, limit=limit)
+        stmt = match_statement(
+            anchor,
+            now=now,
+            caller=caller,
+            after=after,
+            limit=limit,
+            documents=documents,
+            min_score=min_score,
+        )
         rows = (await self.session.execute(stmt)).all()
         return [
             MatchRow(
-                doc=row.doc.encode(),
+                doc=row.doc.encode() if row.doc is not None else b"null",
                 id=row.k_id,
                 score=row.k_score,
                 distance_m=row.k_distance,

@@ -15,7 +15,8 @@ class ReasonText(BaseModel):
 class MatchReason(BaseModel):
     code: str = Field(
         description="What the reason is about, stable for clients: `ewc_exact`, "
-        "`ewc_subchapter`, `ewc_chapter`, `hazardous_permit`, `quantity_covers`, "
+        "`ewc_subchapter`, `ewc_same_material`, `ewc_chapter`, `hazardous_permit`, "
+        "`quantity_covers`, "
         "`quantity_partial`, `quantity_incomparable`, `recurrence_same`, `recurrence_differs`, "
         "`temperature_fits`, `temperature_unknown`, `months_overlap`, `capacity_covers`, "
         "`capacity_partial`, `space_type`, `area_fits`, `period_covers`, `period_overlaps`, "

@@ -190,6 +190,9 @@ class PersonalDataExport(BaseModel):
     blocks: list[dict[str, Any]] = Field(
         default_factory=list, description="The persons this person blocked, and since when"
     )
+    saved_searches: list[dict[str, Any]] = Field(
+        default_factory=list, description="The person's own saved searches (erasure deletes them)"
+    )
     photos: list[dict[str, Any]] = Field(
         default_factory=list,
         description="The photos of the person's listings and those they uploaded to their "

@@ -75,7 +75,7 @@ from app.schemas.listing import (
     ListingUpdate,
     SortOrder,
 )
-from app.services import geography, outbox
+from app.services import alerts, geography, outbox
 from app.services.policy import (
     OrgAction,
     Principal,
@@ -368,6 +368,8 @@ async def create_listing(
         else None,
     )
     await ListingRepository(session).add(listing)
+    if status is S.ACTIVE:
+        await alerts.listing_opened(session, listing, settings=settings.matching, now=now)
     return await _read(session, listing.id, principal=principal)
 
 
@@ -498,6 +500,12 @@ def _actions_by_status(*, by_moderator: bool) -> str:
     return json.dumps(table, sort_keys=True)
 
 
+# The moves after which a listing may be searchable anew: saved searches and matches hear of it
+# (``app.services.alerts``; each hit and pair once, however often it is opened).
+_OPENING = frozenset(
+    {ListingAction.PUBLISH, ListingAction.APPROVE, ListingAction.RENEW, ListingAction.UNHIDE}
+)
+
 _OWNER_ACTIONS = _actions_by_status(by_moderator=False)
 _MODERATOR_ACTIONS = _actions_by_status(by_moderator=True)
 
@@ -561,6 +569,8 @@ async def act_on_listing(
     await ListingRepository(session).flush()
     if action is ListingAction.APPROVE:
         await _tell_owner(session, listing, EventType.LISTING_APPROVED, now=now)
+    if action in _OPENING and listing.status == S.ACTIVE and listing.hidden_at is None:
+        await alerts.listing_opened(session, listing, settings=settings.matching, now=now)
     return await _read(session, listing.id, principal=principal)
 
 

@@ -26,15 +26,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import MatchingSettings
 from app.errors import ListingNotMatchableError, NotListingOwnerError
-from app.models.listing import ListingKind, ListingMode, ListingStatus
+from app.models.listing import ListingKind, ListingStatus
 from app.models.person import PlatformRole
 from app.pagination import decode_cursor, encode_cursor, invalid_cursor
 from app.render import sql_json
-from app.repositories.matching import RULES, Anchor, MatchRepository, MatchRow
+from app.repositories.matching import RULES, MatchRepository, MatchRow
 from app.services import listing as listing_service
+from app.services.alerts import anchor_for
 from app.services.policy import Principal
 
 Reason = dict[str, Any]
+
+# Below this a match is noise more often than not (a neighbouring material of the same EWC
+# chapter, an item of a broader category that shares no word); ``min_score=0`` shows all.
+DEFAULT_MIN_SCORE = Decimal("0.25")
 
 # Listings that can still find a match (a closed one has nothing left to match).
 _OPEN = frozenset(
@@ -48,19 +53,6 @@ _OPEN = frozenset(
 )
 
 
-def default_distance_km(settings: MatchingSettings, kind: str, details: dict[str, Any]) -> float:
-    """How far a match may be when a listing does not say (``details.max_distance_km``)."""
-    if kind == ListingKind.ENERGY:
-        energy_type = str(details.get("energy_type", "heat"))
-        km: float = getattr(settings, f"{energy_type}_km", settings.heat_km)
-        return km
-    return {
-        ListingKind.MATERIAL: settings.material_km,
-        ListingKind.SPACE: settings.space_km,
-        ListingKind.ITEM: settings.item_km,
-    }[ListingKind(kind)]
-
-
 async def find_matches(
     session: AsyncSession,
     *,
@@ -70,6 +62,7 @@ async def find_matches(
     cursor: str | None,
     limit: int,
     now: datetime,
+    min_score: Decimal = DEFAULT_MIN_SCORE,
 ) -> bytes:
     """A page of matches for a listing its managers (or a moderator) ask about, as JSON."""
     listing = await listing_service.visible_listing(
@@ -90,22 +83,13 @@ async def find_matches(
             f"The listing is {listing.status}: only an open listing has matches."
         )
     after = _decode(cursor) if cursor is not None else None
-    default_km = default_distance_km(settings, listing.kind, listing.details)
-    stated = listing.details.get("max_distance_km")
-    own_km = float(stated) if stated is not None else default_km
-    anchor = Anchor(
-        id=listing.id,
-        kind=listing.kind,
-        wanted=listing.mode == ListingMode.WANTED,
-        radius_m=own_km * 1000,
-        default_m=default_km * 1000,
-    )
     rows = await MatchRepository(session).matches(
-        anchor,
+        anchor_for(listing, settings),
         now=now,
         caller=await listing_service.caller_of(session, principal),
         after=after,
         limit=limit,
+        min_score=min_score,
     )
     page = rows[:limit]
     next_cursor = (
@@ -181,6 +165,15 @@ def _material(c: dict[str, Any]) -> list[Reason]:
                 True,
                 f"Samme avfallskode ({_ewc(offer)})",
                 f"The same waste code ({_ewc(offer)})",
+            )
+        ]
+    elif level == 2 and c["family"]:
+        reasons = [
+            _reason(
+                "ewc_same_material",
+                True,
+                f"Samme materiale fra en annen kilde ({_ewc(offer)} mot {_ewc(wanted)})",
+                f"The same material from another source ({_ewc(offer)} and {_ewc(wanted)})",
             )
         ]
     elif level == 2:

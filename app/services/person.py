@@ -19,6 +19,7 @@ from app.repositories.person import PersonRepository
 from app.repositories.photo import PhotoRepository
 from app.repositories.report import ReportRepository
 from app.repositories.review import ReviewRepository
+from app.repositories.saved_search import SavedSearchRepository
 from app.repositories.transaction import TransactionRepository
 from app.schemas.person import (
     ApiKeyExport,
@@ -117,6 +118,7 @@ async def export_personal_data(
         blocks=await BlockRepository(session).export_for_person(person_id),
         reviews=await ReviewRepository(session).export_for_person(person_id),
         photos=await PhotoRepository(session).export_for_person(person_id),
+        saved_searches=await SavedSearchRepository(session).export_for_person(person_id),
     )
 
 
@@ -164,6 +166,7 @@ async def erase_me(session: AsyncSession, *, person_id: uuid.UUID, now: datetime
     await OutboxRepository(session).erase_for_person(person_id)
     await BlockRepository(session).erase_for_person(person_id)
     await ReviewRepository(session).erase_for_person(person_id)
+    await SavedSearchRepository(session).erase_for_person(person_id)
     await repo.erase(person_id, now=now)
 
 
