@@ -90,6 +90,8 @@ async def _demo_data() -> None:
             print(line)
         for title in report.created_targets:
             print(f"proposed target: {title}")
+        for name in report.created_saved_searches:
+            print(f"saved search: {name}")
 
     await _in_transaction(work)
     print(f"demo data ready; every demo account signs in with the password {DEMO_PASSWORD!r}")

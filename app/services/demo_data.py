@@ -30,6 +30,7 @@ from app.repositories.transaction import TransactionRepository
 from app.schemas.listing import ListingCreate
 from app.schemas.report import ReportCreate
 from app.schemas.review import ReviewCreate
+from app.schemas.saved_search import SavedSearchCreate
 from app.schemas.target import TargetCreate
 from app.schemas.transaction import TransactionActionBody, TransactionCreate
 from app.security import hash_password
@@ -41,6 +42,7 @@ from app.services.photos.processing import storage_from_settings
 from app.services.policy import Principal
 from app.services.report import create_report
 from app.services.review import write_review
+from app.services.saved_search import create_saved_search, list_saved_searches
 from app.services.transaction import TransactionAction, act_on_transaction, create_transaction
 
 DEMO_PASSWORD = "sirkel-demo-passord"
@@ -70,6 +72,10 @@ DEMO_ORGANIZATIONS: list[
      "aslak@demo.sirkel.no", {"ingrid@demo.sirkel.no": MemberRole.ADMIN}, False),
     ("Gjenbruksmaterialer Stavanger AS", OrganizationKind.COMPANY, "1103", None,
      "kari@demo.sirkel.no", {}, False),
+    ("Byggbørsen Sandnes AS", OrganizationKind.COMPANY, "1108", None,
+     "ola@demo.sirkel.no", {}, False),
+    ("Gartneriet på Lade", OrganizationKind.COMPANY, "5001", None,
+     "aslak@demo.sirkel.no", {}, False),
 ]  # fmt: skip
 
 
@@ -145,10 +151,33 @@ DEMO_LISTINGS: list[tuple[str, str | None, dict[str, object]]] = [
         "kind": "space", "mode": "rent", "title": "Verkstedlokale til leie", "price_nok": 4000,
         "location": _at(5.7400, 58.9650),
         "details": {"space_type": "workshop", "area_m2": 80, "price_period": "month"}}),
+    # Wanted listings with matches among the offers above (GET /v1/listings/{id}/matches).
+    ("ola@demo.sirkel.no", "Byggbørsen Sandnes AS", {
+        "kind": "material", "mode": "wanted", "title": "Ønskes: konstruksjonsvirke til ombruk",
+        "ewc_code": "170201", "quantity": 3, "unit": "t", "location": _at(5.7350, 58.8500),
+        "details": {"recurrence": "one_off", "logistics": "pickup"}}),
+    ("aslak@demo.sirkel.no", "Gartneriet på Lade", {
+        "kind": "energy", "mode": "wanted", "title": "Varme til veksthus om vinteren",
+        "location": _at(10.4400, 63.4440),
+        "details": {"energy_type": "heat", "temperature_c": 25, "capacity_kw": 200,
+                    "months_available": [1, 2, 3, 11, 12]}}),
+    ("aslak@demo.sirkel.no", "Gartneriet på Lade", {
+        "kind": "space", "mode": "wanted", "title": "Ønskes: lager til plantekasser",
+        "location": _at(10.4300, 63.4400),
+        "details": {"space_type": "storage", "area_m2": 100}}),
     ("tore@demo.sirkel.no", None, {
         "kind": "item", "mode": "sell", "title": "iPhone 15 Pro, uåpnet", "price_nok": 500,
         "description": "Betal med gavekort før henting, så sender jeg adressen.",
         "category": "mobile-phones", "location": _at(10.7500, 59.9130)}),
+]  # fmt: skip
+
+# Saved searches, made before the listings so that those that fit tell their owners:
+# (owner e-mail, organization name or None, name, frequency, query).
+DEMO_SAVED_SEARCHES: list[tuple[str, str | None, str, str, dict[str, object]]] = [
+    ("aslak@demo.sirkel.no", None, "Barnesykler i Oslo", "instant",
+     {"kommune": "0301", "kind": "item", "category": "bikes"}),
+    ("ola@demo.sirkel.no", "Byggbørsen Sandnes AS", "Byggematerialer i Rogaland", "daily",
+     {"fylke": "11", "kind": "material"}),
 ]  # fmt: skip
 
 # Handovers done to the end: (listing title, receiver e-mail, quantity). The provider accepts
@@ -179,6 +208,7 @@ class DemoReport:
     created_handovers: list[str] = field(default_factory=list)
     created_reports: list[str] = field(default_factory=list)
     created_targets: list[str] = field(default_factory=list)
+    created_saved_searches: list[str] = field(default_factory=list)
 
 
 async def load_demo_data(session: AsyncSession, *, settings: Settings, now: datetime) -> DemoReport:
@@ -227,6 +257,7 @@ async def load_demo_data(session: AsyncSession, *, settings: Settings, now: date
             await orgs.verify(org.id, moderator_id=moderator, kommunenummer=kommune, now=now)
         org_ids[name] = org.id
         report.created_organizations.append(name)
+    await _load_demo_saved_searches(session, now=now, ids=ids, org_ids=org_ids, report=report)
     titles = await _load_demo_listings(
         session, settings=settings, now=now, ids=ids, org_ids=org_ids, report=report
     )
@@ -292,6 +323,33 @@ async def _load_demo_targets(
             session, principal=analyst, body=TargetCreate.model_validate(body), now=now
         )
         report.created_targets.append(str(body["reference_title"]))
+
+
+async def _load_demo_saved_searches(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    ids: dict[str, uuid.UUID],
+    org_ids: dict[str, uuid.UUID],
+    report: DemoReport,
+) -> None:
+    for email, org_name, name, frequency, query in DEMO_SAVED_SEARCHES:
+        principal = Principal(person_id=ids[email])
+        owner_org = org_ids[org_name] if org_name else None
+        existing = await list_saved_searches(
+            session, principal=principal, organization_id=owner_org, cursor=None, limit=100
+        )
+        if any(s.name == name for s in existing.items):
+            continue
+        await create_saved_search(
+            session,
+            principal=principal,
+            body=SavedSearchCreate.model_validate(
+                {"name": name, "frequency": frequency, "query": query, "organization_id": owner_org}
+            ),
+            now=now,
+        )
+        report.created_saved_searches.append(name)
 
 
 async def _load_demo_listings(

@@ -11,12 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.models import (
     Listing,
+    ListingMatch,
     ListingPhoto,
     Membership,
     Organization,
+    OutboxEvent,
     Person,
     Report,
     Review,
+    SavedSearchHit,
     Transaction,
 )
 from app.services.demo_data import (
@@ -25,6 +28,7 @@ from app.services.demo_data import (
     DEMO_ORGANIZATIONS,
     DEMO_PEOPLE,
     DEMO_REPORTS,
+    DEMO_SAVED_SEARCHES,
     DEMO_TARGETS,
     load_demo_data,
 )
@@ -49,6 +53,8 @@ async def test_demo_data_is_spread_out_and_idempotent(
     assert second.created_reports == []
     assert len(first.created_targets) == len(DEMO_TARGETS)
     assert second.created_targets == []
+    assert len(first.created_saved_searches) == len(DEMO_SAVED_SEARCHES)
+    assert second.created_saved_searches == []
 
     kommuner = set((await session.execute(select(Organization.kommunenummer).distinct())).scalars())
     assert len(kommuner) >= 5
@@ -57,7 +63,7 @@ async def test_demo_data_is_spread_out_and_idempotent(
         select(Organization.name).where(Organization.verified_at.is_not(None))
     )
     assert verified == "Trondheim kommune"
-    assert await session.scalar(select(func.count()).select_from(Membership)) == 7
+    assert await session.scalar(select(func.count()).select_from(Membership)) == 9
 
     spread = set((await session.execute(select(Listing.kind).distinct())).scalars())
     assert set(spread) == {"item", "repair_service", "material", "energy", "space"}
@@ -95,3 +101,34 @@ async def test_demo_data_is_spread_out_and_idempotent(
     assert {title for title, _, _ in photos} == set(PICTURES)
     assert all(alt == title for title, _, alt in photos)
     assert all([r["size"] for r in renditions] == [320, 960, 1920] for _, renditions, _ in photos)
+
+
+async def test_demo_wanted_listings_have_matches_and_a_saved_search_told_someone(
+    session: AsyncSession, settings: Settings
+) -> None:
+    await load_demo_data(session, settings=settings, now=datetime.now(UTC))
+    pairs = dict(
+        (
+            await session.execute(
+                select(Listing.title, func.count())
+                .join(ListingMatch, ListingMatch.wanted_listing_id == Listing.id)
+                .group_by(Listing.title)
+            )
+        ).all()
+    )
+    assert pairs == {
+        "Ønskes: konstruksjonsvirke til ombruk": 1,
+        "Varme til veksthus om vinteren": 1,
+        "Ønskes: lager til plantekasser": 1,
+    }
+    told = await session.scalar(
+        select(func.count())
+        .select_from(OutboxEvent)
+        .join(Person, Person.id == OutboxEvent.recipient_person_id)
+        .where(OutboxEvent.type == "saved_search.matched", Person.email == "aslak@demo.sirkel.no")
+    )
+    assert told == 1
+    hits = await session.scalar(select(func.count()).select_from(SavedSearchHit))
+    # The bike for Aslak; the timber and the concrete for the Rogaland company (its own
+    # wanted timber is not a hit of its own search).
+    assert hits == 3
