@@ -93,6 +93,11 @@ bench-impact-quick: ## the same on 200,000 evidence records with fewer rounds (a
 	@$(DEV) venv && $(DEV) packages
 	@BENCH_IMPACT_SIZE=$${BENCH_IMPACT_SIZE:-200000} BENCH_IMPACT_ROUNDS=$${BENCH_IMPACT_ROUNDS:-20} $(PY) -m bench.impact_run
 
+.PHONY: bench-matching
+bench-matching: ## matching and alerts on 1,000,000 listings and 100,000 saved searches; writes its section of docs/benchmarks.md
+	@$(DEV) venv && $(DEV) packages
+	@$(PY) -m bench.matching
+
 .PHONY: bench-photos
 bench-photos: ## photos: a 12 MP JPEG and HEIC through the pipeline and the API, uploads/s, the API's memory
 	@$(DEV) venv && $(DEV) packages

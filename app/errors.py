@@ -229,6 +229,11 @@ class EmptySearchAreaError(InvalidInputError):
     title = "The search's circle and box do not overlap"
 
 
+class InvalidMatchOfError(InvalidInputError):
+    code = "invalid_match_of"
+    title = "match_of is not a wanted listing of yours of this kind"
+
+
 class InvalidCursorError(InvalidInputError):
     code = "invalid_cursor"
     title = "Invalid cursor"

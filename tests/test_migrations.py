@@ -143,7 +143,7 @@ def test_version_1_evidence_still_verifies_and_is_rolled_up_after_0008(
     ).strip()
     hashes, versions, rehashed, linked, rolled_up, v2_has_key, v1_has_key = checked.split("|")
     assert hashes == before
-    assert versions == "1111112"
+    assert versions == "1111113"  # the seventh is written at head: the current version
     assert (rehashed, linked) == ("true", "true")
     assert rolled_up == "7"  # six backfilled by the migration, one by the trigger
     assert (v2_has_key, v1_has_key) == ("true", "false")

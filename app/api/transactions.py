@@ -22,6 +22,7 @@ from app.errors import (
     InsufficientScopeError,
     InvalidCursorError,
     InvalidInputError,
+    InvalidMatchOfError,
     InvalidPeriodError,
     InvalidTransitionError,
     ListingNotAvailableError,
@@ -96,7 +97,9 @@ _CREATE_EXAMPLES: dict[str, Any] = {
     "holds its quantity until it is declined, cancelled or expires; asking for more than is "
     "left is `409 insufficient_quantity`. Set `organization_id` to ask for an organization "
     "you belong to; an API key (scope `transactions:write`) asks for its own. An unanswered "
-    "request expires (`python -m app.cli tick`).",
+    "request expires (`python -m app.cli tick`). `match_of`, your own wanted listing of the "
+    "same kind whose matches found this one, is recorded in the exchange's evidence "
+    "(`422 invalid_match_of` otherwise).",
     responses=problem_responses(
         *_AUTH,
         *_ORG,
@@ -110,6 +113,7 @@ _CREATE_EXAMPLES: dict[str, Any] = {
         NotTransactableError,
         InvalidPeriodError,
         UnitMismatchError,
+        InvalidMatchOfError,
         422,
     ),
 )

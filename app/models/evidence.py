@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -66,7 +67,7 @@ class EvidenceGrade(StrEnum):
     IMPORTED = "imported"  # from another system's published data
 
 
-CANONICAL_VERSION = 2
+CANONICAL_VERSION = 3
 GENESIS_HASH = bytes(32)
 
 
@@ -77,23 +78,26 @@ class Evidence(Base):
         CheckConstraint("num_nonnulls(transaction_id, repair_id) >= 1", name="has_subject"),
         CheckConstraint("(quantity IS NULL) = (unit IS NULL)", name="quantity_has_unit"),
         CheckConstraint("octet_length(hash) = 32", name="hash_length"),
-        CheckConstraint("canonical_version IN (1, 2)", name="canonical_version_known"),
+        CheckConstraint("canonical_version IN (1, 2, 3)", name="canonical_version_known"),
         CheckConstraint(
             "canonical_version >= 2 OR initiative_id IS NULL", name="initiative_needs_v2"
         ),
+        CheckConstraint("canonical_version >= 3 OR NOT matched", name="matched_needs_v3"),
         CheckConstraint("octet_length(prev_hash) = 32", name="prev_hash_length"),
         Index("ix_evidence_recorded_at", "recorded_at"),
         # The share of lendable items used reads loans by time (migration 0008).
         Index("ix_evidence_type_occurred_at", "type", "occurred_at"),
         Index("ix_evidence_transaction_id", "transaction_id"),
         Index("ix_evidence_repair_id", "repair_id"),
+        # sg3.matches.converted reads the matched records (few) straight from the ledger.
+        Index("ix_evidence_matched", "occurred_at", postgresql_where=text("matched")),
     )
 
     # Assigned by the trigger evidence_chain; whatever the application sends is replaced.
     seq: Mapped[int] = mapped_column(
         BigInteger, primary_key=True, autoincrement=False, server_default=text("0")
     )
-    canonical_version: Mapped[int] = mapped_column(SmallInteger, server_default=text("2"))
+    canonical_version: Mapped[int] = mapped_column(SmallInteger, server_default=text("3"))
     recorded_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("clock_timestamp()")
     )
@@ -134,6 +138,8 @@ class Evidence(Base):
     initiative_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("initiatives.id", ondelete="RESTRICT")
     )
+    # Canonical version 3 and later: the exchange started from a match (migration 0025).
+    matched: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary, server_default=text("'\\x'::bytea"))
     hash: Mapped[bytes] = mapped_column(LargeBinary, server_default=text("'\\x'::bytea"))
 
@@ -169,6 +175,7 @@ CANONICAL_FIELDS: tuple[str, ...] = (
     "co2e_kg",
     "factor_revision",
     "initiative",  # version 2 and later only
+    "matched",  # version 3 and later only
 )
 
 
@@ -207,4 +214,6 @@ def evidence_fields(record: Any) -> dict[str, Any]:
     }
     if record.canonical_version >= 2:
         fields["initiative"] = record.initiative_id
+    if record.canonical_version >= 3:
+        fields["matched"] = record.matched
     return fields

@@ -159,6 +159,10 @@ class Transaction(Base):
         CheckConstraint(_in("status", list(TransactionStatus)), name="status_known"),
         CheckConstraint(_in("subgoal", list(SubGoal)), name="subgoal_known"),
         CheckConstraint(
+            "match_of_listing_id IS NULL OR match_of_listing_id <> listing_id",
+            name="match_of_another_listing",
+        ),
+        CheckConstraint(
             "num_nonnulls(provider_person_id, provider_organization_id) = 1", name="one_provider"
         ),
         CheckConstraint(
@@ -300,6 +304,11 @@ class Transaction(Base):
     # The initiative (pilot, experiment, reuse station, repair-café series) this belongs to.
     initiative_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("initiatives.id", ondelete="RESTRICT"), index=True
+    )
+    # The requester's own listing whose matches found this one (migration 0025); the evidence
+    # of the exchange records that it started from a match.
+    match_of_listing_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("listings.id", ondelete="RESTRICT")
     )
 
 

@@ -63,6 +63,7 @@ class EvidenceDraft:
     co2e_kg: Decimal | None = None
     factor_revision: int | None = None
     initiative_id: uuid.UUID | None = None
+    matched: bool = False
 
 
 def _pseudonym(party: PartyRef | None) -> ColumnElement[Any]:
@@ -105,6 +106,7 @@ _COPIED = (
     "unit",
     "factor_revision",
     "initiative_id",
+    "matched",
 )
 
 
@@ -139,6 +141,7 @@ class EvidenceRepository:
             "co2e_kg": draft.co2e_kg,
             "factor_revision": draft.factor_revision,
             "initiative_id": draft.initiative_id,
+            "matched": draft.matched,
         }
         stmt = insert(Evidence).values(**values).returning(Evidence.seq)
         return int((await self.session.execute(stmt)).scalar_one())

@@ -76,6 +76,11 @@ class TransactionCreate(_Strict):
         default=None, description="Required for loans, rentals and space shares; else absent"
     )
     message: Message = Field(default="", description="A note to the provider")
+    match_of: uuid.UUID | None = Field(
+        default=None,
+        description="Your own wanted listing whose matches found this listing: the evidence "
+        "of the exchange records that it started from a match (`sg3.matches.converted`)",
+    )
 
 
 class RepairOutcome(_Strict):

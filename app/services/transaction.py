@@ -57,6 +57,7 @@ from app.errors import (
     BlockedError,
     BookingConflictError,
     InvalidInputError,
+    InvalidMatchOfError,
     InvalidPeriodError,
     InvalidTransitionError,
     ListingNotAvailableError,
@@ -678,6 +679,30 @@ def _quantity(
     return quantity, expected
 
 
+async def _check_match_of(
+    repo: TransactionRepository,
+    match_of: uuid.UUID,
+    listing: Listing,
+    *,
+    receiver_person: uuid.UUID | None,
+    receiver_org: uuid.UUID | None,
+) -> None:
+    """``match_of`` must be the requester's own wanted listing of the same kind: the one whose
+    matches (``GET /v1/listings/{id}/matches``) found the listing asked for."""
+    wanted = await repo.listing(match_of, lock=None)
+    own = wanted is not None and (
+        (receiver_person is not None and wanted.owner_person_id == receiver_person)
+        or (receiver_org is not None and wanted.owner_organization_id == receiver_org)
+    )
+    if wanted is None or not own or wanted.mode != "wanted" or wanted.kind != listing.kind:
+        raise InvalidMatchOfError.for_field(
+            "match_of must be your own wanted listing of the same kind (the one whose matches "
+            "found this listing).",
+            field="match_of",
+            message="Not a wanted listing of yours of this kind",
+        )
+
+
 async def create_transaction(
     session: AsyncSession,
     *,
@@ -724,6 +749,10 @@ async def create_transaction(
     ):
         raise BlockedError("You cannot ask for this listing.")
     quantity, unit = _quantity(kind, data, listing)
+    if data.match_of is not None:
+        await _check_match_of(
+            repo, data.match_of, listing, receiver_person=receiver_person, receiver_org=receiver_org
+        )
     if kind not in BOOKING_TYPES and data.period is not None:
         raise InvalidInputError.for_field(
             f"A {kind} has no period.",
@@ -751,6 +780,7 @@ async def create_transaction(
             receiver_person_id=receiver_person,
             receiver_organization_id=receiver_org,
             created_by_person_id=principal.person_id,
+            match_of_listing_id=data.match_of,
             message=data.message,
             quantity=quantity,
             unit=unit,
@@ -1001,6 +1031,7 @@ async def _record_completion(
             co2e_kg=tx.co2e_kg,
             factor_revision=tx.factor_revision,
             initiative_id=tx.initiative_id,
+            matched=tx.match_of_listing_id is not None,
         ),
     )
 

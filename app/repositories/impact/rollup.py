@@ -194,6 +194,29 @@ class ImpactRollupRepository:
             params,
         )
 
+    async def matched(self, f: Filters, *, group: tuple[str, ...]) -> list[dict[str, Any]]:
+        """Exchanges that started from a match, straight from the ledger's facts: the matched
+        records are few (``ix_evidence_matched``), so no rollup keeps them. Records, and the
+        distinct households among their parties (0-3) for suppression."""
+        params: dict[str, Any] = {}
+        where = ["m.matched", *_where(f, "c", params)]
+        return await self._grouped_rows(
+            {**_CELL_KEYS, "type": "c.type"},
+            group,
+            """
+                   sum(c.records) AS records,
+                   sum(c.records) AS value,
+                   NULL::numeric AS numerator,
+                   least(3, (SELECT count(DISTINCT h) FROM unnest(
+                       array_agg(CASE WHEN c.provider_sector = 'households'
+                                      THEN c.provider_party END)
+                       || array_agg(CASE WHEN c.receiver_sector = 'households'
+                                         THEN c.receiver_party END)) AS h)) AS households""",
+            "evidence AS m JOIN impact_facts AS c ON c.seq = m.seq",
+            where,
+            params,
+        )
+
     async def parties(
         self,
         f: Filters,

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-Source = Literal["cells", "parties", "collaborations", "lendable"]
+Source = Literal["cells", "parties", "collaborations", "lendable", "matched"]
 Measure = Literal["records", "kg", "co2e_kg", "unit_days", "quantity"]
 Role = Literal["provider", "receiver", "any"]
 
@@ -37,6 +37,7 @@ ALL_DIMS = (
     "category",
     "initiative",
     "kind",
+    "type",
 )
 _CELL_DIMS = frozenset(
     {*TIME_DIMS, "subgoal", "fylke", "kommune", "sector", "category", "initiative"}
@@ -427,6 +428,24 @@ INDICATORS: tuple[Indicator, ...] = (
         source="parties",
         role="receiver",
         party_sectors=("business",),
+    ),
+    Indicator(
+        id="sg3.matches.converted",
+        subgoal="SG3",
+        name_nb="Treff som ble til utvekslinger",
+        name_en="Matches converted",
+        unit="count",
+        definition="Exchanges that started from a match: the receiver asked for the listing with "
+        "match_of, their own wanted listing whose matches found it (GET "
+        "/v1/listings/{id}/matches). Group by type for the kind of exchange (material_exchange, "
+        "energy_exchange, space_share, rental, reuse, loan).",
+        counting_rule="One per completed exchange started from a match; disputes and voids take "
+        "it back. Counts every sub-goal's exchanges (an item found by a match is SG1).",
+        data_source=_LEDGER + " (records with matched = true, canonical version 3)",
+        factor_source=None,
+        source="matched",
+        all_subgoals=True,
+        dims=frozenset({*TIME_DIMS, "fylke", "kommune", "sector", "category", "type"}),
     ),
 )
 

@@ -242,6 +242,8 @@ async def _fetch(
         )
     elif ind.source == "collaborations":
         raw = await repo.collaborations(filters, group=group)
+    elif ind.source == "matched":
+        raw = await repo.matched(filters, group=group)
     else:
         periods = period_keys(query.grain, filters.month_from, filters.month_to)
         raw = await repo.lendable(filters, group=group, periods=periods)
