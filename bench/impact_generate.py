@@ -220,6 +220,7 @@ STATIC = (
     "unit",
     "factor_revision",
     "initiative",
+    "matched",
 )
 DYNAMIC = (
     "seq",
@@ -297,6 +298,8 @@ def _json(value: str | int | None) -> str:
     # Our strings are slugs, codes, hex and uuids: nothing JSON would escape.
     if value is None:
         return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
     return '"' + value + '"'
@@ -913,6 +916,7 @@ class Generator:
             unit,
             revision,
             initiative,
+            False,  # matched: the generated exchanges did not start from a match
         )
         subject = Subject(Static.of(values), (q, d, kg, co2e), grade, basis)
         return subject, event, occurred, tx is not None
