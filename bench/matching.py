@@ -290,7 +290,71 @@ async def through_api(base: str, picked: dict[str, dict[str, list[uuid.UUID]]]) 
     return result
 
 
+async def _summary() -> dict[str, Any]:
+    """What ``enrich`` reports, read from a database made earlier (``--reuse``)."""
+    conn = await asyncpg.connect(dsn(DATABASE))
+    try:
+        counts = await conn.fetchrow(
+            "SELECT count(*) AS searches, count(*) FILTER (WHERE frequency = 'instant') "
+            "AS instant, (SELECT count(*) FROM organizations "
+            "WHERE waste_permit_verified_at IS NOT NULL) AS permits, "
+            "(SELECT count(*) FROM listings) AS listings FROM saved_searches"
+        )
+        listings = await conn.fetch(
+            "SELECT kind, count(*) AS n, count(*) FILTER (WHERE mode = 'wanted') AS wanted "
+            "FROM listings WHERE status = 'active' GROUP BY kind ORDER BY kind"
+        )
+    finally:
+        await conn.close()
+    return {
+        "saved_searches": counts["searches"],
+        "instant": counts["instant"],
+        "permits": counts["permits"],
+        "listings": counts["listings"],
+        "load_seconds": None,
+        "active": {r["kind"]: {"n": r["n"], "wanted": r["wanted"]} for r in listings},
+    }
+
+
+def reuse() -> tuple[float | None, dict[str, Any]]:
+    """The database a previous run made, brought to the schema's head (``--reuse``)."""
+    env = {**os.environ, "SIRKEL_DATABASE__URL": app_url(DATABASE)}
+    subprocess.run(
+        [sys.executable, "-m", "alembic", "upgrade", "head"], check=True, cwd=ROOT, env=env
+    )
+    data = asyncio.run(_summary())
+    if data["listings"] != SIZE or data["saved_searches"] != SEARCHES:
+        raise SystemExit(f"{DATABASE} holds other data than asked for: run without --reuse")
+    return None, data
+
+
 def measure() -> dict[str, Any]:
+    if "--reuse" in sys.argv:
+        say(f"reusing {DATABASE}")
+        generated, data = reuse()
+    else:
+        generated, data = prepare()
+    picked = asyncio.run(anchors())
+    say("the statement in process, the fan-out and listing_opened (rolled back)")
+    local = asyncio.run(in_process(picked))
+    api_env = {"SIRKEL_ENVIRONMENT": "development", "SIRKEL_DATABASE__URL": app_url(DATABASE)}
+    with running_api(port=PORT, env=api_env, log_name="matching-app.log") as (base, _pid):
+        say("GET /v1/listings/{id}/matches through HTTP")
+        api = asyncio.run(through_api(base, picked))
+    return {
+        "size": SIZE,
+        "generated_seconds": generated,
+        "data": data,
+        "local": local,
+        "api": api,
+        "rounds": ROUNDS,
+        "cores": os.cpu_count(),
+        "date": datetime.now(UTC).date().isoformat(),
+        "note": os.environ.get("BENCH_MATCHING_NOTE", ""),
+    }
+
+
+def prepare() -> tuple[float, dict[str, Any]]:
     say(f"fresh {DATABASE}: schema, reference data")
     asyncio.run(prepare_database(DATABASE))
     env = {**os.environ, "SIRKEL_DATABASE__URL": app_url(DATABASE)}
@@ -305,25 +369,7 @@ def measure() -> dict[str, Any]:
     subprocess.run([sys.executable, "-m", "app.cli", "maintain"], check=True, cwd=ROOT, env=env)
     generated = time.monotonic() - started
     say(f"{SEARCHES} saved searches and waste permits")
-    data = asyncio.run(enrich())
-    picked = asyncio.run(anchors())
-    say("the statement in process, the fan-out and listing_opened (rolled back)")
-    local = asyncio.run(in_process(picked))
-    api_env = {"SIRKEL_ENVIRONMENT": "development", "SIRKEL_DATABASE__URL": app_url(DATABASE)}
-    with running_api(port=PORT, env=api_env, log_name="matching-app.log") as (base, _pid):
-        say("GET /v1/listings/{id}/matches through HTTP")
-        api = asyncio.run(through_api(base, picked))
-    return {
-        "size": SIZE,
-        "generated_seconds": round(generated, 1),
-        "data": data,
-        "local": local,
-        "api": api,
-        "rounds": ROUNDS,
-        "cores": os.cpu_count(),
-        "date": datetime.now(UTC).date().isoformat(),
-        "note": os.environ.get("BENCH_MATCHING_NOTE", ""),
-    }
+    return round(generated, 1), asyncio.run(enrich())
 
 
 def render(m: dict[str, Any]) -> str:
@@ -344,9 +390,10 @@ def render(m: dict[str, Any]) -> str:
             "## Matching and alerts (issue #18)",
             "",
             f"`make bench-matching`, {m['date']}, on this {m['cores']}-core machine: "
-            f"{m['size']:,} generated listings (bench/generate.py, {m['generated_seconds']} s "
-            f"with `maintain`), {d['saved_searches']:,} saved searches ({d['instant']:,} "
-            f"instant; loaded in {d['load_seconds']} s), {d['permits']} organizations with a "
+            f"{m['size']:,} generated listings (bench/generate.py"
+            + (f", {m['generated_seconds']} s with `maintain`" if m["generated_seconds"] else "")
+            + f"), {d['saved_searches']:,} saved searches ({d['instant']:,} instant), "
+            f"{d['permits']} organizations with a "
             f"waste permit. {m['rounds']} anchors per kind (half wanted listings, half offers) "
             "after a warm-up pass; milliseconds p50 / p95, nearest rank. **API** is `GET "
             "/v1/listings/{id}/matches` through HTTP (one uvicorn worker, a moderator's token, "
