@@ -491,14 +491,3 @@ class MatchRepository:
             )
             for row in rows
         ]
-
-    async def receiver_has_permit(self, organization_id: uuid.UUID | None) -> bool:
-        """Whether the organization may receive hazardous waste (a recorded permit)."""
-        if organization_id is None:
-            return False
-        value = await self.session.scalar(
-            text(
-                "SELECT waste_permit_verified_at IS NOT NULL FROM organizations WHERE id = :id"
-            ).bindparams(bindparam("id", organization_id)),
-        )
-        return bool(value)
