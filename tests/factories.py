@@ -39,10 +39,13 @@ async def create_person(
     password: str = DEFAULT_PASSWORD,
     roles: list[str] | None = None,
     home_kommune: str | None = None,
+    person_id: uuid.UUID | None = None,
 ) -> Actor:
-    """A person with a login session and a valid access token (``Actor.headers``)."""
+    """A person with a login session and a valid access token (``Actor.headers``); a fixed
+    ``person_id`` when the test needs the same person (and blurred points) every run."""
     n = next(_counter)
     person = Person(
+        id=person_id or uuid.uuid4(),
         email=email or f"person{n}-{uuid.uuid4().hex[:6]}@example.no",
         display_name=display_name or f"Person {n}",
         password_hash=await hash_password(password, settings.auth),

@@ -3,7 +3,15 @@ published through the API, every wanted listing asks for its matches, and precis
 recall@20 must not fall below what ``docs/matching.md`` reports.
 
 * precision@5: of the first five matches (fewer when fewer come back), the share that fit;
-* recall@20: of the offers that fit, the share among the first twenty.
+  matches of equal score that straddle the fifth place are in no particular order (the
+  listing id breaks the tie), so they count by expectation: each of the tied places holds a
+  fitting offer with the tied group's share of fits (McSherry & Najork, "Computing
+  information retrieval performance measures efficiently in the presence of tied scores",
+  ECIR 2008);
+* recall@20: of the offers that fit, the share among the first twenty (likewise).
+
+The measurement is the same every run: households have fixed ids and the blur key is fixed
+inside the test's transaction, so their blurred points (and distances, and scores) repeat.
 
 Both are averaged over the wanted listings of each kind (macro average) and over all of them.
 The wanted listing of a buyer without a waste permit has no fitting offer by law: it must get
@@ -13,11 +21,13 @@ no match at all.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -31,11 +41,11 @@ log = logging.getLogger(__name__)
 # What docs/matching.md reports, rounded down: a change that ranks worse fails here.
 FLOORS: dict[str, tuple[float, float]] = {
     # kind: (precision@5, recall@20)
-    "material": (0.92, 1.0),
+    "material": (0.91, 1.0),
     "energy": (1.0, 0.91),
     "space": (1.0, 1.0),
-    "item": (0.78, 1.0),
-    "all": (0.90, 0.98),
+    "item": (0.78, 0.96),
+    "all": (0.90, 0.97),
 }
 
 
@@ -52,6 +62,25 @@ def _point(place: str) -> dict[str, Any]:
     return {"type": "Point", "coordinates": [lon, lat]}
 
 
+_NAMESPACE = uuid.UUID("5d1e7c2a-8f0b-4c36-9a57-3b2f64c0e1d9")
+
+
+def expected_hits(ranked: list[tuple[bool, float]], cutoff: int) -> float:
+    """The number of fitting offers expected in the first ``cutoff`` places of ``ranked``
+    (``(fits, score)`` best first) when matches of equal score come in any order."""
+    hits = 0.0
+    start = 0
+    while start < min(cutoff, len(ranked)):
+        end = start
+        while end < len(ranked) and ranked[end][1] == ranked[start][1]:
+            end += 1
+        group = ranked[start:end]
+        taken = min(end, cutoff) - start
+        hits += taken * sum(fits for fits, _ in group) / len(group)
+        start = end
+    return hits
+
+
 async def _publish(
     client: httpx.AsyncClient,
     session: AsyncSession,
@@ -66,7 +95,9 @@ async def _publish(
         body: dict[str, Any] = {**case.body, "location": _point(case.place)}
         if case.owner.startswith("person:"):
             if case.owner not in people:
-                people[case.owner] = await create_person(session, settings)
+                people[case.owner] = await create_person(
+                    session, settings, person_id=uuid.uuid5(_NAMESPACE, case.owner)
+                )
             headers = people[case.owner].headers
         else:
             if case.owner not in organizations:
@@ -114,6 +145,10 @@ async def measure(
     client: httpx.AsyncClient, session: AsyncSession, settings: Settings
 ) -> tuple[dict[str, Measured], dict[str, list[str]]]:
     moderator = await create_person(session, settings, roles=["moderator"])
+    # Rolled back with the test's transaction.
+    await session.execute(
+        text("UPDATE privacy_keys SET key = sha256('matching quality') WHERE name = 'listing_blur'")
+    )
     ids = await _publish(client, session, settings, moderator)
     keys = {v: k for k, v in ids.items()}
     per_kind: dict[str, list[tuple[float, float, int]]] = defaultdict(list)
@@ -125,13 +160,15 @@ async def measure(
             headers=_OWNERS[query.key].headers,
         )
         assert response.status_code == 200, response.text
-        ranked = [keys.get(m["listing"]["id"], "?") for m in response.json()["items"]]
+        items = response.json()["items"]
+        ranked = [keys.get(m["listing"]["id"], "?") for m in items]
         rankings[query.key] = ranked
         if not query.relevant:
             continue
-        top5 = ranked[:5]
-        precision = sum(k in query.relevant for k in top5) / len(top5) if top5 else 0.0
-        recall = sum(k in query.relevant for k in ranked[:20]) / len(query.relevant)
+        fits = [(k in query.relevant, m["score"]) for k, m in zip(ranked, items, strict=True)]
+        top5 = min(5, len(fits))
+        precision = expected_hits(fits, 5) / top5 if top5 else 0.0
+        recall = expected_hits(fits, 20) / len(query.relevant)
         per_kind[query.body["kind"]].append((precision, recall, len(query.relevant)))
     result: dict[str, Measured] = {}
     everything = [row for rows in per_kind.values() for row in rows]
@@ -157,6 +194,13 @@ def table(result: dict[str, Measured]) -> str:
             f"{m.recall_at_20:.3f} |"
         )
     return "\n".join(lines)
+
+
+def test_ties_count_by_expectation() -> None:
+    assert expected_hits([(True, 0.9), (False, 0.5), (True, 0.5)], 2) == 1.5
+    assert expected_hits([(True, 0.9), (False, 0.5), (True, 0.5)], 3) == 2
+    assert expected_hits([(False, 0.9), (True, 0.8)], 5) == 1
+    assert expected_hits([], 5) == 0
 
 
 def test_the_set_is_large_enough() -> None:
