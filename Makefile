@@ -51,12 +51,15 @@ lint: venv ## ruff (lint + format check) and mypy --strict
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy app tests migrations bench
 
+# Two workers (each with its own database in the tests' cluster): the machines have two cores.
+TEST_WORKERS ?= 2
+
 .PHONY: test
 test: venv ## the whole check: lint, types, and the test suite on a PostGIS the tests start
 	@$(DEV) packages
 	@$(DEV) test-packages
 	$(MAKE) --no-print-directory lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --durations=15
 
 .PHONY: format
 format: venv ## apply ruff's fixes and formatting

@@ -48,6 +48,7 @@ from app.repositories.listing import ANONYMOUS
 from app.repositories.matching import MatchRepository
 from app.repositories.saved_search import FAN_OUT
 from app.services import alerts
+from app.services.matching import DEFAULT_MIN_SCORE
 from bench.impact_generate import app_url, dsn, prepare_database
 from bench.server import running_api
 
@@ -215,7 +216,12 @@ async def in_process(picked: dict[str, dict[str, list[uuid.UUID]]]) -> dict[str,
                     for anchor in anchors:
                         started = time.perf_counter()
                         rows = await repo.matches(
-                            anchor, now=now, caller=ANONYMOUS, after=None, limit=20
+                            anchor,
+                            now=now,
+                            caller=ANONYMOUS,
+                            after=None,
+                            limit=20,
+                            min_score=DEFAULT_MIN_SCORE,
                         )
                         samples.append(time.perf_counter() - started)
                         if not warm:

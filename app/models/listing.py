@@ -180,6 +180,16 @@ _MODE_SQL = " OR ".join(
 _MIN_LON, _MIN_LAT, _MAX_LON, _MAX_LAT = NORWAY_BBOX
 
 
+# What a candidate must share with the listing matches are found for, per kind: the leading
+# column of the kind's matching index (``app.repositories.matching``).
+MATCH_KEYS: dict[str, Any] = {
+    "material": "ewc_code",
+    "item": "category_slug",
+    "energy": text("(details ->> 'energy_type')"),
+    "space": text("(details ->> 'space_type')"),
+}
+
+
 class Listing(Base):
     __tablename__ = "listings"
     __table_args__ = (
@@ -294,17 +304,20 @@ class Listing(Base):
             postgresql_ops={"search_text": "gin_trgm_ops"},
             postgresql_where=text("status = 'active' AND hidden_at IS NULL"),
         ),
-        # Matching's candidates by kind, mode and distance (migration 0023, btree_gist).
-        Index(
-            "ix_listings_matchable",
-            "kind",
-            "mode",
-            text("(public_geom::geography)"),
-            postgresql_using="gist",
-            postgresql_where=text(
-                "status = 'active' AND hidden_at IS NULL "
-                "AND kind IN ('material', 'energy', 'space')"
-            ),
+        # Matching's candidates (migration 0026, btree_gist): per kind, by what must agree
+        # (the EWC code, the category, the energy or space type), mode and distance.
+        *(
+            Index(
+                f"ix_listings_match_{kind}",
+                key,
+                "mode",
+                text("(public_geom::geography)"),
+                postgresql_using="gist",
+                postgresql_where=text(
+                    f"status = 'active' AND hidden_at IS NULL AND kind = '{kind}'"
+                ),
+            )
+            for kind, key in MATCH_KEYS.items()
         ),
         Index("ix_listings_owner_person_id", "owner_person_id"),
         Index("ix_listings_owner_organization_id", "owner_organization_id"),

@@ -10,7 +10,9 @@ One statement per kind. Every statement has the same shape:
   within the distance limit — the smaller of the two listings' ``details.max_distance_km``, a
   listing that states none taking its kind's default (``MatchingSettings``). The limit is never
   more than the anchor's own, so ``ST_DWithin`` with the anchor's radius bounds the index scan
-  (``ix_listings_matchable`` for materials, energy and space; the category index for items);
+  (a bitmap scan of the kind's ``ix_listings_match_<kind>`` on (key, mode, point), one probe
+  per candidate key: the EWC codes, categories, energy or space type that can score at all,
+  looked up first by ``MatchRepository.candidate_keys``);
 * ``x``: the kind's components (a ``LATERAL`` row), which the hard rules filter on, the score
   sums with weights, and the service turns into reasons (``app.services.matching``);
 * the page: ``(score, id)`` descending, keyset-paged, and the listing JSON built only for it.
@@ -55,8 +57,12 @@ class KindRules:
     score: str
     # Extra joins for the candidate (``l``) before the components.
     joins: str = ""
-    # Candidate filters that do not need the components (and can use an index).
-    prefilter: tuple[str, ...] = ()
+    # What the candidate's value must be among the anchor's candidate keys
+    # (``MatchRepository.candidate_keys``: the EWC codes or categories that can score at all,
+    # the energy or space type), an expression over ``l``: the leading column of the kind's
+    # GiST index ``ix_listings_match_<kind>`` on (key, mode, public point), read with a bitmap
+    # scan per key.
+    key: str = ""
 
 
 def _detail(side: str, key: str, cast: str) -> str:
@@ -104,12 +110,19 @@ def family_codes(code: str | None) -> list[str]:
     return list(MATERIAL_FAMILIES[family]) if family is not None else []
 
 
+# The factor of a material of the same chapter only: its score cannot exceed it, so a minimum
+# score above it leaves the chapter out of the candidates (``MatchRepository.candidate_keys``).
+CHAPTER_ONLY = Decimal("0.2")
+
 MATERIAL = KindRules(
+    # A lateral lookup, not a join: with a join the planner, expecting one candidate, scans
+    # ewc_codes once per candidate.
     joins=(
-        "JOIN ewc_codes AS lc ON lc.code = l.ewc_code "
+        "CROSS JOIN LATERAL (SELECT ec.hazardous FROM ewc_codes AS ec "
+        "WHERE ec.code = l.ewc_code) AS lc "
         "LEFT JOIN organizations AS lo ON lo.id = l.owner_organization_id"
     ),
-    prefilter=("(left(l.ewc_code, 2) = left(a.ewc_code, 2) OR l.ewc_code = ANY(:family_codes))",),
+    key="l.ewc_code",
     components=(
         (
             # 3: the same code; 2: the same sub-chapter, unless the two are known to be
@@ -157,7 +170,7 @@ MATERIAL = KindRules(
     # What the material is gates the rest: a neighbour in the chapter (soil for concrete) never
     # outranks the right material, however near or plentiful.
     score=(
-        "CASE x.code_level WHEN 3 THEN 1 WHEN 2 THEN 0.7 ELSE 0.2 END * ("
+        f"CASE x.code_level WHEN 3 THEN 1 WHEN 2 THEN 0.7 ELSE {CHAPTER_ONLY} END * ("
         f"0.35 * coalesce({_share('x.offered_in_wanted_unit', 'x.needed')}, 0) "
         "+ 0.15 * CASE WHEN x.offer_recurrence = x.wanted_recurrence THEN 1 ELSE 0.5 END "
         f"+ 0.50 * {_DISTANCE_SCORE})"
@@ -175,7 +188,7 @@ _TEMPERATURE_FITS = (
 )
 
 ENERGY = KindRules(
-    prefilter=("l.details ->> 'energy_type' = a.details ->> 'energy_type'",),
+    key="(l.details ->> 'energy_type')",
     components=(
         ("energy_type", "{o}.details ->> 'energy_type'"),
         ("offer_temperature_c", _detail("{o}", "temperature_c", "float8")),
@@ -233,7 +246,7 @@ _PERIOD = (
 )
 
 SPACE = KindRules(
-    prefilter=("l.details ->> 'space_type' = a.details ->> 'space_type'",),
+    key="(l.details ->> 'space_type')",
     components=(
         ("space_type", "{o}.details ->> 'space_type'"),
         ("offer_area_m2", _detail("{o}", "area_m2", "float8")),
@@ -270,11 +283,7 @@ _CONDITION_RANK = (
 
 ITEM = KindRules(
     joins="JOIN categories AS lcat ON lcat.slug = l.category_slug",
-    # The anchor's category, the categories under it and the ones above it.
-    prefilter=(
-        "l.category_slug IN (SELECT c.slug FROM categories AS c, categories AS ac "
-        "WHERE ac.slug = a.category_slug AND (c.path @> ARRAY[ac.slug] OR c.slug = ANY(ac.path)))",
-    ),
+    key="l.category_slug",
     components=(
         ("offer_category", "{o}.category_slug"),
         ("wanted_category", "{w}.category_slug"),
@@ -292,7 +301,7 @@ ITEM = KindRules(
             "round(coalesce((SELECT avg(CASE WHEN EXISTS ("
             "SELECT 1 FROM unnest(string_to_array(t.term, ' ')) AS st(stem) "
             "WHERE {o}.search_text LIKE '%' || st.stem || ' %') THEN 1 ELSE 0 END) "
-            "FROM unnest(sirkel_search_terms({w}.title)) AS t(term)), "
+            "FROM unnest({wterms}) AS t(term)), "
             "similarity(sirkel_search_text({o}.title, ''), "
             "sirkel_search_text({w}.title, '')))::numeric, 3)",
         ),
@@ -343,15 +352,26 @@ class Anchor:
     radius_m: float
     default_m: float
     ewc_code: str | None = None
+    category_slug: str | None = None
+    # The energy type of an energy listing, the space type of a space.
+    detail_type: str | None = None
 
 
 def _sides(*, anchor_wanted: bool) -> dict[str, str]:
     """The placeholders for the offer (``o``) and the wanted side (``w``), and for what each
     needs from its joins: the offer's EWC code (``oc``) and category (``ocat``), the wanted
-    side's organization (``wo``). The anchor carries its own in ``a``."""
+    side's organization (``wo``) and title's search terms (``wterms``: the anchor's are
+    computed once, in ``a``). The anchor carries its own in ``a``."""
     if anchor_wanted:
-        return {"o": "l", "w": "a", "oc": "lc", "wo": "a", "ocat": "lcat"}
-    return {"o": "a", "w": "l", "oc": "a", "wo": "lo", "ocat": "a"}
+        return {"o": "l", "w": "a", "oc": "lc", "wo": "a", "ocat": "lcat", "wterms": "a.terms"}
+    return {
+        "o": "a",
+        "w": "l",
+        "oc": "a",
+        "wo": "lo",
+        "ocat": "a",
+        "wterms": "sirkel_search_terms(l.title)",
+    }
 
 
 def match_statement(
@@ -363,18 +383,26 @@ def match_statement(
     limit: int,
     documents: bool = True,
     min_score: Decimal = Decimal(0),
+    keys: list[str] | None,
 ) -> Any:
     """Scored candidates for ``anchor``, best first; ``limit + 1`` rows (to tell whether more
     follow), each ``doc`` (the listing JSON at its public point), ``k_id``, ``k_score``,
-    ``k_distance`` and ``k_components`` (JSON text)."""
+    ``k_distance`` and ``k_components`` (JSON text). ``keys``: the candidates' EWC codes or
+    categories for the kinds that have them (``MatchRepository.candidate_keys``).
+
+    The kind is written into the statement, not bound: the kinds' partial indexes apply only
+    when the planner can prove ``l.kind = '<kind>'`` (a generic plan for a bound kind
+    could not)."""
     rules = RULES[anchor.kind]
+    if keys is None:
+        raise ValueError(f"matching {anchor.kind} needs the candidate keys")
     sides = _sides(anchor_wanted=anchor.wanted)
     components = ", ".join(f"{expr.format(**sides)} AS {name}" for name, expr in rules.components)
     component_json = ", ".join(f"'{name}', x.{name}" for name, _ in rules.components)
     modes = "l.mode = 'wanted'" if not anchor.wanted else "l.mode <> 'wanted'"
     candidate = [
         SEARCHABLE,
-        "l.kind = a.kind",
+        f"l.kind = '{anchor.kind}'",
         modes,
         "l.id <> a.id",
         "l.owner_person_id IS DISTINCT FROM a.owner_person_id OR l.owner_person_id IS NULL",
@@ -385,7 +413,7 @@ def match_statement(
         "(b.blocker_person_id = a.owner_person_id AND b.blocked_person_id = l.owner_person_id) "
         "OR (b.blocker_person_id = l.owner_person_id AND b.blocked_person_id = a.owner_person_id))",
         "ST_DWithin(l.public_geom::geography, a.g, :radius_m, false)",
-        *rules.prefilter,
+        f"{rules.key} = ANY(:keys)",
     ]
     where_page = ["x.distance_m <= x.limit_m", *rules.rules]
     scored = (
@@ -414,6 +442,7 @@ def match_statement(
     }
     if anchor.kind == "material":
         params["family_codes"] = family_codes(anchor.ewc_code)
+    params["keys"] = keys
     if after is not None:
         after_clause = "WHERE (s.k_score, s.k_id) < (:after_score, :after_id)"
         params.update(after_score=after[0], after_id=after[1])
@@ -421,7 +450,7 @@ def match_statement(
     doc = listing_json_sql(PUBLIC_POINT) if documents else "NULL::json"
     sql = (
         "WITH a AS (SELECT a0.*, a0.public_geom::geography AS g, ac.hazardous, "
-        "ao.waste_permit_verified_at, acat.path "
+        "ao.waste_permit_verified_at, acat.path, sirkel_search_terms(a0.title) AS terms "
         f"FROM listings AS a0 {_ANCHOR_JOINS} WHERE a0.id = :anchor), "
         f"scored AS ({scored}), "
         f"page AS (SELECT * FROM scored AS s {after_clause} "
@@ -435,6 +464,7 @@ def match_statement(
         bindparam("default_m", type_=Float),
         bindparam("min_score", type_=Numeric),
         *([bindparam("family_codes", type_=ARRAY(Text))] if anchor.kind == "material" else []),
+        bindparam("keys", type_=ARRAY(Text)),
         *([bindparam("after_score", type_=Numeric)] if after is not None else []),
     )
     stmt = stmt.bindparams(**params)
@@ -460,6 +490,36 @@ class MatchRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def candidate_keys(self, anchor: Anchor, *, min_score: Decimal) -> list[str]:
+        """What a candidate of ``anchor`` must have (``KindRules.key``) to score
+        ``min_score``: for a material an EWC code of its sub-chapter or material family, or
+        of the rest of its chapter when the minimum allows a chapter-only match; for an item
+        its category, a category under it or one above it; for energy and space the same
+        energy or space type."""
+        if anchor.kind == "material":
+            rows = await self.session.execute(
+                text(
+                    "SELECT code FROM ewc_codes WHERE left(code, 4) = left(:code, 4) "
+                    "OR code = ANY(:family) OR (:chapter AND left(code, 2) = left(:code, 2))"
+                ).bindparams(bindparam("family", type_=ARRAY(Text))),
+                {
+                    "code": anchor.ewc_code or "",
+                    "family": family_codes(anchor.ewc_code),
+                    "chapter": min_score <= CHAPTER_ONLY,
+                },
+            )
+            return list(rows.scalars())
+        if anchor.kind == "item":
+            rows = await self.session.execute(
+                text(
+                    "SELECT c.slug FROM categories AS c, categories AS ac WHERE ac.slug = :slug "
+                    "AND (c.path @> ARRAY[ac.slug] OR c.slug = ANY(ac.path))"
+                ),
+                {"slug": anchor.category_slug or ""},
+            )
+            return list(rows.scalars())
+        return [anchor.detail_type] if anchor.detail_type is not None else []
+
     async def matches(
         self,
         anchor: Anchor,
@@ -479,6 +539,7 @@ class MatchRepository:
             limit=limit,
             documents=documents,
             min_score=min_score,
+            keys=await self.candidate_keys(anchor, min_score=min_score),
         )
         rows = (await self.session.execute(stmt)).all()
         return [

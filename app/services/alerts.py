@@ -66,6 +66,8 @@ def anchor_for(listing: Listing, settings: MatchingSettings) -> Anchor:
         radius_m=1000 * (float(stated) if stated is not None else default_km),
         default_m=1000 * default_km,
         ewc_code=listing.ewc_code,
+        category_slug=listing.category_slug,
+        detail_type=listing.details.get(f"{listing.kind}_type"),
     )
 
 
