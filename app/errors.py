@@ -698,6 +698,16 @@ class BookingConflictError(ConflictError):
     title = "The period overlaps another booking"
 
 
+class RenewalLimitReachedError(ConflictError):
+    code = "renewal_limit_reached"
+    title = "The booking was renewed as often as its listing allows"
+
+
+class RenewalConflictError(ConflictError):
+    code = "renewal_conflict"
+    title = "The unit is booked by someone else in the extended period"
+
+
 class RepairNotEditableError(ConflictError):
     """Repairs reported through a transaction are corrected through it; imported ones are
     another provider's published data."""

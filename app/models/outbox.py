@@ -64,6 +64,7 @@ class EventType(StrEnum):
     TRANSACTION_DISPUTED = "transaction.disputed"
     TRANSACTION_VOIDED = "transaction.voided"
     TRANSACTION_DUE_SOON = "transaction.due_soon"
+    TRANSACTION_RENEWED = "transaction.renewed"
     MESSAGE_RECEIVED = "message.received"
     LISTING_APPROVED = "listing.approved"
     LISTING_HIDDEN = "listing.hidden"

@@ -206,6 +206,9 @@ class Transaction(Base):
             "(period IS NULL) = (unit_no IS NULL) AND (unit_no IS NULL OR unit_no >= 1)",
             name="unit_no_for_bookings",
         ),
+        CheckConstraint(
+            "renewals >= 0 AND (renewals = 0 OR period IS NOT NULL)", name="renewals_of_bookings"
+        ),
         CheckConstraint(f"char_length(message) <= {MESSAGE_MAX_LENGTH}", name="message_length"),
         CheckConstraint(
             f"pickup_note IS NULL OR (location_shared_at IS NOT NULL "
@@ -283,6 +286,9 @@ class Transaction(Base):
     period: Mapped[Any] = mapped_column(TSTZRANGE, nullable=True)
     blocked: Mapped[Any] = mapped_column(TSTZRANGE, nullable=True)
     unit_no: Mapped[int | None] = mapped_column(SmallInteger)
+    # How often the booking was renewed (``renew``); the trigger transactions_renewal_guard
+    # (migration 0027) ties every change of the period to one more renewal.
+    renewals: Mapped[int] = mapped_column(SmallInteger, server_default=text("0"), default=0)
     factor_revision: Mapped[int | None] = mapped_column(
         Integer, ForeignKey("impact_factor_revisions.revision", ondelete="RESTRICT")
     )

@@ -28,6 +28,8 @@ TITLES: dict[EventType, tuple[str, str]] = {
                                      "The handover of {title} is disputed"),
     EventType.TRANSACTION_DUE_SOON: ("{title} skal leveres tilbake innen et døgn",
                                      "{title} is due back within a day"),
+    EventType.TRANSACTION_RENEWED: ("Lånet av {title} er forlenget",
+                                    "The booking of {title} was renewed"),
     EventType.LISTING_EXPIRING: ("{title} går ut om få dager: forny den om den fortsatt er ledig",
                                  "{title} expires in a few days: renew it if still available"),
     EventType.TRANSACTION_VOIDED: ("En moderator annullerte avtalen om {title}",

@@ -87,6 +87,22 @@ class TransactionRepository:
             raise error from exc
         return True
 
+    async def save_booking(self, transaction: Transaction) -> bool:
+        """Write a changed booking in a savepoint; False when its new period overlaps another
+        booking of the unit (``bookings_do_not_overlap``)."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(transaction)
+                await self.session.flush()
+        except IntegrityError as exc:
+            if constraint_name(exc) == "bookings_do_not_overlap":
+                return False
+            error = _translate(exc)
+            if error is None:
+                raise
+            raise error from exc
+        return True
+
     async def get(
         self, transaction_id: uuid.UUID, *, for_update: bool = False
     ) -> Transaction | None:

@@ -127,6 +127,10 @@ class PricePeriod(StrEnum):
     MONTH = "month"
 
 
+# The migration's trigger (0027, ``transactions_renewal_guard``) falls back to the same number.
+DEFAULT_MAX_RENEWALS = 2
+
+
 class BookingRules(_Strict):
     """How a lendable or rentable listing may be booked (defaults apply when absent)."""
 
@@ -138,6 +142,13 @@ class BookingRules(_Strict):
     )
     max_duration_days: int = Field(
         default=90, ge=1, le=366, description="The longest booking, in days"
+    )
+    max_renewals: int = Field(
+        default=DEFAULT_MAX_RENEWALS,
+        ge=0,
+        le=52,
+        description="How often a booking may be renewed (`renew`), each time by at most "
+        "max_duration_days",
     )
 
 

@@ -106,10 +106,17 @@ class RepairOutcome(_Strict):
 
 class TransactionActionBody(_Strict):
     """Optional details of an action: the delivered quantity (``complete`` of exchanges and
-    reuse, ``correct``), the repair outcome (``complete`` of a repair), a note."""
+    reuse, ``correct``), the repair outcome (``complete`` of a repair), the new end of a
+    renewed booking (``renew``), a note."""
 
     delivered_quantity: Quantity | None = None
     repair: RepairOutcome | None = None
+    until: AwareDatetime | None = Field(
+        default=None,
+        description="`renew` only: the new end of the period; by default the period is "
+        "extended by its own length (at most the listing's max_duration_days)",
+        examples=["2026-12-20T12:00:00Z"],
+    )
     note: Message = Field(default="", description="Why (a dispute, a correction, a void)")
 
 
@@ -169,6 +176,9 @@ class TransactionRead(BaseModel):
         description="End of the period plus the listing's buffer; open (null) while overdue"
     )
     unit_no: int | None = Field(description="Which of several identical items is booked")
+    renewals: int = Field(
+        default=0, description="How often the booking was renewed (`renew`)", examples=[1]
+    )
     message: str
     impact: ImpactRead | None
     created_at: Timestamp

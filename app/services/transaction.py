@@ -65,6 +65,8 @@ from app.errors import (
     NotTransactableError,
     OrganizationNotFoundError,
     OwnListingError,
+    RenewalConflictError,
+    RenewalLimitReachedError,
     TransactionNotFoundError,
     UnitMismatchError,
     WrongPartyError,
@@ -137,6 +139,7 @@ class TransactionAction(StrEnum):
     UPHOLD = "uphold"
     VOID = "void"
     CORRECT = "correct"
+    RENEW = "renew"
     # Taken by the clock (python -m app.cli tick), never through the API.
     EXPIRE = "expire"
     MARK_OVERDUE = "mark_overdue"
@@ -158,6 +161,7 @@ class Effect(StrEnum):
     COMPLETE = "complete"  # handed over or returned: the impact (a repair: its outcome) is stored
     CONFIRM = "confirm"  # confirmed, by the receiver or a moderator upholding a dispute
     CORRECT = "correct"  # a moderator corrects the quantity or the repair outcome
+    RENEW = "renew"  # an active booking's period is extended
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,6 +298,16 @@ _BOOKING = (
         {TransactionStatus.ACTIVE},
         TransactionStatus.OVERDUE,
         Party.SYSTEM,
+    ),
+    # While it is out and not yet late; the trigger transactions_renewal_guard keeps the
+    # count and the start.
+    _move(
+        TransactionAction.RENEW,
+        {TransactionStatus.ACTIVE},
+        None,
+        Party.PROVIDER,
+        Party.RECEIVER,
+        effect=Effect.RENEW,
     ),
     _move(
         TransactionAction.RETURN,
@@ -432,6 +446,7 @@ def transaction_read(tx: Transaction, participation: Participation) -> Transacti
         period=None if period is None else PeriodRead(start=period.lower, end=period.upper),
         blocked_until=None if blocked is None else blocked.upper,
         unit_no=tx.unit_no,
+        renewals=tx.renewals,
         message=tx.message,
         impact=None
         if tx.impact_basis is None
@@ -847,11 +862,17 @@ def party_recipient(tx: Transaction, party: Party) -> outbox.Recipient:
 
 
 async def _tell(
-    session: AsyncSession, tx: Transaction, *, by: frozenset[Party], now: datetime
+    session: AsyncSession,
+    tx: Transaction,
+    *,
+    by: frozenset[Party],
+    now: datetime,
+    event: EventType | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> None:
     """Tell the parties that did not make the move (both, for the clock's and moderators'
-    moves) what the transaction's new status is."""
-    event = EVENT_OF_STATUS.get(TransactionStatus(tx.status))
+    moves) what the transaction's new status is (or ``event``, for a move that keeps it)."""
+    event = event or EVENT_OF_STATUS.get(TransactionStatus(tx.status))
     if event is None:
         return
     await outbox.emit(
@@ -863,6 +884,7 @@ async def _tell(
             "listing_id": str(tx.listing_id),
             "type": tx.type,
             "status": tx.status,
+            **(extra or {}),
         },
         now=now,
     )
@@ -1091,6 +1113,13 @@ def _check_body(
             message="Not allowed here",
             type="extra_forbidden",
         )
+    if body.until is not None and action is not TransactionAction.RENEW:
+        raise InvalidInputError.for_field(
+            "Only renewing a booking takes a new end.",
+            field="until",
+            message="Not allowed here",
+            type="extra_forbidden",
+        )
     if body.delivered_quantity is not None and (
         kind in BOOKING_TYPES or kind is TransactionType.REPAIR or not figures
     ):
@@ -1183,6 +1212,48 @@ async def _correct(step: _Step) -> Repair | None:
     return await _correct_repair(step.session, tx, outcome, result, step.now)
 
 
+async def _renew(step: _Step) -> Repair | None:
+    """Extend the period (to ``until``, else by its own length) within the listing's rules;
+    the exclusion constraint decides whether the unit is free for the extension."""
+    tx, listing = step.tx, step.listing
+    rules = _booking_rules(listing)
+    if listing.status not in ("active", "reserved") or listing.hidden_at is not None:
+        raise ListingNotAvailableError(
+            f"The listing is {listing.status}; the booking cannot be renewed, only returned."
+        )
+    if tx.renewals >= rules.max_renewals:
+        raise RenewalLimitReachedError(
+            f"This booking was renewed {tx.renewals} times, as often as the listing allows "
+            f"({rules.max_renewals})."
+        )
+    start, end = tx.period.lower, tx.period.upper
+    longest = timedelta(days=rules.max_duration_days)
+    until = step.body.until or end + min(end - start, longest)
+    if until <= end:
+        raise InvalidPeriodError.for_field(
+            "A renewal ends after the current period.",
+            field="until",
+            message="Must be after the current end",
+            type="invalid_period",
+        )
+    if until - end > longest:
+        raise InvalidPeriodError.for_field(
+            f"A renewal extends a booking by at most {rules.max_duration_days} days.",
+            field="until",
+            message="Too long",
+            type="invalid_period",
+        )
+    tx.period = Range(start, until, bounds="[)")
+    tx.blocked = Range(tx.blocked.lower, until + timedelta(hours=rules.buffer_hours), bounds="[)")
+    tx.renewals += 1
+    if not await TransactionRepository(step.session).save_booking(tx):
+        raise RenewalConflictError(
+            "Someone else has booked this unit in the extended period; return it on time, or "
+            "ask for a shorter renewal (see the listing's availability)."
+        )
+    return None
+
+
 # What each effect does; it returns the repair it reported or corrected, if any.
 _EFFECTS: dict[Effect, Callable[[_Step], Awaitable[Repair | None]]] = {
     Effect.NONE: _no_effect,
@@ -1191,6 +1262,7 @@ _EFFECTS: dict[Effect, Callable[[_Step], Awaitable[Repair | None]]] = {
     Effect.COMPLETE: _complete,
     Effect.CONFIRM: _confirm,
     Effect.CORRECT: _correct,
+    Effect.RENEW: _renew,
 }
 
 
@@ -1245,6 +1317,15 @@ async def act_on_transaction(
         await _note(session, principal, tx, move, participation, body.note, now)
     if move.target is not None:
         await _tell(session, tx, by=move.by & participation.parties, now=now)
+    elif move.effect is Effect.RENEW:
+        await _tell(
+            session,
+            tx,
+            by=move.by & participation.parties,
+            now=now,
+            event=EventType.TRANSACTION_RENEWED,
+            extra={"due_at": tx.period.upper.isoformat(), "renewals": tx.renewals},
+        )
     await repo.refresh(tx)
     return await _read(session, tx, participation)
 

@@ -80,6 +80,49 @@ async def test_of_twenty_parallel_overlapping_bookings_exactly_one_succeeds(
     assert len(busy.json()["busy"]) == 1
 
 
+async def test_a_renewal_racing_bookings_of_its_extension_leaves_one_winner(
+    committed_client: httpx.AsyncClient,
+) -> None:
+    """The borrower renews (hours 0-24 to 0-48) while ten others book hours 30-40 of the one
+    unit: the exclusion constraint lets exactly one of the eleven through."""
+    owner = await _signed_in(committed_client)
+    listing_id = await _listing(committed_client, owner)
+    borrower = await _signed_in(committed_client)
+    asked = await committed_client.post(
+        "/v1/transactions",
+        json={"listing_id": listing_id, "period": _period(0, 24)},
+        headers=borrower,
+    )
+    assert asked.status_code == 201, asked.text
+    tx_id = asked.json()["id"]
+    for action in ("accept", "pickup"):
+        moved = await committed_client.post(f"/v1/transactions/{tx_id}/{action}", headers=owner)
+        assert moved.status_code == 200, moved.text
+    others = [await _signed_in(committed_client) for _ in range(10)]
+    renewal, *bookings = await asyncio.gather(
+        committed_client.post(f"/v1/transactions/{tx_id}/renew", headers=borrower),
+        *(
+            committed_client.post(
+                "/v1/transactions",
+                json={"listing_id": listing_id, "period": _period(30, 40)},
+                headers=headers,
+            )
+            for headers in others
+        ),
+    )
+    won = [r for r in [renewal, *bookings] if r.status_code in (200, 201)]
+    assert len(won) == 1, [r.text for r in [renewal, *bookings]]
+    lost = {r.json()["code"] for r in [renewal, *bookings] if r.status_code == 409}
+    assert lost <= {"booking_conflict", "renewal_conflict"}
+    assert len([r for r in [renewal, *bookings] if r.status_code == 409]) == 10
+    busy = await committed_client.get(
+        f"/v1/listings/{listing_id}/availability",
+        params={"from": _period(0, 1)["start"], "to": _period(0, 60)["end"]},
+    )
+    periods = busy.json()["busy"]
+    assert len(periods) == (1 if renewal.status_code == 200 else 2)
+
+
 async def test_parallel_requests_never_take_more_than_the_listing_has(
     committed_client: httpx.AsyncClient,
 ) -> None:
