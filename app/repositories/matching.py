@@ -63,6 +63,22 @@ class KindRules:
     # GiST index ``ix_listings_match_<kind>`` on (key, mode, public point), read with a bitmap
     # scan per key.
     key: str = ""
+    # Compute the components once per candidate behind an optimisation fence (``OFFSET 0``
+    # keeps PostgreSQL from pulling the LATERAL row up into the statement, where every use in
+    # the rules, the score and the reasons would evaluate it again). Worth it where
+    # components are subqueries (energy's shared months, items' words); elsewhere pulling up
+    # lets the cheap distance filter into the index scan (measured in bench/matching.py).
+    fence: bool = False
+    # The weight of nearness in the score. Every other part of a score is at most 1 and the
+    # weights sum to 1, so a candidate farther than r from the anchor scores below
+    # 1 - distance_weight * r / radius (its distance score is 1 - d / limit, and its limit is
+    # never more than the anchor's radius): what lets ``MatchRepository.matches`` look
+    # nearer first and stop there.
+    distance_weight: Decimal = Decimal(0)
+    # The parts of the radius ``MatchRepository.matches`` looks within, in turn (the last is
+    # all of it). Only where the first ring usually settles the page: with a small distance
+    # weight, or words that can outweigh nearness (items), a failed ring is wasted work.
+    rings: tuple[float, ...] = (1.0,)
 
 
 def _detail(side: str, key: str, cast: str) -> str:
@@ -115,6 +131,8 @@ def family_codes(code: str | None) -> list[str]:
 CHAPTER_ONLY = Decimal("0.2")
 
 MATERIAL = KindRules(
+    distance_weight=Decimal("0.50"),
+    rings=(0.125, 0.5, 1.0),
     # A lateral lookup, not a join: with a join the planner, expecting one candidate, scans
     # ewc_codes once per candidate.
     joins=(
@@ -188,6 +206,8 @@ _TEMPERATURE_FITS = (
 )
 
 ENERGY = KindRules(
+    distance_weight=Decimal("0.25"),
+    fence=True,
     key="(l.details ->> 'energy_type')",
     components=(
         ("energy_type", "{o}.details ->> 'energy_type'"),
@@ -246,6 +266,7 @@ _PERIOD = (
 )
 
 SPACE = KindRules(
+    distance_weight=Decimal("0.40"),
     key="(l.details ->> 'space_type')",
     components=(
         ("space_type", "{o}.details ->> 'space_type'"),
@@ -282,6 +303,8 @@ _CONDITION_RANK = (
 )
 
 ITEM = KindRules(
+    distance_weight=Decimal("0.40"),
+    fence=True,
     joins="JOIN categories AS lcat ON lcat.slug = l.category_slug",
     key="l.category_slug",
     components=(
@@ -384,11 +407,14 @@ def match_statement(
     documents: bool = True,
     min_score: Decimal = Decimal(0),
     keys: list[str] | None,
+    scan_m: float | None = None,
 ) -> Any:
     """Scored candidates for ``anchor``, best first; ``limit + 1`` rows (to tell whether more
     follow), each ``doc`` (the listing JSON at its public point), ``k_id``, ``k_score``,
     ``k_distance`` and ``k_components`` (JSON text). ``keys``: the candidates' EWC codes or
-    categories for the kinds that have them (``MatchRepository.candidate_keys``).
+    categories for the kinds that have them (``MatchRepository.candidate_keys``). ``scan_m``:
+    only candidates this near (the anchor's radius by default; ``MatchRepository.matches``
+    looks nearer first).
 
     The kind is written into the statement, not bound: the kinds' partial indexes apply only
     when the planner can prove ``l.kind = '<kind>'`` (a generic plan for a bound kind
@@ -412,7 +438,7 @@ def match_statement(
         "NOT EXISTS (SELECT 1 FROM blocks AS b WHERE "
         "(b.blocker_person_id = a.owner_person_id AND b.blocked_person_id = l.owner_person_id) "
         "OR (b.blocker_person_id = l.owner_person_id AND b.blocked_person_id = a.owner_person_id))",
-        "ST_DWithin(l.public_geom::geography, a.g, :radius_m, false)",
+        "ST_DWithin(l.public_geom::geography, a.g, :scan_m, false)",
         f"{rules.key} = ANY(:keys)",
     ]
     where_page = ["x.distance_m <= x.limit_m", *rules.rules]
@@ -427,7 +453,7 @@ def match_statement(
         "least(:radius_m, coalesce(1000 * "
         + _detail("l", "max_distance_km", "float8")
         + ", :default_m)) AS limit_m, "
-        f"{components}) AS x "
+        f"{components}{' OFFSET 0' if rules.fence else ''}) AS x "
         f"WHERE {' AND '.join(where_page)}"
     )
     scored = f"SELECT * FROM ({scored}) AS c WHERE c.k_score >= :min_score"
@@ -436,6 +462,7 @@ def match_statement(
         "anchor": anchor.id,
         "now": now,
         "radius_m": anchor.radius_m,
+        "scan_m": anchor.radius_m if scan_m is None else scan_m,
         "default_m": anchor.default_m,
         "limit": limit + 1,
         "min_score": min_score,
@@ -461,6 +488,7 @@ def match_statement(
     )
     stmt = text(sql).bindparams(
         bindparam("radius_m", type_=Float),
+        bindparam("scan_m", type_=Float),
         bindparam("default_m", type_=Float),
         bindparam("min_score", type_=Numeric),
         *([bindparam("family_codes", type_=ARRAY(Text))] if anchor.kind == "material" else []),
@@ -531,17 +559,38 @@ class MatchRepository:
         documents: bool = True,
         min_score: Decimal = Decimal(0),
     ) -> list[MatchRow]:
-        stmt = match_statement(
-            anchor,
-            now=now,
-            caller=caller,
-            after=after,
-            limit=limit,
-            documents=documents,
-            min_score=min_score,
-            keys=await self.candidate_keys(anchor, min_score=min_score),
-        )
-        rows = (await self.session.execute(stmt)).all()
+        """The page: ``limit + 1`` rows at most, best first, exactly as one statement over the
+        anchor's whole radius would give them.
+
+        Nearer first: the statement runs over the kind's ``rings`` of the radius in turn and stops
+        at the first ring whose page is full and whose last score is above what any candidate
+        beyond the ring can reach (``KindRules.distance_weight``). Where offers are dense —
+        hundreds of wood offers within 150 km of Oslo — the page is settled within the first
+        ring, an eighth of the radius and a sixty-fourth of its area; where they are sparse,
+        every ring is cheap."""
+        rules = RULES[anchor.kind]
+        keys = await self.candidate_keys(anchor, min_score=min_score)
+        radius = anchor.radius_m
+        for fraction in rules.rings:
+            scan_m = radius * fraction
+            stmt = match_statement(
+                anchor,
+                now=now,
+                caller=caller,
+                after=after,
+                limit=limit,
+                documents=documents,
+                min_score=min_score,
+                keys=keys,
+                scan_m=scan_m,
+            )
+            rows = (await self.session.execute(stmt)).all()
+            if fraction >= 1:
+                break
+            # Beyond the ring a score stays below this; rounded to 4 places it may reach it.
+            beyond = 1 - rules.distance_weight * Decimal(str(fraction)) + Decimal("0.0001")
+            if len(rows) > limit and rows[-1].k_score > beyond:
+                break
         return [
             MatchRow(
                 doc=row.doc.encode() if row.doc is not None else b"null",
