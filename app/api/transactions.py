@@ -31,6 +31,8 @@ from app.errors import (
     NotTransactableError,
     OrganizationNotFoundError,
     OwnListingError,
+    RenewalConflictError,
+    RenewalLimitReachedError,
     TransactionNotFoundError,
     UnitMismatchError,
     WrongOrganizationError,
@@ -40,6 +42,7 @@ from app.errors import (
 from app.models.transaction import TransactionStatus, TransactionType
 from app.schemas.transaction import (
     Availability,
+    LoanPage,
     Role,
     TransactionActionBody,
     TransactionCreate,
@@ -170,6 +173,39 @@ async def list_transactions(
 
 
 @router.get(
+    "/v1/organizations/{organization_id}/loans",
+    response_model=LoanPage,
+    summary="An organization's loans",
+    description="The loans, rentals and space shares the organization provides, soonest due "
+    "first, each with `due_at` and `days_overdue`: a library's desk list. `status` filters "
+    "(default: `accepted`, `active` and `overdue`; `?status=overdue` for what is late). For "
+    "members who may act on its transactions, and its API keys with `transactions:write`.",
+    responses=problem_responses(*_AUTH, *_ORG, OrganizationNotFoundError, InvalidCursorError, 422),
+)
+async def list_loans(
+    session: SessionDep,
+    principal: PrincipalDep,
+    now: ClockDep,
+    organization_id: Annotated[uuid.UUID, Path(description="The organization's id")],
+    status_: Annotated[
+        list[TransactionStatus] | None,
+        Query(alias="status", description="One or more statuses"),
+    ] = None,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> LoanPage:
+    return await service.list_loans(
+        session,
+        principal=principal,
+        organization_id=organization_id,
+        statuses=[s.value for s in status_ or []],
+        cursor=cursor,
+        limit=limit,
+        now=now,
+    )
+
+
+@router.get(
     "/v1/transactions/{transaction_id}",
     response_model=TransactionRead,
     summary="One transaction",
@@ -203,6 +239,10 @@ _ACTION_EXAMPLES: dict[str, Any] = {
         },
     },
     "dispute": {"summary": "dispute a handover", "value": {"note": "Fikk aldri stolen"}},
+    "renew": {
+        "summary": "renew a loan to a chosen end (without a body: by its own length)",
+        "value": {"until": "2026-12-20T12:00:00Z"},
+    },
 }
 
 
@@ -213,7 +253,10 @@ _ACTION_EXAMPLES: dict[str, Any] = {
     description="Provider: `accept`, `decline`, `complete` (handovers: with "
     "`delivered_quantity` for exchanges — required for energy — or the `repair` outcome), "
     "`pickup` and `return` (bookings), `cancel` an accepted one. Receiver: `cancel`, "
-    "`confirm` or `dispute` a completed or returned one. Moderators: `uphold` or `void` a "
+    "`confirm` or `dispute` a completed or returned one. Either party: `renew` an active "
+    "booking, by its own length or to `until`, at most `details.booking.max_renewals` times "
+    "(`409 renewal_limit_reached`) and never over someone else's booking of the unit (`409 "
+    "renewal_conflict`). Moderators: `uphold` or `void` a "
     "dispute, `correct` a completed handover's quantity or repair outcome. Completing, "
     "returning, confirming, disputing, upholding and correcting append evidence records. A "
     "move the state machine does not have from the current status is `409 "
@@ -226,6 +269,9 @@ _ACTION_EXAMPLES: dict[str, Any] = {
         InvalidTransitionError,
         ListingNotAvailableError,
         InsufficientQuantityError,
+        RenewalLimitReachedError,
+        RenewalConflictError,
+        InvalidPeriodError,
         422,
     ),
 )

@@ -65,6 +65,8 @@ class EventType(StrEnum):
     TRANSACTION_VOIDED = "transaction.voided"
     TRANSACTION_DUE_SOON = "transaction.due_soon"
     TRANSACTION_RENEWED = "transaction.renewed"
+    TRANSACTION_DUE_TODAY = "transaction.due_today"
+    TRANSACTION_STILL_OVERDUE = "transaction.still_overdue"
     MESSAGE_RECEIVED = "message.received"
     LISTING_APPROVED = "listing.approved"
     LISTING_HIDDEN = "listing.hidden"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Select, and_, func, or_, select, text, tuple_, update
+from sqlalchemy import Select, Time, and_, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import Range
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -299,6 +299,48 @@ class TransactionRepository:
             func.upper(Transaction.period) > now,
             func.upper(Transaction.period) <= until,
         )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def due_today(self, now: datetime) -> list[Transaction]:
+        """Bookings out (active) due later on today's date in Norway, once it is 07:00 there."""
+        oslo_now = func.timezone("Europe/Oslo", now)
+        stmt = select(Transaction).where(
+            Transaction.status == "active",
+            Transaction.type.in_(_BOOKINGS),
+            func.upper(Transaction.period) > now,
+            func.date(func.timezone("Europe/Oslo", func.upper(Transaction.period)))
+            == func.date(oslo_now),
+            func.cast(oslo_now, Time) >= text("'07:00'::time"),
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def overdue_since(self, now: datetime, days: int) -> list[Transaction]:
+        """Overdue bookings whose period ended at least ``days`` days before ``now``."""
+        stmt = select(Transaction).where(
+            Transaction.status == "overdue",
+            Transaction.type.in_(_BOOKINGS),
+            func.upper(Transaction.period) <= now - timedelta(days=days),
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def loans_page(
+        self,
+        organization_id: uuid.UUID,
+        *,
+        statuses: list[str],
+        after: tuple[datetime, uuid.UUID] | None,
+        limit: int,
+    ) -> list[Transaction]:
+        """An organization's bookings as the provider, soonest due first."""
+        due = func.upper(Transaction.period)
+        stmt = select(Transaction).where(
+            Transaction.provider_organization_id == organization_id,
+            Transaction.type.in_(_BOOKINGS),
+            Transaction.status.in_(statuses),
+        )
+        if after is not None:
+            stmt = stmt.where(tuple_(due, Transaction.id) > tuple_(after[0], after[1]))
+        stmt = stmt.order_by(due, Transaction.id).limit(limit)
         return list((await self.session.execute(stmt)).scalars())
 
     async def _bookings_ended(self, *, status: str, now: datetime) -> list[uuid.UUID]:

@@ -200,6 +200,20 @@ class TransactionPage(Page[TransactionRead]):
     """One page of the caller's transactions, newest first."""
 
 
+class LoanRead(TransactionRead):
+    """A booking of the organization's, as its staff follow it: when it is due back and how
+    late it is."""
+
+    due_at: Timestamp = Field(description="The end of the period: when it is due back")
+    days_overdue: int = Field(
+        description="Whole days since it was due, while it is out (0 before)", examples=[3]
+    )
+
+
+class LoanPage(Page[LoanRead]):
+    """One page of an organization's loans, rentals and space shares, soonest due first."""
+
+
 class BusyPeriod(BaseModel):
     start: Timestamp
     end: Timestamp | None = Field(description="null: until an overdue item is back")

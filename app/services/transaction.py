@@ -101,6 +101,8 @@ from app.schemas.transaction import (
     BusyPeriod,
     FreePeriod,
     ImpactRead,
+    LoanPage,
+    LoanRead,
     PartyRead,
     PeriodRead,
     PickupRead,
@@ -596,6 +598,51 @@ async def list_transactions(
     ]
     next_cursor = _encode(rows[limit - 1]) if len(rows) > limit else None
     return TransactionPage(items=items, next_cursor=next_cursor)
+
+
+# What ``GET /v1/organizations/{id}/loans`` shows without a ``status``: what is agreed or out.
+OPEN_BOOKING_STATUSES = ("accepted", "active", "overdue")
+
+
+async def list_loans(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    organization_id: uuid.UUID,
+    statuses: list[str],
+    cursor: str | None,
+    limit: int,
+    now: datetime,
+) -> LoanPage:
+    """An organization's bookings as the provider (its loans), soonest due first, for those
+    who may act on its transactions."""
+    if await OrganizationRepository(session).get(organization_id) is None:
+        raise OrganizationNotFoundError(f"No organization has the id {organization_id}.")
+    await authorize_org(session, principal, organization_id, OrgAction.WRITE_TRANSACTIONS)
+    after = decode_time_id_cursor(cursor, time="d", id="i") if cursor else None
+    rows = await TransactionRepository(session).loans_page(
+        organization_id,
+        statuses=statuses or list(OPEN_BOOKING_STATUSES),
+        after=after,
+        limit=limit + 1,
+    )
+    items = []
+    for tx in rows[:limit]:
+        read = await _read(session, tx, await _participation(session, principal, tx))
+        due_at = tx.period.upper
+        late = tx.status in (TransactionStatus.ACTIVE, TransactionStatus.OVERDUE) and now > due_at
+        items.append(
+            LoanRead(
+                **read.model_dump(),
+                due_at=due_at,
+                days_overdue=(now - due_at).days if late else 0,
+            )
+        )
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor({"d": last.period.upper.isoformat(), "i": str(last.id)})
+    return LoanPage(items=items, next_cursor=next_cursor)
 
 
 # --- starting one -----------------------------------------------------------------------
@@ -1377,13 +1424,16 @@ class TickReport:
     due_reminders: int = 0
 
 
-# A borrower is reminded this long before a loan, rental or space share is due back.
+# A borrower is reminded this long before a loan, rental or space share is due back, on the
+# morning it is due (``transaction.due_today``), and this many days after it became overdue.
 DUE_REMINDER = timedelta(hours=24)
+OVERDUE_REMINDER_DAYS = (1, 3, 7)
 
 
 async def tick(session: AsyncSession, *, now: datetime) -> TickReport:
     """Expire unanswered requests, lapse bookings never picked up, mark late loans overdue,
-    remind borrowers of what is due back within a day (once per due time)."""
+    remind borrowers of what is due back within a day and today, and of what is 1, 3 and 7
+    days overdue (each once per due time)."""
     repo = TransactionRepository(session)
     report = TickReport()
     due, unpicked = await repo.due_requests(now), await repo.unpicked_bookings(now)
@@ -1410,19 +1460,34 @@ async def tick(session: AsyncSession, *, now: datetime) -> TickReport:
         await repo.flush()
         await _tell(session, tx, by=frozenset(), now=now)
         report.overdue += 1
-    for tx in await repo.due_within(now, now + DUE_REMINDER):
+    reminders: list[tuple[EventType, Transaction, dict[str, int]]] = [
+        (EventType.TRANSACTION_DUE_SOON, tx, {})
+        for tx in await repo.due_within(now, now + DUE_REMINDER)
+    ]
+    reminders += [(EventType.TRANSACTION_DUE_TODAY, tx, {}) for tx in await repo.due_today(now)]
+    # Overdue: the most days reached of OVERDUE_REMINDER_DAYS (a clock that was stopped for
+    # a while does not send the smaller ones late).
+    reminded: set[uuid.UUID] = set()
+    for days in sorted(OVERDUE_REMINDER_DAYS, reverse=True):
+        for tx in await repo.overdue_since(now, days):
+            if tx.id not in reminded:
+                reminded.add(tx.id)
+                reminders.append((EventType.TRANSACTION_STILL_OVERDUE, tx, {"days_overdue": days}))
+    for event, tx, extra in reminders:
         due_at = tx.period.upper
         report.due_reminders += await outbox.emit(
             session,
-            EventType.TRANSACTION_DUE_SOON,
+            event,
             to=[party_recipient(tx, Party.RECEIVER)],
             payload={
                 "transaction_id": str(tx.id),
                 "listing_id": str(tx.listing_id),
                 "due_at": due_at.isoformat(),
+                **extra,
             },
             now=now,
-            once=f"{tx.id}:{due_at.isoformat()}",
+            # The event type is part of the key: only the overdue days need adding.
+            once=":".join([str(tx.id), due_at.isoformat(), *(str(v) for v in extra.values())]),
         )
     return report
 
