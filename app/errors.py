@@ -345,6 +345,26 @@ class OrdsFileError(InvalidInputError):
         self.message = message
 
 
+class InvalidCatalogueRowsError(InvalidInputError):
+    """Rows of an uploaded catalogue are invalid: ``errors`` lists them (up to a limit), each
+    with its ``line`` and ``column``; ``error_count`` says how many there were in all."""
+
+    code = "invalid_catalogue_rows"
+    title = "Rows of the catalogue are invalid"
+
+    def __init__(self, detail: str, *, rows: list[dict[str, Any]], error_count: int) -> None:
+        super().__init__(detail)
+        self.extra = {"errors": rows, "error_count": error_count}
+
+
+class CatalogueFileError(InvalidInputError):
+    """The upload cannot be read as a catalogue at all: not UTF-8 text, no header or unknown
+    or missing columns, broken CSV quoting, or more rows than allowed."""
+
+    code = "invalid_catalogue_file"
+    title = "Invalid catalogue file"
+
+
 class OwnerAsPartnerError(InvalidInputError):
     """The database refuses an initiative's owner as its own partner
     (``initiative_partners_not_owner``)."""
@@ -696,6 +716,11 @@ class ListingNotMatchableError(ConflictError):
 class BookingConflictError(ConflictError):
     code = "booking_conflict"
     title = "The period overlaps another booking"
+
+
+class CatalogueRefTakenError(ConflictError):
+    code = "catalogue_ref_taken"
+    title = "Another of the organization's listings has this catalogue number"
 
 
 class RenewalLimitReachedError(ConflictError):

@@ -13,6 +13,7 @@ from app import __version__
 from app.api import (
     auth,
     blocks,
+    catalogue,
     categories,
     docs,
     evidence,
@@ -212,6 +213,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         blocks,
         notifications,
         organizations,
+        catalogue,
         webhooks,
         categories,
         photos,  # before listings: /{id}/photos is not an {action}

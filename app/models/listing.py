@@ -321,6 +321,16 @@ class Listing(Base):
         ),
         Index("ix_listings_owner_person_id", "owner_person_id"),
         Index("ix_listings_owner_organization_id", "owner_organization_id"),
+        # An organization's own catalogue numbers are unique (migration 0029).
+        Index(
+            "ux_listings_catalogue_ref",
+            "owner_organization_id",
+            text("(details ->> 'catalogue_ref')"),
+            unique=True,
+            postgresql_where=text(
+                "owner_organization_id IS NOT NULL AND details ? 'catalogue_ref'"
+            ),
+        ),
         Index(
             "ix_listings_expiring",
             "expires_at",

@@ -42,7 +42,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import Boolean, Text, Uuid
 
-from app.errors import InvalidTransitionError, UnknownCategoryError
+from app.errors import CatalogueRefTakenError, InvalidTransitionError, UnknownCategoryError
 from app.models import Listing
 from app.models.tile_cell import ROLLUP_MAX_ZOOM
 from app.repositories import raw
@@ -697,6 +697,11 @@ class ListingRepository:
                 ) from exc
             if name == "fk_listings_category_slug_categories":
                 raise UnknownCategoryError("The category no longer exists.") from exc
+            if name == "ux_listings_catalogue_ref":
+                raise CatalogueRefTakenError(
+                    "Another of the organization's listings has this catalogue_ref (perhaps "
+                    "from an import running at the same time); choose another or retry."
+                ) from exc
             raise
 
     async def expire_due(self, *, now: datetime) -> int:

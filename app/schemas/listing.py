@@ -170,6 +170,15 @@ MaxDistanceKm = Annotated[
 class ItemDetails(_Strict):
     condition: Condition | None = None
     brand: ShortText | None = None
+    catalogue_ref: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^\S(.*\S)?$",
+        description="The owner's own number for the item (a library's catalogue); unique "
+        "among an organization's listings, and how a catalogue import knows an item again",
+        examples=["BUA-0042"],
+    )
     price_period: PricePeriod | None = Field(
         default=None, description="What a rent price covers (required when renting)"
     )

@@ -311,3 +311,26 @@ class ApiKeyCreated(BaseModel):
     scopes: list[ApiKeyScope]
     created_at: datetime
     key: str = Field(description="Send as the X-API-Key header. Shown only in this response.")
+
+
+class CatalogueImportResult(BaseModel):
+    """What a catalogue import created (``POST /v1/organizations/{id}/catalogue``)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "created": 2,
+                "duplicates": 1,
+                "listing_ids": [
+                    "0b9d3f8e-3c0a-4a7e-9d55-2f0f4d1c9a11",
+                    "6a1e2c4b-8d7f-4e3a-b1c2-9f8e7d6c5b4a",
+                ],
+            }
+        }
+    )
+
+    created: int = Field(description="Items created by this upload")
+    duplicates: int = Field(
+        description="Rows skipped because the organization already has their `ref`"
+    )
+    listing_ids: list[uuid.UUID] = Field(description="The new listings, in the file's order")
