@@ -40,6 +40,7 @@ from app.errors import (
     problem_responses,
 )
 from app.models.transaction import TransactionStatus, TransactionType
+from app.schemas.organization import LendingStats
 from app.schemas.transaction import (
     Availability,
     LoanPage,
@@ -202,6 +203,31 @@ async def list_loans(
         cursor=cursor,
         limit=limit,
         now=now,
+    )
+
+
+@router.get(
+    "/v1/organizations/{organization_id}/stats",
+    response_model=LendingStats,
+    summary="A lender's own figures",
+    description="A library's dashboard: its lendable listings and units now, loans and "
+    "rentals returned in the last `days` days (default 365) and how many per unit per year, "
+    "units not picked up in the last 90 days (`idle_units`, `idle_share`), what is out and "
+    "overdue now, renewals and distinct borrowers. The organization's own data, so nothing is "
+    "suppressed: for its members and its API keys with `impact:read`.",
+    responses=problem_responses(*_AUTH, *_ORG, OrganizationNotFoundError, 422),
+)
+async def lending_stats(
+    session: SessionDep,
+    principal: PrincipalDep,
+    now: ClockDep,
+    organization_id: Annotated[uuid.UUID, Path(description="The organization's id")],
+    days: Annotated[
+        int, Query(ge=1, le=3660, description="The window for the flows, in days")
+    ] = 365,
+) -> LendingStats:
+    return await service.lending_stats(
+        session, principal=principal, organization_id=organization_id, days=days, now=now
     )
 
 

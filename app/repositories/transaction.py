@@ -343,6 +343,51 @@ class TransactionRepository:
         stmt = stmt.order_by(due, Transaction.id).limit(limit)
         return list((await self.session.execute(stmt)).scalars())
 
+    async def lending_stats(
+        self, organization_id: uuid.UUID, *, since: datetime, now: datetime, idle_days: int
+    ) -> dict[str, Any]:
+        """A lender's figures (``GET /v1/organizations/{id}/stats``): its lendable units live
+        now, loans and rentals returned since ``since`` (returned or confirmed: not while
+        disputed, nor voided),
+        units not picked up in the last ``idle_days`` days, what is out and late now, renewals
+        and distinct borrowers of the loans returned."""
+        sql = text(
+            """
+            WITH units AS (
+                SELECT l.id AS listing_id, u.unit_no
+                FROM listings AS l
+                CROSS JOIN LATERAL generate_series(
+                    1, greatest(1, coalesce(l.quantity, 1))::int) AS u(unit_no)
+                WHERE l.owner_organization_id = :org AND l.kind = 'item'
+                  AND l.mode IN ('lend', 'rent') AND l.status IN ('active', 'reserved')
+            ), bookings AS (
+                SELECT t.* FROM transactions AS t
+                WHERE t.provider_organization_id = :org AND t.type IN ('loan', 'rental')
+            ), returned AS (
+                SELECT * FROM bookings
+                WHERE completed_at >= :since AND completed_at <= :now
+                  AND status IN ('returned', 'confirmed')
+            )
+            SELECT
+                (SELECT count(DISTINCT listing_id) FROM units) AS lendable_listings,
+                (SELECT count(*) FROM units) AS lendable_units,
+                (SELECT count(*) FROM returned) AS loans_returned,
+                (SELECT count(*) FROM units AS u WHERE NOT EXISTS (
+                    SELECT 1 FROM bookings AS b
+                    WHERE b.listing_id = u.listing_id AND b.unit_no = u.unit_no
+                      AND b.started_at >= CAST(:now AS timestamptz) - make_interval(days => :idle)
+                )) AS idle_units,
+                (SELECT count(*) FROM bookings WHERE status = 'active') AS out_now,
+                (SELECT count(*) FROM bookings WHERE status = 'overdue') AS overdue_now,
+                (SELECT coalesce(sum(renewals), 0) FROM returned) AS renewals,
+                (SELECT count(DISTINCT coalesce(receiver_person_id, receiver_organization_id))
+                 FROM returned) AS borrowers
+            """
+        )
+        params = {"org": organization_id, "since": since, "now": now, "idle": idle_days}
+        row = (await self.session.execute(sql, params)).mappings().one()
+        return dict(row)
+
     async def _bookings_ended(self, *, status: str, now: datetime) -> list[uuid.UUID]:
         """Bookings in ``status`` whose period has ended by ``now``."""
         stmt = select(Transaction.id).where(

@@ -334,3 +334,49 @@ class CatalogueImportResult(BaseModel):
         description="Rows skipped because the organization already has their `ref`"
     )
     listing_ids: list[uuid.UUID] = Field(description="The new listings, in the file's order")
+
+
+class LendingStats(BaseModel):
+    """A lender's own figures (a library's dashboard): its own data, so never suppressed."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "organization_id": "0b9d3f8e-3c0a-4a7e-9d55-2f0f4d1c9a11",
+                "window_days": 365,
+                "window_start": "2025-12-05T12:00:00Z",
+                "window_end": "2026-12-05T12:00:00Z",
+                "lendable_listings": 120,
+                "lendable_units": 146,
+                "loans_returned": 912,
+                "loans_per_unit_per_year": 6.25,
+                "idle_days": 90,
+                "idle_units": 31,
+                "idle_share": 0.212,
+                "out_now": 38,
+                "overdue_now": 4,
+                "renewals": 57,
+                "borrowers": 404,
+            }
+        }
+    )
+
+    organization_id: uuid.UUID
+    window_days: int = Field(description="The window the flows are counted over, in days")
+    window_start: datetime
+    window_end: datetime
+    lendable_listings: int = Field(description="Item listings to lend or rent, active now")
+    lendable_units: int = Field(description="Their identical units (quantity) in all")
+    loans_returned: int = Field(
+        description="Loans and rentals returned in the window (returned or confirmed)"
+    )
+    loans_per_unit_per_year: float | None = Field(
+        description="loans_returned per lendable unit, scaled to a year (null without units)"
+    )
+    idle_days: int = Field(description="How long a unit must go unlent to count as idle")
+    idle_units: int = Field(description="Lendable units not picked up in the last idle_days")
+    idle_share: float | None = Field(description="idle_units / lendable_units (null without)")
+    out_now: int = Field(description="Loans and rentals picked up and not yet due")
+    overdue_now: int = Field(description="Loans and rentals past their end and not returned")
+    renewals: int = Field(description="Renewals of the loans returned in the window")
+    borrowers: int = Field(description="Distinct borrowers of the loans returned in the window")

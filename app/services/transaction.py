@@ -96,6 +96,7 @@ from app.repositories.person import PersonRepository
 from app.repositories.repair import RepairRepository
 from app.repositories.transaction import TransactionFilters, TransactionRepository
 from app.schemas.listing import DEFAULT_BOOKING_RULES, BookingRules, Point
+from app.schemas.organization import LendingStats
 from app.schemas.transaction import (
     Availability,
     BusyPeriod,
@@ -643,6 +644,48 @@ async def list_loans(
         last = rows[limit - 1]
         next_cursor = encode_cursor({"d": last.period.upper.isoformat(), "i": str(last.id)})
     return LoanPage(items=items, next_cursor=next_cursor)
+
+
+# A unit not picked up for this long counts as idle (issue #19: "not lent in 90 days").
+IDLE_DAYS = 90
+
+
+async def lending_stats(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    organization_id: uuid.UUID,
+    days: int,
+    now: datetime,
+) -> LendingStats:
+    """A lender's own dashboard figures over the last ``days`` days, for its members."""
+    if await OrganizationRepository(session).get(organization_id) is None:
+        raise OrganizationNotFoundError(f"No organization has the id {organization_id}.")
+    await authorize_org(session, principal, organization_id, OrgAction.READ_IMPACT)
+    since = now - timedelta(days=days)
+    row = await TransactionRepository(session).lending_stats(
+        organization_id, since=since, now=now, idle_days=IDLE_DAYS
+    )
+    units = int(row["lendable_units"])
+    return LendingStats(
+        organization_id=organization_id,
+        window_days=days,
+        window_start=since,
+        window_end=now,
+        lendable_listings=int(row["lendable_listings"]),
+        lendable_units=units,
+        loans_returned=int(row["loans_returned"]),
+        loans_per_unit_per_year=round(int(row["loans_returned"]) / units * 365 / days, 2)
+        if units
+        else None,
+        idle_days=IDLE_DAYS,
+        idle_units=int(row["idle_units"]),
+        idle_share=round(int(row["idle_units"]) / units, 3) if units else None,
+        out_now=int(row["out_now"]),
+        overdue_now=int(row["overdue_now"]),
+        renewals=int(row["renewals"]),
+        borrowers=int(row["borrowers"]),
+    )
 
 
 # --- starting one -----------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -264,6 +265,74 @@ async def test_the_desk_list_is_for_the_librarys_staff_only(
     )
     assert_problem(
         await client.get(path, params={"status": "lost"}, headers=staff.headers),
+        422,
+        "validation_failed",
+    )
+
+
+async def test_the_librarys_own_figures(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    clock: Clock,
+    staff: Actor,
+    library: Organization,
+) -> None:
+    drills = await create_listing(
+        session,
+        at=OSLO,
+        organization=library,
+        mode="lend",
+        title="Slagdrill",
+        category="power-tools",
+        quantity=Decimal(2),
+    )
+    tent = await tool(session, library, "Telt")
+    gone = await tool(session, library, "Gammel stige")
+    withdrawn = await client.post(f"/v1/listings/{gone.id}/withdraw", headers=staff.headers)
+    assert withdrawn.status_code == 200, withdrawn.text
+    first = await create_person(session, settings)
+    second = await create_person(session, settings)
+    returned = await lend(
+        client, staff, first, drills, start=NOW + timedelta(hours=1), end=NOW + timedelta(hours=5)
+    )
+    renewed = await client.post(f"/v1/transactions/{returned}/renew", headers=first.headers)
+    assert renewed.status_code == 200, renewed.text
+    late = await lend(
+        client, staff, second, tent, start=NOW + timedelta(hours=1), end=NOW + timedelta(hours=25)
+    )
+    clock.now = NOW + timedelta(hours=4)
+    back = await client.post(f"/v1/transactions/{returned}/return", headers=staff.headers)
+    assert back.status_code == 200, back.text
+    clock.now = NOW + timedelta(days=2)
+    await tick(session, now=clock.now)
+    stats = await client.get(f"/v1/organizations/{library.id}/stats", headers=staff.headers)
+    assert stats.status_code == 200, stats.text
+    body = stats.json()
+    assert (body["lendable_listings"], body["lendable_units"]) == (2, 3)
+    assert (body["loans_returned"], body["loans_per_unit_per_year"]) == (1, 0.33)
+    # The second drill was never picked up; the first and the tent were, today.
+    assert (body["idle_units"], body["idle_share"]) == (1, 0.333)
+    assert (body["out_now"], body["overdue_now"]) == (0, 1)
+    assert (body["renewals"], body["borrowers"]) == (1, 1)
+    assert body["window_days"] == 365
+    assert late  # out and overdue, above
+    # A week's window from 100 days on: nothing returned in it, and every unit idle.
+    clock.now = NOW + timedelta(days=100)
+    later = await client.get(
+        f"/v1/organizations/{library.id}/stats", params={"days": 7}, headers=staff.headers
+    )
+    assert (later.json()["loans_returned"], later.json()["idle_units"]) == (0, 3)
+    stranger = await create_person(session, settings)
+    assert_problem(
+        await client.get(f"/v1/organizations/{library.id}/stats", headers=stranger.headers),
+        403,
+        "not_a_member",
+    )
+    assert_problem(
+        await client.get(
+            f"/v1/organizations/{library.id}/stats", params={"days": 0}, headers=staff.headers
+        ),
         422,
         "validation_failed",
     )
