@@ -31,6 +31,7 @@ from app.errors import PersonNotFoundError
 from app.models.person import PlatformRole
 from app.observability import configure_logging
 from app.services import alerts
+from app.services import hold as hold_service
 from app.services import listing as listing_service
 from app.services import review as review_service
 from app.services import transaction as transaction_service
@@ -119,6 +120,8 @@ async def _tick() -> None:
         reminded = await listing_service.remind_expiring(session, now=now)
         print(f"owners reminded of listings expiring: {reminded}")
         report = await transaction_service.tick(session, now=now)
+        lapsed = await hold_service.lapse(session, now=now, settings=get_settings())
+        print(f"holds lapsed (their pickup window passed): {lapsed}")
         revealed = await review_service.reveal_due(session, now=now)
         print(f"reviews revealed (their window closed): {revealed}")
         digests = await alerts.send_digests(session, now=now)

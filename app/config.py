@@ -123,6 +123,8 @@ class TransactionSettings(BaseModel):
     # An unanswered request expires this long after it was made (a booking request also
     # expires when its period starts).
     request_ttl_hours: int = Field(default=72, ge=1, le=24 * 30)
+    # A hold that reaches the front of its queue keeps the unit this long for pickup.
+    hold_pickup_hours: int = Field(default=48, ge=1, le=24 * 14)
 
 
 class SmtpSettings(BaseModel):

@@ -601,6 +601,11 @@ class ListingNotFoundError(NotFoundError):
     title = "Listing not found"
 
 
+class HoldNotFoundError(NotFoundError):
+    code = "hold_not_found"
+    title = "Hold not found"
+
+
 class RepairEventNotFoundError(NotFoundError):
     code = "repair_event_not_found"
     title = "Repair event not found"
@@ -721,6 +726,31 @@ class BookingConflictError(ConflictError):
 class CatalogueRefTakenError(ConflictError):
     code = "catalogue_ref_taken"
     title = "Another of the organization's listings has this catalogue number"
+
+
+class ListingNotHoldableError(ConflictError):
+    code = "listing_not_holdable"
+    title = "Only an active listing of items to lend or rent takes holds"
+
+
+class ListingAvailableError(ConflictError):
+    code = "listing_available"
+    title = "A unit is free now: ask for it rather than queue"
+
+
+class AlreadyHoldingError(ConflictError):
+    code = "already_holding"
+    title = "You already hold this listing"
+
+
+class HoldWaitingError(ConflictError):
+    code = "hold_waiting"
+    title = "Someone waits in the listing's queue: the loan cannot be renewed"
+
+
+class HoldNotReadyError(ConflictError):
+    code = "hold_not_ready"
+    title = "The hold is not ready for pickup (still waiting, or closed)"
 
 
 class RenewalLimitReachedError(ConflictError):

@@ -20,6 +20,7 @@ from app.api import (
     fylker,
     geo,
     health,
+    holds,
     impact,
     initiatives,
     kommuner,
@@ -121,6 +122,11 @@ OPENAPI_TAGS = [
         "that cannot collide; availability.",
     },
     {
+        "name": "holds",
+        "description": "Waitlists for lendable listings whose units are all out: holds in "
+        "queue order, a unit kept for the first in line, and lending a ready hold out.",
+    },
+    {
         "name": "repairs",
         "description": "Repairs and repair events in the Open Repair Data Standard (ORDS v0.3): "
         "logging, import of ORDS files, and the open ORDS export.",
@@ -217,6 +223,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhooks,
         categories,
         photos,  # before listings: /{id}/photos is not an {action}
+        holds,  # and neither is /{id}/holds
         matching,  # and neither is /{id}/matches
         listings,
         messages,  # before transactions: /{id}/messages is not an {action}

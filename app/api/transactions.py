@@ -17,6 +17,7 @@ from app.db import SessionDep
 from app.errors import (
     BlockedError,
     BookingConflictError,
+    HoldWaitingError,
     InsufficientQuantityError,
     InsufficientRoleError,
     InsufficientScopeError,
@@ -281,7 +282,8 @@ _ACTION_EXAMPLES: dict[str, Any] = {
     "`pickup` and `return` (bookings), `cancel` an accepted one. Receiver: `cancel`, "
     "`confirm` or `dispute` a completed or returned one. Either party: `renew` an active "
     "booking, by its own length or to `until`, at most `details.booking.max_renewals` times "
-    "(`409 renewal_limit_reached`) and never over someone else's booking of the unit (`409 "
+    "(`409 renewal_limit_reached`), not while someone waits in the listing's queue (`409 "
+    "hold_waiting`) and never over someone else's booking of the unit (`409 "
     "renewal_conflict`). Moderators: `uphold` or `void` a "
     "dispute, `correct` a completed handover's quantity or repair outcome. Completing, "
     "returning, confirming, disputing, upholding and correcting append evidence records. A "
@@ -297,6 +299,7 @@ _ACTION_EXAMPLES: dict[str, Any] = {
         InsufficientQuantityError,
         RenewalLimitReachedError,
         RenewalConflictError,
+        HoldWaitingError,
         InvalidPeriodError,
         422,
     ),
@@ -305,6 +308,7 @@ async def act_on_transaction(
     session: SessionDep,
     principal: PrincipalDep,
     now: ClockDep,
+    settings: SettingsDep,
     transaction_id: TransactionIdPath,
     action: Annotated[TransactionAction, Path(description="What to do")],
     body: Annotated[TransactionActionBody | None, Body(openapi_examples=_ACTION_EXAMPLES)] = None,
@@ -316,6 +320,7 @@ async def act_on_transaction(
         action=action,
         body=body or TransactionActionBody(),
         now=now,
+        settings=settings,
     )
 
 

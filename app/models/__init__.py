@@ -5,6 +5,7 @@ from app.models.block import Block
 from app.models.category import Category, OrdsCategory, ReuseFactor
 from app.models.evidence import Evidence
 from app.models.geography import Fylke, Kommune, KommunePart
+from app.models.hold import Hold
 from app.models.idempotency import IdempotencyRecord
 from app.models.impact import (
     ImpactCell,
@@ -50,6 +51,7 @@ __all__ = [
     "EwcChapter",
     "EwcCode",
     "Fylke",
+    "Hold",
     "IdempotencyRecord",
     "ImpactCell",
     "ImpactCollaboration",

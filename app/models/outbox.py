@@ -78,6 +78,8 @@ class EventType(StrEnum):
     SAVED_SEARCH_MATCHED = "saved_search.matched"
     SAVED_SEARCH_DIGEST = "saved_search.digest"
     LISTING_MATCH_FOUND = "listing.match_found"
+    HOLD_READY = "hold.ready"
+    HOLD_LAPSED = "hold.lapsed"
 
 
 class EventCategory(StrEnum):
@@ -100,6 +102,7 @@ def category_of(event: EventType) -> EventCategory:
         "review": EventCategory.TRANSACTIONS,
         "webhook": EventCategory.ACCOUNT,
         "saved_search": EventCategory.LISTINGS,
+        "hold": EventCategory.TRANSACTIONS,
     }[prefix]
 
 

@@ -79,7 +79,8 @@ class TransactionRepository:
                 self.session.add(transaction)
                 await self.session.flush()
         except IntegrityError as exc:
-            if constraint_name(exc) == "bookings_do_not_overlap":
+            # Overlapping another booking, or a unit kept for someone's hold (migration 0030).
+            if constraint_name(exc) in ("bookings_do_not_overlap", "transactions_unit_held"):
                 return False
             error = _translate(exc)
             if error is None:
@@ -120,6 +121,15 @@ class TransactionRepository:
             Transaction.type.in_(_BOOKINGS),
             Transaction.status.in_(_LIVE),
             Transaction.blocked.overlaps(blocked),
+        )
+        return {u for u in (await self.session.execute(stmt)).scalars() if u is not None}
+
+    async def out_units(self, listing_id: uuid.UUID) -> set[int]:
+        """Units picked up and not back (active or overdue), whatever their period says."""
+        stmt = select(Transaction.unit_no).where(
+            Transaction.listing_id == listing_id,
+            Transaction.type.in_(_BOOKINGS),
+            Transaction.status.in_(("active", "overdue")),
         )
         return {u for u in (await self.session.execute(stmt)).scalars() if u is not None}
 

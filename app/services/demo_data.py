@@ -442,6 +442,7 @@ async def _load_demo_handovers(
                 action=action,
                 body=TransactionActionBody(note=note),
                 now=now,
+                settings=settings,
             )
         for who, rating, words in (
             (receiver, 5, "Hyggelig henting, akkurat som beskrevet."),

@@ -121,7 +121,7 @@ def _unknown_category(
 PUBLIC_STATUSES = frozenset({S.ACTIVE, S.RESERVED, S.COMPLETED, S.EXPIRED})
 
 
-async def _manages(session: AsyncSession, principal: Principal | None, listing: Listing) -> bool:
+async def manages(session: AsyncSession, principal: Principal | None, listing: Listing) -> bool:
     """The caller owns the listing or acts for the organization that does."""
     if principal is None:
         return False
@@ -159,11 +159,11 @@ async def _load(
     listing = await ListingRepository(session).get(listing_id, for_update=lock)
     if listing is None:
         raise ListingNotFoundError(f"No listing has the id {listing_id}.")
-    manages = await _manages(session, principal, listing)
+    managed = await manages(session, principal, listing)
     moderates = _is_moderator(principal)
-    if not (manages or moderates or _publicly_visible(listing)):
+    if not (managed or moderates or _publicly_visible(listing)):
         raise ListingNotFoundError(f"No listing has the id {listing_id}.")
-    return _Access(listing=listing, manages=manages, moderates=moderates)
+    return _Access(listing=listing, manages=managed, moderates=moderates)
 
 
 async def _require_owner(
@@ -836,7 +836,7 @@ async def manages_listing(
     session: AsyncSession, *, principal: Principal | None, listing: Listing
 ) -> bool:
     """The caller owns the listing or acts for the organization that does."""
-    return await _manages(session, principal, listing)
+    return await manages(session, principal, listing)
 
 
 async def owned_listing(

@@ -56,6 +56,7 @@ from app.config import Settings
 from app.errors import (
     BlockedError,
     BookingConflictError,
+    HoldWaitingError,
     InvalidInputError,
     InvalidMatchOfError,
     InvalidPeriodError,
@@ -89,6 +90,7 @@ from app.models.transaction import (
 from app.pagination import decode_time_id_cursor, encode_cursor
 from app.repositories.block import BlockRepository
 from app.repositories.evidence import EvidenceDraft, PartyRef
+from app.repositories.hold import HoldRepository
 from app.repositories.listing import ListingRepository
 from app.repositories.message import MessageRepository
 from app.repositories.organization import OrganizationRepository
@@ -331,6 +333,14 @@ MACHINES: dict[TransactionType, tuple[Move, ...]] = {
     TransactionType.RENTAL: _BOOKING,
     TransactionType.SPACE_SHARE: _BOOKING,
 }
+# A booking moving here frees its unit (for a hold waiting on the listing).
+RELEASING_STATUSES = frozenset(
+    {
+        TransactionStatus.RETURNED,
+        TransactionStatus.CANCELLED,
+        TransactionStatus.DECLINED,
+    }
+)
 CLOSING_STATUSES = frozenset(
     {
         TransactionStatus.DECLINED,
@@ -688,15 +698,22 @@ async def lending_stats(
     )
 
 
+async def read_as_provider(
+    session: AsyncSession, principal: Principal, tx: Transaction
+) -> TransactionRead:
+    """The transaction as ``principal`` (acting for its provider) sees it."""
+    return await _read(session, tx, await _participation(session, principal, tx))
+
+
 # --- starting one -----------------------------------------------------------------------
 
 
-def _booking_rules(listing: Listing) -> BookingRules:
+def booking_rules(listing: Listing) -> BookingRules:
     raw = (listing.details or {}).get("booking")
     return BookingRules.model_validate(raw) if raw else DEFAULT_BOOKING_RULES
 
 
-def _units(listing: Listing) -> int:
+def units_of(listing: Listing) -> int:
     """Identical units a booking can take: the item's quantity, one space."""
     if listing.kind == "item" and listing.quantity is not None:
         return max(1, int(listing.quantity))
@@ -710,7 +727,7 @@ def _check_period(
         raise InvalidPeriodError.for_field(
             "A booking needs a period.", field="period", message="Field required", type="missing"
         )
-    rules = _booking_rules(listing)
+    rules = booking_rules(listing)
     start, end = data.period.start, data.period.end
     if start < now - timedelta(minutes=5):
         raise InvalidPeriodError.for_field(
@@ -903,7 +920,7 @@ async def create_transaction(
     else:
         # Try the units that look free; the exclusion constraint decides races.
         taken = await repo.busy_units(listing.id, blocked)
-        for unit_no in [u for u in range(1, _units(listing) + 1) if u not in taken]:
+        for unit_no in [u for u in range(1, units_of(listing) + 1) if u not in taken]:
             tx = new_transaction(unit_no)
             if await repo.add(tx):
                 break
@@ -1306,7 +1323,7 @@ async def _renew(step: _Step) -> Repair | None:
     """Extend the period (to ``until``, else by its own length) within the listing's rules;
     the exclusion constraint decides whether the unit is free for the extension."""
     tx, listing = step.tx, step.listing
-    rules = _booking_rules(listing)
+    rules = booking_rules(listing)
     if listing.status not in ("active", "reserved") or listing.hidden_at is not None:
         raise ListingNotAvailableError(
             f"The listing is {listing.status}; the booking cannot be renewed, only returned."
@@ -1316,6 +1333,8 @@ async def _renew(step: _Step) -> Repair | None:
             f"This booking was renewed {tx.renewals} times, as often as the listing allows "
             f"({rules.max_renewals})."
         )
+    if await HoldRepository(step.session).has_waiting(listing.id):
+        raise HoldWaitingError("Someone waits in this listing's queue: return it when it is due.")
     start, end = tx.period.lower, tx.period.upper
     longest = timedelta(days=rules.max_duration_days)
     until = step.body.until or end + min(end - start, longest)
@@ -1383,6 +1402,7 @@ async def act_on_transaction(
     action: TransactionAction,
     body: TransactionActionBody,
     now: datetime,
+    settings: Settings,
 ) -> TransactionRead:
     if action in SYSTEM_ACTIONS:
         raise InvalidTransitionError(f"{action} is the clock's move, not a party's.")
@@ -1407,7 +1427,13 @@ async def act_on_transaction(
         await _note(session, principal, tx, move, participation, body.note, now)
     if move.target is not None:
         await _tell(session, tx, by=move.by & participation.parties, now=now)
-    elif move.effect is Effect.RENEW:
+    if kind in BOOKING_TYPES and move.target in RELEASING_STATUSES:
+        # A unit may have come free: the listing's waitlist moves on (app.services.hold,
+        # which imports this module).
+        from app.services import hold
+
+        await hold.after_release(session, tx.listing_id, now=now, settings=settings)
+    if move.effect is Effect.RENEW:
         await _tell(
             session,
             tx,
@@ -1545,7 +1571,7 @@ async def availability(
     start: datetime,
     end: datetime,
 ) -> Availability:
-    units = _units(listing)
+    units = units_of(listing)
     busy = await TransactionRepository(session).busy(listing.id, start, end)
     # Free periods: sweep the window's boundaries, counting units busy between them.
     points = {start, end}
