@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -108,3 +109,23 @@ class HoldRepository:
             stmt = stmt.where(Hold.seq > after)
         stmt = stmt.order_by(Hold.seq).limit(limit)
         return list((await self.session.execute(stmt)).scalars())
+
+    async def export_for_person(self, person_id: uuid.UUID) -> list[dict[str, Any]]:
+        rows = await self.session.scalars(
+            select(Hold).where(Hold.person_id == person_id).order_by(Hold.created_at, Hold.id)
+        )
+        return [
+            {
+                "id": str(h.id),
+                "listing_id": str(h.listing_id),
+                "status": h.status,
+                "ready_until": h.ready_until.isoformat() if h.ready_until else None,
+                "transaction_id": str(h.transaction_id) if h.transaction_id else None,
+                "created_at": h.created_at.isoformat(),
+                "closed_at": h.closed_at.isoformat() if h.closed_at else None,
+            }
+            for h in rows
+        ]
+
+    async def erase_for_person(self, person_id: uuid.UUID) -> None:
+        await self.session.execute(delete(Hold).where(Hold.person_id == person_id))

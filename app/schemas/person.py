@@ -193,6 +193,11 @@ class PersonalDataExport(BaseModel):
     saved_searches: list[dict[str, Any]] = Field(
         default_factory=list, description="The person's own saved searches (erasure deletes them)"
     )
+    holds: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="The person's places in listings' queues, live and closed (erasure deletes "
+        "them)",
+    )
     photos: list[dict[str, Any]] = Field(
         default_factory=list,
         description="The photos of the person's listings and those they uploaded to their "

@@ -12,6 +12,7 @@ from app.errors import LastOwnerError, PersonNotFoundError
 from app.models.person import Language
 from app.repositories.auth import AuthRepository
 from app.repositories.block import BlockRepository
+from app.repositories.hold import HoldRepository
 from app.repositories.listing import ListingRepository
 from app.repositories.message import MessageRepository
 from app.repositories.outbox import OutboxRepository
@@ -119,6 +120,7 @@ async def export_personal_data(
         reviews=await ReviewRepository(session).export_for_person(person_id),
         photos=await PhotoRepository(session).export_for_person(person_id),
         saved_searches=await SavedSearchRepository(session).export_for_person(person_id),
+        holds=await HoldRepository(session).export_for_person(person_id),
     )
 
 
@@ -167,6 +169,8 @@ async def erase_me(session: AsyncSession, *, person_id: uuid.UUID, now: datetime
     await BlockRepository(session).erase_for_person(person_id)
     await ReviewRepository(session).erase_for_person(person_id)
     await SavedSearchRepository(session).erase_for_person(person_id)
+    # A unit kept for them is free again; the clock's next tick passes it down the queue.
+    await HoldRepository(session).erase_for_person(person_id)
     await repo.erase(person_id, now=now)
 
 

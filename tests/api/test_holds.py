@@ -417,3 +417,20 @@ async def test_twenty_parallel_holds_and_two_returns_ready_the_first_two(
     assert {h["id"] for h in ready} == {r.json()["id"] for r in first_two}
     waiting = [h["position"] for h in items if h["status"] == "waiting"]
     assert waiting == list(range(1, len(waiting) + 1))
+
+
+async def test_export_lists_a_persons_holds_and_erasure_deletes_them(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    staff: Actor,
+    library: Organization,
+) -> None:
+    listing = await drill(session, library)
+    a, b = [await create_person(session, settings) for _ in range(2)]
+    await lend_out(client, staff, a, listing)
+    placed = (await hold(client, b, listing)).json()
+    export = await client.get("/v1/me/export", headers=b.headers)
+    assert [(h["id"], h["status"]) for h in export.json()["holds"]] == [(placed["id"], "waiting")]
+    assert (await client.delete("/v1/me", headers=b.headers)).status_code == 204
+    assert await session.get(Hold, uuid.UUID(placed["id"])) is None
