@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -32,9 +32,10 @@ from app.schemas.report import ReportCreate
 from app.schemas.review import ReviewCreate
 from app.schemas.saved_search import SavedSearchCreate
 from app.schemas.target import TargetCreate
-from app.schemas.transaction import TransactionActionBody, TransactionCreate
+from app.schemas.transaction import Period, TransactionActionBody, TransactionCreate
 from app.security import hash_password
 from app.services.demo_pictures import picture
+from app.services.hold import place_hold
 from app.services.impact.targets import create_target, list_targets
 from app.services.listing import create_listing
 from app.services.photo import upload_photo
@@ -43,7 +44,12 @@ from app.services.policy import Principal
 from app.services.report import create_report
 from app.services.review import write_review
 from app.services.saved_search import create_saved_search, list_saved_searches
-from app.services.transaction import TransactionAction, act_on_transaction, create_transaction
+from app.services.transaction import (
+    TransactionAction,
+    act_on_transaction,
+    create_transaction,
+    tick,
+)
 
 DEMO_PASSWORD = "sirkel-demo-passord"
 
@@ -169,7 +175,22 @@ DEMO_LISTINGS: list[tuple[str, str | None, dict[str, object]]] = [
         "kind": "item", "mode": "sell", "title": "iPhone 15 Pro, uåpnet", "price_nok": 500,
         "description": "Betal med gavekort før henting, så sender jeg adressen.",
         "category": "mobile-phones", "location": _at(10.7500, 59.9130)}),
+    # The library's catalogue (its own numbers as catalogue_ref).
+    ("ola@demo.sirkel.no", "BUA Bergen sentrum", {
+        "kind": "item", "mode": "lend", "title": "Slagdrill fra BUA",
+        "description": "Bosch 18 V med to batterier. Lånes i inntil to uker.",
+        "category": "power-tools", "location": _at(5.3245, 60.3925),
+        "details": {"catalogue_ref": "BUA-BGO-001", "condition": "good",
+                    "booking": {"max_duration_days": 14, "max_renewals": 2}}}),
+    ("ola@demo.sirkel.no", "BUA Bergen sentrum", {
+        "kind": "item", "mode": "lend", "title": "Telt for to fra BUA",
+        "category": "tents", "location": _at(5.3245, 60.3925),
+        "details": {"catalogue_ref": "BUA-BGO-002", "condition": "good"}}),
 ]  # fmt: skip
+
+# The library's day: the drill is out (and renewed once) with someone queueing for it, the
+# tent came back late (overdue, and its borrower reminded).
+DEMO_LIBRARY = "BUA Bergen sentrum"
 
 # Saved searches, made before the listings so that those that fit tell their owners:
 # (owner e-mail, organization name or None, name, frequency, query).
@@ -209,6 +230,7 @@ class DemoReport:
     created_reports: list[str] = field(default_factory=list)
     created_targets: list[str] = field(default_factory=list)
     created_saved_searches: list[str] = field(default_factory=list)
+    created_library: list[str] = field(default_factory=list)
 
 
 async def load_demo_data(session: AsyncSession, *, settings: Settings, now: datetime) -> DemoReport:
@@ -265,6 +287,9 @@ async def load_demo_data(session: AsyncSession, *, settings: Settings, now: date
         session, settings=settings, now=now, ids=ids, titles=titles, report=report
     )
     await _load_demo_reports(session, now=now, ids=ids, titles=titles, report=report)
+    await _load_demo_library(
+        session, settings=settings, now=now, ids=ids, titles=titles, report=report
+    )
     await _load_demo_targets(session, now=now, ids=ids, report=report)
     await session.flush()
     return report
@@ -456,6 +481,69 @@ async def _load_demo_handovers(
                 now=now,
             )
         report.created_handovers.append(f"{title} → {receiver_email}")
+
+
+async def _load_demo_library(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    now: datetime,
+    ids: dict[str, uuid.UUID],
+    titles: dict[str, uuid.UUID],
+    report: DemoReport,
+) -> None:
+    drill, tent = titles["Slagdrill fra BUA"], titles["Telt for to fra BUA"]
+    if await TransactionRepository(session).any_for_listing(drill):
+        return
+    staff = Principal(person_id=ids["ola@demo.sirkel.no"])
+
+    async def lend(listing_id: uuid.UUID, borrower: Principal, days: float) -> uuid.UUID:
+        asked = await create_transaction(
+            session,
+            principal=borrower,
+            data=TransactionCreate(
+                listing_id=listing_id,
+                period=Period(start=now + timedelta(minutes=1), end=now + timedelta(days=days)),
+            ),
+            now=now,
+            settings=settings,
+        )
+        for action in (TransactionAction.ACCEPT, TransactionAction.PICKUP):
+            await act_on_transaction(
+                session,
+                principal=staff,
+                transaction_id=asked.id,
+                action=action,
+                body=TransactionActionBody(),
+                now=now,
+                settings=settings,
+            )
+        return asked.id
+
+    kari = Principal(person_id=ids["kari@demo.sirkel.no"])
+    loan = await lend(drill, kari, 7)
+    await act_on_transaction(
+        session,
+        principal=kari,
+        transaction_id=loan,
+        action=TransactionAction.RENEW,
+        body=TransactionActionBody(),
+        now=now,
+        settings=settings,
+    )
+    await place_hold(
+        session,
+        principal=Principal(person_id=ids["ingrid@demo.sirkel.no"]),
+        listing_id=drill,
+        now=now,
+    )
+    await lend(tent, Principal(person_id=ids["aslak@demo.sirkel.no"]), 1)
+    # Two days on: the clock marks the tent overdue and reminds its borrower.
+    await tick(session, now=now + timedelta(days=2, hours=1))
+    report.created_library += [
+        "Slagdrill fra BUA: lent to kari, renewed, ingrid queues",
+        "Telt for to fra BUA: lent to aslak, overdue",
+    ]
 
 
 async def _load_demo_reports(

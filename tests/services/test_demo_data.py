@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.models import (
+    Hold,
     Listing,
     ListingMatch,
     ListingPhoto,
@@ -55,6 +56,8 @@ async def test_demo_data_is_spread_out_and_idempotent(
     assert second.created_targets == []
     assert len(first.created_saved_searches) == len(DEMO_SAVED_SEARCHES)
     assert second.created_saved_searches == []
+    assert len(first.created_library) == 2
+    assert second.created_library == []
 
     kommuner = set((await session.execute(select(Organization.kommunenummer).distinct())).scalars())
     assert len(kommuner) >= 5
@@ -132,3 +135,36 @@ async def test_demo_wanted_listings_have_matches_and_a_saved_search_told_someone
     # The bike for Aslak; the timber and the concrete for the Rogaland company (its own
     # wanted timber is not a hit of its own search).
     assert hits == 3
+
+
+async def test_the_demo_library_has_a_renewed_loan_a_queue_and_an_overdue_reminder(
+    session: AsyncSession, settings: Settings
+) -> None:
+    await load_demo_data(session, settings=settings, now=datetime.now(UTC))
+    rows = (
+        await session.execute(
+            select(Listing.title, Transaction.status, Transaction.renewals)
+            .join(Transaction, Transaction.listing_id == Listing.id)
+            .where(Listing.title.in_(["Slagdrill fra BUA", "Telt for to fra BUA"]))
+            .order_by(Listing.title)
+        )
+    ).all()
+    assert [tuple(r) for r in rows] == [
+        ("Slagdrill fra BUA", "active", 1),
+        ("Telt for to fra BUA", "overdue", 0),
+    ]
+    holds = (await session.scalars(select(Hold.status))).all()
+    assert holds == ["waiting"]
+    # Overdue tells both parties; a day later the borrower is reminded.
+    reminded = (
+        await session.execute(
+            select(OutboxEvent.type, func.count())
+            .where(OutboxEvent.type.in_(["transaction.overdue", "transaction.still_overdue"]))
+            .group_by(OutboxEvent.type)
+            .order_by(OutboxEvent.type)
+        )
+    ).all()
+    assert [tuple(r) for r in reminded] == [
+        ("transaction.overdue", 2),
+        ("transaction.still_overdue", 1),
+    ]
