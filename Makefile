@@ -96,6 +96,11 @@ bench-impact-quick: ## the same on 200,000 evidence records with fewer rounds (a
 	@$(DEV) venv && $(DEV) packages
 	@BENCH_IMPACT_SIZE=$${BENCH_IMPACT_SIZE:-200000} BENCH_IMPACT_ROUNDS=$${BENCH_IMPACT_ROUNDS:-20} $(PY) -m bench.impact_run
 
+.PHONY: bench-libraries
+bench-libraries: ## availability and placing a hold on the 1,000,000 listings bench-matching made; writes its section of docs/benchmarks.md
+	@$(DEV) venv && $(DEV) packages
+	@$(PY) -m bench.libraries
+
 .PHONY: bench-matching
 bench-matching: ## matching and alerts on 1,000,000 listings and 100,000 saved searches; writes its section of docs/benchmarks.md
 	@$(DEV) venv && $(DEV) packages
