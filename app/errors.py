@@ -601,6 +601,11 @@ class ListingNotFoundError(NotFoundError):
     title = "Listing not found"
 
 
+class UnitNotFoundError(NotFoundError):
+    code = "unit_not_found"
+    title = "The listing has no such unit"
+
+
 class HoldNotFoundError(NotFoundError):
     code = "hold_not_found"
     title = "Hold not found"

@@ -24,10 +24,11 @@ from app.errors import (
     ListingNotHoldableError,
     OwnListingError,
     PersonRequiredError,
+    UnitNotFoundError,
     problem_responses,
 )
 from app.schemas.hold import HoldCheckout, HoldPage, HoldRead
-from app.schemas.transaction import TransactionRead
+from app.schemas.transaction import TransactionRead, UnitList, UnitStatusUpdate
 from app.services import hold as service
 
 router = APIRouter(tags=["holds"])
@@ -179,4 +180,62 @@ async def checkout(
         hold_id=hold_id,
         until=body.until if body else None,
         now=now,
+    )
+
+
+@router.get(
+    "/v1/listings/{listing_id}/units",
+    response_model=UnitList,
+    summary="A lendable listing's units",
+    description="Every identical unit of an item listing to lend or rent, `available`, "
+    "`needs_repair` or `retired`, with the condition it came back in: for the listing's "
+    "managers. Anyone else gets `404`.",
+    responses=problem_responses(*AUTH_PROBLEMS, ListingNotFoundError, 422),
+)
+async def list_units(
+    session: SessionDep, principal: PrincipalDep, listing_id: ListingIdPath
+) -> UnitList:
+    return await service.list_units(session, principal=principal, listing_id=listing_id)
+
+
+@router.put(
+    "/v1/listings/{listing_id}/units/{unit_no}/status",
+    response_model=UnitList,
+    summary="Take a unit out of service, or put it back",
+    description="The listing's managers set a unit `needs_repair` or `retired` (it takes no "
+    "new bookings: the database refuses them) or `available` again once fixed — then it goes "
+    "to the first in the listing's queue, if anyone waits. A return can do the same "
+    "(`unit_status` on `return`). Answers with every unit.",
+    responses=problem_responses(
+        *AUTH_PROBLEMS, ListingNotFoundError, UnitNotFoundError, ListingNotHoldableError, 422
+    ),
+)
+async def set_unit_status(
+    session: SessionDep,
+    principal: PrincipalDep,
+    now: ClockDep,
+    settings: SettingsDep,
+    listing_id: ListingIdPath,
+    unit_no: Annotated[int, Path(ge=1, le=10_000, description="The unit's number")],
+    body: Annotated[
+        UnitStatusUpdate,
+        Body(
+            openapi_examples={
+                "fixed": {"summary": "fixed", "value": {"status": "available"}},
+                "broken": {
+                    "summary": "to repair",
+                    "value": {"status": "needs_repair", "note": "Chuck wobbles"},
+                },
+            }
+        ),
+    ],
+) -> UnitList:
+    return await service.set_unit_status(
+        session,
+        principal=principal,
+        listing_id=listing_id,
+        unit_no=unit_no,
+        change=body,
+        now=now,
+        settings=settings,
     )

@@ -38,6 +38,7 @@ from app.models.saved_search import ListingMatch, SavedSearch, SavedSearchHit
 from app.models.target import ImpactTarget
 from app.models.tile_cell import ListingTileCell
 from app.models.transaction import Transaction, TransactionTransition
+from app.models.unit import UnitOutOfService
 from app.models.waste import EwcChapter, EwcCode
 
 __all__ = [
@@ -94,5 +95,6 @@ __all__ = [
     "SavedSearchHit",
     "Transaction",
     "TransactionTransition",
+    "UnitOutOfService",
     "Webhook",
 ]

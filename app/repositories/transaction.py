@@ -19,7 +19,7 @@ from app.errors import (
     InvalidTransitionError,
     OwnListingError,
 )
-from app.models import Category, Listing, Membership, Repair, Transaction
+from app.models import Category, Listing, Membership, Repair, Transaction, UnitOutOfService
 from app.models.transaction import BOOKING_TYPES, LIVE_STATUSES
 from app.repositories.db_errors import constraint_name
 
@@ -80,7 +80,12 @@ class TransactionRepository:
                 await self.session.flush()
         except IntegrityError as exc:
             # Overlapping another booking, or a unit kept for someone's hold (migration 0030).
-            if constraint_name(exc) in ("bookings_do_not_overlap", "transactions_unit_held"):
+            # Or one out of service (0031).
+            if constraint_name(exc) in (
+                "bookings_do_not_overlap",
+                "transactions_unit_held",
+                "transactions_unit_out_of_service",
+            ):
                 return False
             error = _translate(exc)
             if error is None:
@@ -123,6 +128,11 @@ class TransactionRepository:
             Transaction.blocked.overlaps(blocked),
         )
         return {u for u in (await self.session.execute(stmt)).scalars() if u is not None}
+
+    async def out_of_service(self, listing_id: uuid.UUID) -> dict[int, UnitOutOfService]:
+        """The listing's units in repair or retired, by number."""
+        stmt = select(UnitOutOfService).where(UnitOutOfService.listing_id == listing_id)
+        return {u.unit_no: u for u in (await self.session.execute(stmt)).scalars()}
 
     async def out_units(self, listing_id: uuid.UUID) -> set[int]:
         """Units picked up and not back (active or overdue), whatever their period says."""

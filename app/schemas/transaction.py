@@ -25,6 +25,7 @@ from app.models.transaction import (
     TransactionType,
     TransactionUnit,
 )
+from app.models.unit import NOTE_MAX_LENGTH, UnitStatus
 from app.schemas.common import DecimalNumber, Page, Timestamp
 from app.schemas.common import StrictModel as _Strict
 from app.schemas.listing import Point
@@ -116,6 +117,19 @@ class TransactionActionBody(_Strict):
         description="`renew` only: the new end of the period; by default the period is "
         "extended by its own length (at most the listing's max_duration_days)",
         examples=["2026-12-20T12:00:00Z"],
+    )
+    unit_status: UnitStatus | None = Field(
+        default=None,
+        description="`return` of a loan or rental only: the unit came back `available` (the "
+        "default), `needs_repair` or `retired`; a unit out of service takes no bookings until "
+        "its listing's managers mark it available",
+    )
+    condition_note: str = Field(
+        default="",
+        max_length=NOTE_MAX_LENGTH,
+        description="`return` only: the condition it came back in (kept with the unit when it "
+        "goes out of service)",
+        examples=["Chuck wobbles; one battery dead"],
     )
     note: Message = Field(default="", description="Why (a dispute, a correction, a void)")
 
@@ -214,6 +228,41 @@ class LoanPage(Page[LoanRead]):
     """One page of an organization's loans, rentals and space shares, soonest due first."""
 
 
+class UnitRead(BaseModel):
+    """One of a listing's identical units, as its managers see it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "unit_no": 2,
+                "status": "needs_repair",
+                "note": "Chuck wobbles",
+                "since": "2026-12-05T10:00:00Z",
+                "transaction_id": "6a1e2c4b-8d7f-4e3a-b1c2-9f8e7d6c5b4a",
+            }
+        }
+    )
+
+    unit_no: int
+    status: UnitStatus
+    note: str = Field(description="The condition it came back in, or why it is out")
+    since: Timestamp | None = Field(description="When it went out of service")
+    transaction_id: uuid.UUID | None = Field(description="The return that took it out")
+
+
+class UnitList(BaseModel):
+    items: list[UnitRead]
+
+
+class UnitStatusUpdate(BaseModel):
+    """Set a unit's status: `available` (fixed, back in service), `needs_repair`, `retired`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: UnitStatus
+    note: str = Field(default="", max_length=NOTE_MAX_LENGTH, examples=["New chuck fitted"])
+
+
 class BusyPeriod(BaseModel):
     start: Timestamp
     end: Timestamp | None = Field(description="null: until an overdue item is back")
@@ -230,6 +279,9 @@ class FreePeriod(BaseModel):
 class Availability(BaseModel):
     listing_id: uuid.UUID
     units: int = Field(description="Identical units that can be booked (1 for a space)")
+    units_out_of_service: int = Field(
+        default=0, description="Of those, units in repair or retired: never free"
+    )
     window_start: Timestamp
     window_end: Timestamp
     busy: list[BusyPeriod] = Field(description="Held periods incl. buffers, by unit")

@@ -35,11 +35,13 @@ from app.errors import (
     ListingNotHoldableError,
     OwnListingError,
     PersonRequiredError,
+    UnitNotFoundError,
 )
-from app.models import Hold, Listing, Transaction
+from app.models import Hold, Listing, Transaction, UnitOutOfService
 from app.models.hold import HoldStatus
 from app.models.outbox import EventType
 from app.models.transaction import TYPE_OF_LISTING, TransactionStatus, subgoal_of
+from app.models.unit import UnitStatus
 from app.pagination import (
     decode_seq_cursor,
     decode_time_id_cursor,
@@ -51,7 +53,7 @@ from app.repositories.hold import HoldRepository
 from app.repositories.person import PersonRepository
 from app.repositories.transaction import TransactionRepository
 from app.schemas.hold import HoldPage, HoldRead
-from app.schemas.transaction import TransactionRead
+from app.schemas.transaction import TransactionRead, UnitList, UnitRead, UnitStatusUpdate
 from app.services import outbox
 from app.services import transaction as transactions
 from app.services.listing import manages
@@ -75,11 +77,12 @@ async def _locked_listing(session: AsyncSession, listing_id: uuid.UUID) -> Listi
 
 
 async def free_units(session: AsyncSession, listing: Listing, now: datetime) -> list[int]:
-    """Units with no live booking at ``now``, not out (picked up early counts) and not kept
-    for a ready hold."""
+    """Units with no live booking at ``now``, not out (picked up early counts), not in repair
+    or retired, and not kept for a ready hold."""
     repo = TransactionRepository(session)
     busy = await repo.busy_units(listing.id, Range(now, now + timedelta(seconds=1), bounds="[)"))
     busy |= await repo.out_units(listing.id)
+    busy |= set(await repo.out_of_service(listing.id))
     kept = await HoldRepository(session).ready_units(listing.id)
     return [u for u in range(1, transactions.units_of(listing) + 1) if u not in busy | kept]
 
@@ -345,3 +348,68 @@ async def listing_queue(
     items = [await _read(session, h, listing) for h in rows[:limit]]
     next_cursor = encode_seq_cursor(rows[limit - 1].seq) if len(rows) > limit else None
     return HoldPage(items=items, next_cursor=next_cursor)
+
+
+async def list_units(
+    session: AsyncSession, *, principal: Principal, listing_id: uuid.UUID
+) -> UnitList:
+    """Every unit of a lendable listing with its status, for the listing's managers."""
+    listing = await session.get(Listing, listing_id)
+    if listing is None or not await manages(session, principal, listing):
+        raise ListingNotFoundError(f"No listing has the id {listing_id}.")
+    broken = await TransactionRepository(session).out_of_service(listing_id)
+    items = []
+    for unit_no in range(1, transactions.units_of(listing) + 1):
+        row = broken.get(unit_no)
+        items.append(
+            UnitRead(
+                unit_no=unit_no,
+                status=UnitStatus(row.status) if row else UnitStatus.AVAILABLE,
+                note=row.note if row else "",
+                since=row.since if row else None,
+                transaction_id=row.transaction_id if row else None,
+            )
+        )
+    return UnitList(items=items)
+
+
+async def set_unit_status(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    listing_id: uuid.UUID,
+    unit_no: int,
+    change: UnitStatusUpdate,
+    now: datetime,
+    settings: Settings,
+) -> UnitList:
+    """The listing's managers take a unit out of service or put it back (fixed): back in
+    service, it goes to the first in the queue, if anyone waits."""
+    listing = await _locked_listing(session, listing_id)
+    if listing is None or not await manages(session, principal, listing):
+        raise ListingNotFoundError(f"No listing has the id {listing_id}.")
+    if listing.kind != "item" or listing.mode not in ("lend", "rent"):
+        raise ListingNotHoldableError("Only a listing of items to lend or rent has units.")
+    if not 1 <= unit_no <= transactions.units_of(listing):
+        raise UnitNotFoundError(f"The listing has no unit {unit_no}.")
+    row = await session.get(UnitOutOfService, (listing_id, unit_no))
+    if change.status is UnitStatus.AVAILABLE:
+        if row is not None:
+            await session.delete(row)
+            await session.flush()
+            await advance(session, listing, now=now, settings=settings)
+    elif row is None:
+        session.add(
+            UnitOutOfService(
+                listing_id=listing_id,
+                unit_no=unit_no,
+                status=change.status.value,
+                note=change.note,
+                since=now,
+            )
+        )
+    else:
+        row.status = change.status.value
+        row.note = change.note
+    await session.flush()
+    return await list_units(session, principal=principal, listing_id=listing_id)

@@ -72,7 +72,7 @@ from app.errors import (
     UnitMismatchError,
     WrongPartyError,
 )
-from app.models import Listing, Message, Repair, Transaction
+from app.models import Listing, Message, Repair, Transaction, UnitOutOfService
 from app.models.evidence import EvidenceEvent, EvidenceGrade
 from app.models.message import MessageKind
 from app.models.outbox import EventType
@@ -87,6 +87,7 @@ from app.models.transaction import (
     TransactionUnit,
     subgoal_of,
 )
+from app.models.unit import UnitStatus
 from app.pagination import decode_time_id_cursor, encode_cursor
 from app.repositories.block import BlockRepository
 from app.repositories.evidence import EvidenceDraft, PartyRef
@@ -920,6 +921,7 @@ async def create_transaction(
     else:
         # Try the units that look free; the exclusion constraint decides races.
         taken = await repo.busy_units(listing.id, blocked)
+        taken |= set(await repo.out_of_service(listing.id))
         for unit_no in [u for u in range(1, units_of(listing) + 1) if u not in taken]:
             tx = new_transaction(unit_no)
             if await repo.add(tx):
@@ -1220,6 +1222,16 @@ def _check_body(
             message="Not allowed here",
             type="extra_forbidden",
         )
+    if (body.unit_status is not None or body.condition_note) and not (
+        action is TransactionAction.RETURN
+        and kind in (TransactionType.LOAN, TransactionType.RENTAL)
+    ):
+        raise InvalidInputError.for_field(
+            "Only returning a loan or rental takes a unit status and condition note.",
+            field="unit_status" if body.unit_status is not None else "condition_note",
+            message="Not allowed here",
+            type="extra_forbidden",
+        )
     if body.until is not None and action is not TransactionAction.RENEW:
         raise InvalidInputError.for_field(
             "Only renewing a booking takes a new end.",
@@ -1293,6 +1305,18 @@ async def _complete(step: _Step) -> Repair | None:
         raise _missing("repair", "Report the repair's outcome.")
     _deliver(tx, step.body.delivered_quantity)
     tx.completed_at = step.now
+    status = step.body.unit_status
+    if status is not None and status is not UnitStatus.AVAILABLE and tx.unit_no is not None:
+        await step.session.merge(
+            UnitOutOfService(
+                listing_id=tx.listing_id,
+                unit_no=tx.unit_no,
+                status=status.value,
+                note=step.body.condition_note,
+                transaction_id=tx.id,
+                since=step.now,
+            )
+        )
     result = await _count_impact(step, outcome)
     if outcome is None:
         return None
@@ -1572,7 +1596,9 @@ async def availability(
     end: datetime,
 ) -> Availability:
     units = units_of(listing)
-    busy = await TransactionRepository(session).busy(listing.id, start, end)
+    repo = TransactionRepository(session)
+    busy = await repo.busy(listing.id, start, end)
+    broken = {u for u in await repo.out_of_service(listing.id) if u <= units}
     # Free periods: sweep the window's boundaries, counting units busy between them.
     points = {start, end}
     for b in busy:
@@ -1583,7 +1609,7 @@ async def availability(
     for left, right in itertools.pairwise(edges):
         if left >= right:
             continue
-        taken = {
+        taken = broken | {
             b["unit_no"]
             for b in busy
             if b["start"] < right and (b["end"] is None or b["end"] > left)
@@ -1598,6 +1624,7 @@ async def availability(
     return Availability(
         listing_id=listing.id,
         units=units,
+        units_out_of_service=len(broken),
         window_start=start,
         window_end=end,
         busy=[

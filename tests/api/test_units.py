@@ -1,0 +1,257 @@
+"""Units out of service: a loan returned `needs_repair` (or `retired`) takes its unit out of
+every booking until the staff mark it available again — then it goes to the first in the
+queue. The database refuses a booking of a unit out of service whatever writes it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.models import Listing, Organization
+from app.models.organization import OrganizationKind
+from app.repositories.db_errors import constraint_name
+from tests.clock import Clock, frozen
+from tests.factories import Actor, create_listing, create_organization, create_person
+from tests.places import PLACES
+from tests.problems import assert_problem
+
+OSLO = (PLACES["oslo_city_hall"].lat, PLACES["oslo_city_hall"].lon)
+NOW = datetime(2026, 11, 22, 11, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def clock(app: FastAPI) -> Iterator[Clock]:
+    with frozen(app, NOW) as c:
+        yield c
+
+
+@pytest.fixture
+async def staff(session: AsyncSession, settings: Settings) -> Actor:
+    return await create_person(session, settings)
+
+
+@pytest.fixture
+async def library(session: AsyncSession, staff: Actor) -> Organization:
+    return await create_organization(
+        session, owner=staff, name="Utlånet", kind=OrganizationKind.LIBRARY_OF_THINGS
+    )
+
+
+async def drills(session: AsyncSession, library: Organization, units: int = 1) -> Listing:
+    return await create_listing(
+        session,
+        at=OSLO,
+        organization=library,
+        mode="lend",
+        title="Slagdrill",
+        category="power-tools",
+        quantity=Decimal(units),
+    )
+
+
+def period(start_h: float, end_h: float) -> dict[str, str]:
+    return {
+        "start": (NOW + timedelta(hours=start_h)).isoformat(),
+        "end": (NOW + timedelta(hours=end_h)).isoformat(),
+    }
+
+
+async def book(
+    client: httpx.AsyncClient, who: Actor, listing: Listing, start_h: float, end_h: float
+) -> httpx.Response:
+    return await client.post(
+        "/v1/transactions",
+        json={"listing_id": str(listing.id), "period": period(start_h, end_h)},
+        headers=who.headers,
+    )
+
+
+async def out_and_back(
+    client: httpx.AsyncClient, staff: Actor, borrower: Actor, listing: Listing, **back: Any
+) -> dict[str, Any]:
+    asked = await book(client, borrower, listing, 0.1, 5)
+    assert asked.status_code == 201, asked.text
+    tx_id = asked.json()["id"]
+    for action in ("accept", "pickup"):
+        assert (
+            await client.post(f"/v1/transactions/{tx_id}/{action}", headers=staff.headers)
+        ).status_code == 200
+    returned = await client.post(
+        f"/v1/transactions/{tx_id}/return", json=back or None, headers=staff.headers
+    )
+    assert returned.status_code == 200, returned.text
+    body: dict[str, Any] = returned.json()
+    return body
+
+
+async def test_a_unit_returned_broken_takes_no_bookings_until_it_is_fixed(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    staff: Actor,
+    library: Organization,
+) -> None:
+    listing = await drills(session, library)
+    a, b, c = [await create_person(session, settings) for _ in range(3)]
+    back = await out_and_back(
+        client,
+        staff,
+        a,
+        listing,
+        unit_status="needs_repair",
+        condition_note="Chucken slingrer",
+    )
+    units = await client.get(f"/v1/listings/{listing.id}/units", headers=staff.headers)
+    assert units.json()["items"] == [
+        {
+            "unit_no": 1,
+            "status": "needs_repair",
+            "note": "Chucken slingrer",
+            "since": "2026-11-22T11:00:00+00:00",
+            "transaction_id": back["id"],
+        }
+    ]
+    assert_problem(await book(client, b, listing, 24, 48), 409, "booking_conflict")
+    free = await client.get(f"/v1/listings/{listing.id}/availability")
+    assert (free.json()["units_out_of_service"], free.json()["free"]) == (1, [])
+    # Nothing is free: b may queue.
+    queued = await client.post(f"/v1/listings/{listing.id}/holds", headers=b.headers)
+    assert queued.status_code == 201, queued.text
+    fixed = await client.put(
+        f"/v1/listings/{listing.id}/units/1/status",
+        json={"status": "available"},
+        headers=staff.headers,
+    )
+    assert [u["status"] for u in fixed.json()["items"]] == ["available"]
+    held = await client.get(f"/v1/holds/{queued.json()['id']}", headers=b.headers)
+    assert (held.json()["status"], held.json()["unit_no"]) == ("ready", 1)
+    # Kept for b over the window; after it, anyone books.
+    assert_problem(await book(client, c, listing, 1, 2), 409, "booking_conflict")
+    assert (await book(client, c, listing, 72, 80)).status_code == 201
+
+
+async def test_another_unit_is_booked_while_one_is_in_repair(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    staff: Actor,
+    library: Organization,
+) -> None:
+    listing = await drills(session, library, units=2)
+    a, b, c = [await create_person(session, settings) for _ in range(3)]
+    back = await out_and_back(client, staff, a, listing, unit_status="retired")
+    assert back["unit_no"] == 1
+    first = await book(client, b, listing, 24, 48)
+    assert (first.status_code, first.json()["unit_no"]) == (201, 2)
+    assert_problem(await book(client, c, listing, 30, 40), 409, "booking_conflict")
+    marked = await client.put(
+        f"/v1/listings/{listing.id}/units/2/status",
+        json={"status": "needs_repair", "note": "Batteri dødt"},
+        headers=staff.headers,
+    )
+    assert [u["status"] for u in marked.json()["items"]] == ["retired", "needs_repair"]
+
+
+async def test_refusals(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    staff: Actor,
+    library: Organization,
+) -> None:
+    listing = await drills(session, library)
+    a, stranger = [await create_person(session, settings) for _ in range(2)]
+    asked = await book(client, a, listing, 0.1, 5)
+    tx_id = asked.json()["id"]
+    assert_problem(
+        await client.post(
+            f"/v1/transactions/{tx_id}/accept",
+            json={"unit_status": "retired"},
+            headers=staff.headers,
+        ),
+        422,
+        "invalid_input",
+    )
+    assert_problem(
+        await client.post(
+            f"/v1/transactions/{tx_id}/accept",
+            json={"unit_status": "broken"},
+            headers=staff.headers,
+        ),
+        422,
+        "validation_failed",
+    )
+    path = f"/v1/listings/{listing.id}/units"
+    assert_problem(await client.get(path, headers=stranger.headers), 404, "listing_not_found")
+    assert_problem(
+        await client.put(f"{path}/1/status", json={"status": "retired"}, headers=stranger.headers),
+        404,
+        "listing_not_found",
+    )
+    assert_problem(
+        await client.put(f"{path}/2/status", json={"status": "retired"}, headers=staff.headers),
+        404,
+        "unit_not_found",
+    )
+    assert_problem(
+        await client.put(f"{path}/1/status", json={"status": "lost"}, headers=staff.headers),
+        422,
+        "validation_failed",
+    )
+    gift = await create_listing(
+        session, at=OSLO, organization=library, mode="give", category="power-tools"
+    )
+    assert_problem(
+        await client.put(
+            f"/v1/listings/{gift.id}/units/1/status",
+            json={"status": "retired"},
+            headers=staff.headers,
+        ),
+        409,
+        "listing_not_holdable",
+    )
+    listed = await client.get(path, headers=staff.headers)
+    assert [u["status"] for u in listed.json()["items"]] == ["available"]
+
+
+async def test_the_database_refuses_a_booking_of_a_unit_out_of_service(
+    session: AsyncSession, settings: Settings, library: Organization
+) -> None:
+    listing = await drills(session, library)
+    borrower = await create_person(session, settings)
+    await session.execute(
+        text(
+            "INSERT INTO units_out_of_service (listing_id, unit_no, status, note, since) "
+            "VALUES (:l, 1, 'needs_repair', '', now())"
+        ),
+        {"l": listing.id},
+    )
+    with pytest.raises(IntegrityError) as caught:
+        async with session.begin_nested():
+            await session.execute(
+                text(
+                    "INSERT INTO transactions (type, subgoal, status, listing_id, "
+                    "provider_organization_id, receiver_person_id, created_by_person_id, "
+                    "message, period, blocked, unit_no, created_at, updated_at) VALUES "
+                    "('loan', 'SG2', 'requested', :listing, :org, :person, :person, '', "
+                    "tstzrange(:start, :end), tstzrange(:start, :end), 1, :start, :start)"
+                ),
+                {
+                    "listing": listing.id,
+                    "org": library.id,
+                    "person": borrower.person_id,
+                    "start": NOW + timedelta(days=1),
+                    "end": NOW + timedelta(days=2),
+                },
+            )
+    assert constraint_name(caught.value) == "transactions_unit_out_of_service"
