@@ -10,11 +10,15 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.models import ApiKey, AuthSession, Listing, Membership, Organization, Person
 from app.models.organization import ApiKeyScope, MemberRole, OrganizationKind
+from app.repositories.db_errors import constraint_name
 from app.repositories.geography import GeographyRepository
 from app.security import hash_password, issue_access_token, new_api_key, sha256_hex
 
@@ -176,3 +180,37 @@ async def create_listing(
     session.add(listing)
     await session.flush()
     return listing
+
+
+async def refused_raw_loan(
+    session: AsyncSession,
+    *,
+    listing_id: uuid.UUID,
+    organization_id: uuid.UUID,
+    person_id: uuid.UUID,
+    start: datetime,
+    end: datetime,
+    unit_no: int = 1,
+) -> str | None:
+    """Write a loan request of ``unit_no`` behind the services' back (plain SQL, in a
+    savepoint) and return the name of the constraint or trigger that refused it."""
+    with pytest.raises(IntegrityError) as caught:
+        async with session.begin_nested():
+            await session.execute(
+                text(
+                    "INSERT INTO transactions (type, subgoal, status, listing_id, "
+                    "provider_organization_id, receiver_person_id, created_by_person_id, "
+                    "message, period, blocked, unit_no, created_at, updated_at) VALUES "
+                    "('loan', 'SG2', 'requested', :listing, :org, :person, :person, '', "
+                    "tstzrange(:start, :end), tstzrange(:start, :end), :unit, :start, :start)"
+                ),
+                {
+                    "listing": listing_id,
+                    "org": organization_id,
+                    "person": person_id,
+                    "start": start,
+                    "end": end,
+                    "unit": unit_no,
+                },
+            )
+    return constraint_name(caught.value)

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +25,13 @@ from app.models.organization import OrganizationKind
 from app.repositories.db_errors import constraint_name
 from app.services import hold as hold_service
 from tests.clock import Clock, frozen
-from tests.factories import Actor, create_listing, create_organization, create_person
+from tests.factories import (
+    Actor,
+    create_listing,
+    create_organization,
+    create_person,
+    refused_raw_loan,
+)
 from tests.places import PLACES
 from tests.problems import assert_problem
 
@@ -314,25 +320,15 @@ async def test_the_database_keeps_one_live_hold_per_person_and_one_ready_per_uni
     )
     assert await refused(person_id=c.person_id, status="ready") == "ck_holds_ready_has_unit"
     # A booking of the kept unit by someone else, written behind the service's back.
-    with pytest.raises(IntegrityError) as caught:
-        async with session.begin_nested():
-            await session.execute(
-                text(
-                    "INSERT INTO transactions (type, subgoal, status, listing_id, "
-                    "provider_organization_id, receiver_person_id, created_by_person_id, "
-                    "message, period, blocked, unit_no, created_at, updated_at) VALUES "
-                    "('loan', 'SG2', 'requested', :listing, :org, :person, :person, '', "
-                    "tstzrange(:start, :end), tstzrange(:start, :end), 1, :start, :start)"
-                ),
-                {
-                    "listing": listing.id,
-                    "org": library.id,
-                    "person": c.person_id,
-                    "start": NOW + timedelta(minutes=10),
-                    "end": NOW + timedelta(minutes=50),
-                },
-            )
-    assert constraint_name(caught.value) == "transactions_unit_held"
+    refusal = await refused_raw_loan(
+        session,
+        listing_id=listing.id,
+        organization_id=library.id,
+        person_id=c.person_id,
+        start=NOW + timedelta(minutes=10),
+        end=NOW + timedelta(minutes=50),
+    )
+    assert refusal == "transactions_unit_held"
 
 
 async def test_twenty_parallel_holds_and_two_returns_ready_the_first_two(
