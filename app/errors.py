@@ -530,6 +530,11 @@ class WrongPartyError(ForbiddenError):
     title = "This move belongs to another party"
 
 
+class MembersOnlyError(ForbiddenError):
+    code = "members_only"
+    title = "Only the library's members may book this listing"
+
+
 class BlockedError(ForbiddenError):
     """One of the two persons blocked the other: no new requests, no new messages."""
 
@@ -604,6 +609,11 @@ class ListingNotFoundError(NotFoundError):
 class UnitNotFoundError(NotFoundError):
     code = "unit_not_found"
     title = "The listing has no such unit"
+
+
+class LibraryMemberNotFoundError(NotFoundError):
+    code = "library_member_not_found"
+    title = "No such member of the library"
 
 
 class HoldNotFoundError(NotFoundError):
@@ -746,6 +756,16 @@ class ListingAvailableError(ConflictError):
 class AlreadyHoldingError(ConflictError):
     code = "already_holding"
     title = "You already hold this listing"
+
+
+class NotALibraryError(ConflictError):
+    code = "not_a_library"
+    title = "Only a library of things has members"
+
+
+class AlreadyLibraryMemberError(ConflictError):
+    code = "already_library_member"
+    title = "You are already a member of this library"
 
 
 class HoldWaitingError(ConflictError):

@@ -24,6 +24,7 @@ from app.api import (
     impact,
     initiatives,
     kommuner,
+    library_members,
     listings,
     matching,
     me,
@@ -220,6 +221,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         notifications,
         organizations,
         catalogue,
+        library_members,
         webhooks,
         categories,
         photos,  # before listings: /{id}/photos is not an {action}

@@ -17,6 +17,7 @@ from app.models.impact import (
     OrganizationParty,
 )
 from app.models.initiative import Initiative, InitiativeKommune, InitiativePartner
+from app.models.library_member import LibraryMember
 from app.models.listing import Listing, PrivacyKey
 from app.models.message import Message, ReadMarker
 from app.models.organization import ApiKey, Membership, Organization
@@ -66,6 +67,7 @@ __all__ = [
     "InitiativePartner",
     "Kommune",
     "KommunePart",
+    "LibraryMember",
     "Listing",
     "ListingMatch",
     "ListingPhoto",

@@ -17,6 +17,7 @@ from app.errors import (
     BookingConflictError,
     InsufficientQuantityError,
     InvalidTransitionError,
+    MembersOnlyError,
     OwnListingError,
 )
 from app.models import Category, Listing, Membership, Repair, Transaction, UnitOutOfService
@@ -37,6 +38,11 @@ def _translate(exc: IntegrityError) -> Exception | None:
         )
     if name == "transactions_not_blocked":
         return BlockedError("You cannot ask for this listing.")
+    if name == "transactions_members_only":
+        return MembersOnlyError(
+            "Only the library's members, with a membership valid through the loan, may book "
+            "this listing."
+        )
     if name == "transactions_status_transition":
         return InvalidTransitionError("The transaction's status changed meanwhile; reload it.")
     if name in (

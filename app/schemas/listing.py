@@ -150,6 +150,20 @@ class BookingRules(_Strict):
         description="How often a booking may be renewed (`renew`), each time by at most "
         "max_duration_days",
     )
+    late_fee_nok_per_day: Decimal | None = Field(
+        default=None,
+        ge=0,
+        le=10_000,
+        decimal_places=2,
+        description="Shown and summed per late loan (`late_fee_nok`); Sirkel takes no payments",
+        examples=[20],
+    )
+    members_only: bool = Field(
+        default=False,
+        description="Only the owning organization's library members with a membership valid "
+        "through the period may book or queue (`403 members_only`; "
+        "`/v1/organizations/{id}/memberships`)",
+    )
 
 
 DEFAULT_BOOKING_RULES = BookingRules()

@@ -222,6 +222,12 @@ class LoanRead(TransactionRead):
     days_overdue: int = Field(
         description="Whole days since it was due, while it is out (0 before)", examples=[3]
     )
+    late_fee_nok: DecimalNumber | None = Field(
+        default=None,
+        description="days_overdue x the listing's late_fee_nok_per_day, when it has one: shown, "
+        "never charged by Sirkel",
+        examples=[60],
+    )
 
 
 class LoanPage(Page[LoanRead]):

@@ -54,7 +54,7 @@ from app.repositories.person import PersonRepository
 from app.repositories.transaction import TransactionRepository
 from app.schemas.hold import HoldPage, HoldRead
 from app.schemas.transaction import TransactionRead, UnitList, UnitRead, UnitStatusUpdate
-from app.services import outbox
+from app.services import library_member, outbox
 from app.services import transaction as transactions
 from app.services.listing import manages
 from app.services.policy import Principal
@@ -169,6 +169,13 @@ async def place_hold(
         person_id, listing.owner_person_id
     ):
         raise BlockedError("You cannot hold this listing.")
+    await library_member.require_member(
+        session,
+        listing,
+        members_only=transactions.booking_rules(listing).members_only,
+        person_id=person_id,
+        through=now,
+    )
     if await free_units(session, listing, now):
         raise ListingAvailableError(
             "A unit is free now: ask for it (POST /v1/transactions) rather than queue."

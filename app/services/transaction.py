@@ -118,7 +118,7 @@ from app.schemas.transaction import (
     TransactionRead,
 )
 from app.services import evidence as evidence_service
-from app.services import outbox
+from app.services import library_member, outbox
 from app.services.impact import factors as impact
 from app.services.policy import OrgAction, Principal, acting_as, authorize_org
 from app.services.repair import store_impact
@@ -643,11 +643,15 @@ async def list_loans(
         read = await _read(session, tx, await _participation(session, principal, tx))
         due_at = tx.period.upper
         late = tx.status in (TransactionStatus.ACTIVE, TransactionStatus.OVERDUE) and now > due_at
+        days = (now - due_at).days if late else 0
+        listing = await session.get(Listing, tx.listing_id)
+        fee = booking_rules(listing).late_fee_nok_per_day if listing is not None else None
         items.append(
             LoanRead(
                 **read.model_dump(),
                 due_at=due_at,
-                days_overdue=(now - due_at).days if late else 0,
+                days_overdue=days,
+                late_fee_nok=fee * days if fee is not None else None,
             )
         )
     next_cursor = None
@@ -887,6 +891,13 @@ async def create_transaction(
     period = blocked = None
     if kind in BOOKING_TYPES:
         start, end, rules = _check_period(data, listing, now=now)
+        await library_member.require_member(
+            session,
+            listing,
+            members_only=rules.members_only,
+            person_id=receiver_person,
+            through=end,
+        )
         period = Range(start, end, bounds="[)")
         blocked = Range(start, end + timedelta(hours=rules.buffer_hours), bounds="[)")
         expires_at = min(expires_at, max(start, now + timedelta(minutes=5)))

@@ -169,11 +169,20 @@ async def test_the_desk_list_shows_what_is_out_soonest_due_first(
     library: Organization,
 ) -> None:
     borrowers = [await create_person(session, settings) for _ in range(4)]
+    jigsaw = await create_listing(
+        session,
+        at=OSLO,
+        organization=library,
+        mode="lend",
+        title="Stikksag",
+        category="power-tools",
+        details={"booking": {"late_fee_nok_per_day": 20}},
+    )
     late = await lend(
         client,
         staff,
         borrowers[0],
-        await tool(session, library, "Stikksag"),
+        jigsaw,
         start=NOW + timedelta(hours=1),
         end=NOW + timedelta(hours=5),
     )
@@ -219,6 +228,7 @@ async def test_the_desk_list_shows_what_is_out_soonest_due_first(
         ("accepted", 0),
     ]
     assert items[0]["due_at"].startswith("2026-11-22T16:00:00")
+    assert [i["late_fee_nok"] for i in items] == [60, None, None]
     assert items[0]["roles"] == ["provider"]
     overdue = await client.get(path, params={"status": "overdue"}, headers=staff.headers)
     assert [i["id"] for i in overdue.json()["items"]] == [late]
