@@ -193,6 +193,10 @@ class PersonalDataExport(BaseModel):
     saved_searches: list[dict[str, Any]] = Field(
         default_factory=list, description="The person's own saved searches (erasure deletes them)"
     )
+    library_memberships: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="The libraries the person joined, and until when (erasure deletes them)",
+    )
     holds: list[dict[str, Any]] = Field(
         default_factory=list,
         description="The person's places in listings' queues, live and closed (erasure deletes "

@@ -199,3 +199,23 @@ async def require_member(
             "Only the library's members, with a membership valid through the loan, may book "
             "this listing; join it with POST /v1/organizations/{id}/memberships."
         )
+
+
+async def export_for_person(session: AsyncSession, person_id: uuid.UUID) -> list[dict[str, str]]:
+    rows = await session.scalars(
+        select(LibraryMember)
+        .where(LibraryMember.person_id == person_id)
+        .order_by(LibraryMember.created_at)
+    )
+    return [
+        {
+            "organization_id": str(m.organization_id),
+            "terms_accepted_at": m.terms_accepted_at.isoformat(),
+            "valid_until": m.valid_until.isoformat(),
+        }
+        for m in rows
+    ]
+
+
+async def erase_for_person(session: AsyncSession, person_id: uuid.UUID) -> None:
+    await session.execute(delete(LibraryMember).where(LibraryMember.person_id == person_id))

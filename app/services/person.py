@@ -36,6 +36,7 @@ from app.schemas.person import (
     SessionExport,
 )
 from app.security import sha256_hex
+from app.services import library_member
 from app.services.auth import ensure_kommune
 from app.services.policy import Principal
 from app.services.transaction import tell_cancelled_by_erasure
@@ -121,6 +122,7 @@ async def export_personal_data(
         photos=await PhotoRepository(session).export_for_person(person_id),
         saved_searches=await SavedSearchRepository(session).export_for_person(person_id),
         holds=await HoldRepository(session).export_for_person(person_id),
+        library_memberships=await library_member.export_for_person(session, person_id),
     )
 
 
@@ -171,6 +173,7 @@ async def erase_me(session: AsyncSession, *, person_id: uuid.UUID, now: datetime
     await SavedSearchRepository(session).erase_for_person(person_id)
     # A unit kept for them is free again; the clock's next tick passes it down the queue.
     await HoldRepository(session).erase_for_person(person_id)
+    await library_member.erase_for_person(session, person_id)
     await repo.erase(person_id, now=now)
 
 

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.models import Listing, Organization
+from app.models import LibraryMember, Listing, Organization
 from app.models.organization import OrganizationKind
 from tests.clock import Clock, frozen
 from tests.factories import (
@@ -216,3 +216,14 @@ async def test_the_database_refuses_a_non_members_booking(
         end=NOW + timedelta(days=2),
     )
     assert refusal == "transactions_members_only"
+
+
+async def test_export_lists_memberships_and_erasure_deletes_them(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, library: Organization
+) -> None:
+    kari = await create_person(session, settings)
+    await join(client, kari, library)
+    export = await client.get("/v1/me/export", headers=kari.headers)
+    assert [m["valid_until"] for m in export.json()["library_memberships"]] == ["2027-11-22"]
+    assert (await client.delete("/v1/me", headers=kari.headers)).status_code == 204
+    assert await session.get(LibraryMember, (library.id, kari.person_id)) is None
