@@ -1446,7 +1446,15 @@ async def act_on_transaction(
     move = _find_move(tx, action)
     await _authorize_move(session, principal, move, participation)
     kind = TransactionType(tx.type)
-    listing = await repo.listing(tx.listing_id, lock="update" if kind in CONSUMING_TYPES else None)
+    # A booking that frees its unit while someone queues for the listing passes the unit on
+    # (app.services.hold): the listing's lock is taken now, before the status changes. Taken
+    # after, a booking request of the same period (holding the listing's share lock and
+    # waiting on this row for the exclusion constraint) would deadlock with it.
+    releasing = kind in BOOKING_TYPES and move.target in RELEASING_STATUSES
+    queued = releasing and await HoldRepository(session).has_waiting(tx.listing_id)
+    listing = await repo.listing(
+        tx.listing_id, lock="update" if kind in CONSUMING_TYPES or queued else None
+    )
     assert listing is not None
     _check_body(kind, action, body)
     if move.target is not None:
@@ -1462,12 +1470,13 @@ async def act_on_transaction(
         await _note(session, principal, tx, move, participation, body.note, now)
     if move.target is not None:
         await _tell(session, tx, by=move.by & participation.parties, now=now)
-    if kind in BOOKING_TYPES and move.target in RELEASING_STATUSES:
-        # A unit may have come free: the listing's waitlist moves on (app.services.hold,
-        # which imports this module).
+    if queued:
+        # The unit came free: the listing's waitlist moves on (app.services.hold, which
+        # imports this module). A hold placed after the check above waits for the clock's
+        # next tick (app.services.hold.lapse moves every queue with a free unit).
         from app.services import hold
 
-        await hold.after_release(session, tx.listing_id, now=now, settings=settings)
+        await hold.advance(session, listing, now=now, settings=settings)
     if move.effect is Effect.RENEW:
         await _tell(
             session,
