@@ -94,6 +94,54 @@ FROM l, generate_series(1, greatest(1, coalesce(l.quantity, 1))::int) AS u
 """
 
 
+# Bookings to find: for up to 100,000 lendable listings (the drawn ones among them) four loan
+# requests each, two days long, from day 8 on (the hold measurement lends every unit out for
+# the first week). Written once; ``message`` marks them.
+SEED_SQL = """
+WITH p AS MATERIALIZED (
+    SELECT id, row_number() OVER (ORDER BY id) AS rn FROM persons
+), l AS MATERIALIZED (
+    SELECT l.*, row_number() OVER (ORDER BY md5(l.id::text || 'bench-libraries')) AS n
+    FROM listings AS l
+    WHERE l.kind = 'item' AND l.mode = 'lend' AND l.status = 'active' AND l.hidden_at IS NULL
+    ORDER BY md5(l.id::text || 'bench-libraries') LIMIT 100000
+)
+INSERT INTO transactions (type, subgoal, status, listing_id, provider_person_id,
+    provider_organization_id, receiver_person_id, created_by_person_id, message, period,
+    blocked, unit_no, created_at, updated_at, expires_at)
+SELECT 'loan', 'SG2', 'requested', l.id, l.owner_person_id, l.owner_organization_id, p.id,
+       p.id, 'bench-libraries',
+       tstzrange(now() + make_interval(days => 8 + 3 * k),
+                 now() + make_interval(days => 10 + 3 * k)),
+       tstzrange(now() + make_interval(days => 8 + 3 * k),
+                 now() + make_interval(days => 10 + 3 * k)),
+       1, now(), now(), now() + make_interval(days => 8 + 3 * k)
+FROM l
+CROSS JOIN generate_series(0, 3) AS k
+-- A borrower by number (skipped in the rare case they own the listing).
+JOIN p ON p.rn = 1 + (l.n * 7 + k) % (SELECT count(*) FROM persons)
+WHERE p.id IS DISTINCT FROM l.owner_person_id
+"""
+
+
+async def seed_bookings() -> int:
+    """The bookings availability reads (written once); how many there are."""
+    conn = await asyncpg.connect(dsn(DATABASE))
+    try:
+        have = await conn.fetchval(
+            "SELECT count(*) FROM transactions WHERE message = 'bench-libraries'"
+        )
+        if not have:
+            await conn.execute(SEED_SQL)
+            await conn.execute("ANALYZE transactions")
+            have = await conn.fetchval(
+                "SELECT count(*) FROM transactions WHERE message = 'bench-libraries'"
+            )
+    finally:
+        await conn.close()
+    return int(have)
+
+
 def say(message: str) -> None:
     print(f"[bench-libraries] {message}", file=sys.stderr, flush=True)
 
@@ -215,6 +263,8 @@ async def through_api(base: str, pairs: list[tuple[uuid.UUID, uuid.UUID]]) -> di
 def measure() -> dict[str, Any]:
     say(f"reusing {DATABASE} (make bench-matching makes it)")
     _, data = reuse()
+    bookings = asyncio.run(seed_bookings())
+    say(f"{bookings} booking requests to find")
     pairs = asyncio.run(picked())
     say(f"{len(pairs)} lendable listings; in process")
     local = asyncio.run(in_process(pairs))
@@ -231,6 +281,7 @@ def measure() -> dict[str, Any]:
         api = asyncio.run(through_api(base, pairs))
     return {
         "listings": data["listings"],
+        "bookings": bookings,
         "rounds": len(pairs),
         "local": local,
         "raw": raw,
@@ -256,8 +307,10 @@ def render(m: dict[str, Any]) -> str:
             "## A library's hot paths (issue #19)",
             "",
             f"`make bench-libraries`, {m['date']}, on this {m['cores']}-core machine, over the "
-            f"{m['listings']:,} listings `make bench-matching` generated: {m['rounds']} "
-            "lendable listings drawn by seed; milliseconds p50 / p95 after a warm-up pass, "
+            f"{m['listings']:,} listings `make bench-matching` generated, with "
+            f"{m.get('bookings', 0):,} loan requests written on its lendable listings (four "
+            f"each, from day 8): {m['rounds']} of those listings drawn by seed, so each shows "
+            "its bookings in the 30 days asked for; milliseconds p50 / p95 after a warm-up pass, "
             "nearest rank. **Service** is the route's work in process; **raw SQL** the least "
             "the same answer needs (asyncpg, prepared). A hold is placed after every unit of "
             "the listing was lent out, in a transaction rolled back afterwards.",
