@@ -5,7 +5,9 @@ demo-data                  fill the database with the demo set (reference data i
 tick                       periodic work (run it from cron or a systemd timer every few minutes):
                            expire item listings past their expiry (search already hides them),
                            expire unanswered transaction requests, lapse bookings never picked
-                           up, mark loans not returned by the end of their period overdue
+                           up, mark loans not returned by the end of their period overdue,
+                           remind borrowers, lapse holds whose pickup window passed and move
+                           every waitlist with a free unit on
 maintain                   CLUSTER listings on the spatial index, rebuild the tile rollup, ANALYZE
 rebuild-impact             recompute the impact rollups from the evidence ledger (after a bulk
                            load or a restore; the trigger keeps them current otherwise)
