@@ -54,6 +54,15 @@ class HoldRead(BaseModel):
 class HoldPage(Page[HoldRead]):
     """One page of holds."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "items": [HoldRead.model_config["json_schema_extra"]["example"]],  # type: ignore[index]
+                "next_cursor": None,
+            }
+        }
+    )
+
 
 class HoldCheckout(BaseModel):
     """Lending a ready hold out: the loan runs from now to ``until``."""

@@ -52,3 +52,12 @@ class LibraryMemberRead(BaseModel):
 
 class LibraryMemberPage(Page[LibraryMemberRead]):
     """One page of a library's members, newest first."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "items": [LibraryMemberRead.model_config["json_schema_extra"]["example"]],  # type: ignore[index]
+                "next_cursor": None,
+            }
+        }
+    )

@@ -257,6 +257,23 @@ class UnitRead(BaseModel):
 
 
 class UnitList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "items": [
+                    {
+                        "unit_no": 1,
+                        "status": "available",
+                        "note": "",
+                        "since": None,
+                        "transaction_id": None,
+                    },
+                    UnitRead.model_config["json_schema_extra"]["example"],  # type: ignore[index]
+                ]
+            }
+        }
+    )
+
     items: list[UnitRead]
 
 
