@@ -12,6 +12,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    JsonValue,
     StringConstraints,
     model_validator,
 )
@@ -172,7 +173,49 @@ class PickupRead(BaseModel):
     shared_at: Timestamp
 
 
+# A loan out at a library, as its borrower sees it (OpenAPI's example).
+TRANSACTION_EXAMPLE: dict[str, JsonValue] = {
+    "id": "6a1e2c4b-8d7f-4e3a-b1c2-9f8e7d6c5b4a",
+    "type": "loan",
+    "subgoal": "SG2",
+    "status": "active",
+    "listing_id": "0b9d3f8e-3c0a-4a7e-9d55-2f0f4d1c9a11",
+    "provider": {
+        "person_id": None,
+        "organization_id": "3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a99",
+        "label": "BUA Bergen sentrum",
+    },
+    "receiver": {
+        "person_id": "3f0c9a1e-2b4d-4e6f-8a9b-1c2d3e4f5a6b",
+        "organization_id": None,
+        "label": "Nabo i Bergen",
+    },
+    "roles": ["receiver"],
+    "actions": ["renew"],
+    "quantity": None,
+    "unit": None,
+    "delivered_quantity": None,
+    "period": {"start": "2026-12-05T10:00:00+00:00", "end": "2026-12-12T10:00:00+00:00"},
+    "blocked_until": "2026-12-12T10:00:00+00:00",
+    "unit_no": 1,
+    "renewals": 0,
+    "message": "Kan jeg hente i dag etter jobb?",
+    "impact": None,
+    "created_at": "2026-12-05T09:40:00+00:00",
+    "updated_at": "2026-12-05T10:05:00+00:00",
+    "expires_at": None,
+    "accepted_at": "2026-12-05T09:50:00+00:00",
+    "started_at": "2026-12-05T10:05:00+00:00",
+    "completed_at": None,
+    "confirmed_at": None,
+    "closed_at": None,
+    "pickup": None,
+}
+
+
 class TransactionRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": TRANSACTION_EXAMPLE})
+
     id: uuid.UUID
     type: TransactionType
     subgoal: SubGoal
@@ -213,10 +256,27 @@ class TransactionRead(BaseModel):
 class TransactionPage(Page[TransactionRead]):
     """One page of the caller's transactions, newest first."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"items": [TRANSACTION_EXAMPLE], "next_cursor": None}}
+    )
+
 
 class LoanRead(TransactionRead):
     """A booking of the organization's, as its staff follow it: when it is due back and how
     late it is."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                **TRANSACTION_EXAMPLE,
+                "roles": ["provider"],
+                "actions": ["return", "renew"],
+                "due_at": "2026-12-12T10:00:00+00:00",
+                "days_overdue": 0,
+                "late_fee_nok": None,
+            }
+        }
+    )
 
     due_at: Timestamp = Field(description="The end of the period: when it is due back")
     days_overdue: int = Field(
@@ -232,6 +292,15 @@ class LoanRead(TransactionRead):
 
 class LoanPage(Page[LoanRead]):
     """One page of an organization's loans, rentals and space shares, soonest due first."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "items": [LoanRead.model_config["json_schema_extra"]["example"]],  # type: ignore[index]
+                "next_cursor": None,
+            }
+        }
+    )
 
 
 class UnitRead(BaseModel):
