@@ -685,6 +685,12 @@ class ListingRepository:
         await self.flush()
         return listing
 
+    async def catalogue_refs(self, organization_id: uuid.UUID, refs: list[str]) -> set[str]:
+        """Which of ``refs`` the organization's listings already have as catalogue_ref."""
+        ref = Listing.details["catalogue_ref"].astext
+        stmt = select(ref).where(Listing.owner_organization_id == organization_id, ref.in_(refs))
+        return set((await self.session.execute(stmt)).scalars())
+
     async def flush(self) -> None:
         """Write pending changes; the database's own refusals become domain errors."""
         try:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Select, Time, and_, func, or_, select, text, tuple_, update
+from sqlalchemy import Select, Time, and_, delete, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import Range
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -139,6 +139,20 @@ class TransactionRepository:
         """The listing's units in repair or retired, by number."""
         stmt = select(UnitOutOfService).where(UnitOutOfService.listing_id == listing_id)
         return {u.unit_no: u for u in (await self.session.execute(stmt)).scalars()}
+
+    async def take_out_of_service(self, unit: UnitOutOfService) -> None:
+        """Record (or change) why a unit is out of service."""
+        await self.session.merge(unit)
+        await self.session.flush()
+
+    async def back_in_service(self, listing_id: uuid.UUID, unit_no: int) -> bool:
+        """The unit is available again; False when it was not out of service."""
+        gone = await self.session.execute(
+            delete(UnitOutOfService)
+            .where(UnitOutOfService.listing_id == listing_id, UnitOutOfService.unit_no == unit_no)
+            .returning(UnitOutOfService.unit_no)
+        )
+        return gone.first() is not None
 
     async def out_units(self, listing_id: uuid.UUID) -> set[int]:
         """Units picked up and not back (active or overdue), whatever their period says."""

@@ -30,7 +30,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -40,8 +39,8 @@ from app.errors import (
     OrganizationNotFoundError,
     OutsideNorwayError,
 )
-from app.models import Listing
 from app.repositories.category import CategoryRepository
+from app.repositories.listing import ListingRepository
 from app.repositories.organization import OrganizationRepository
 from app.schemas.listing import ItemCreate
 from app.schemas.organization import CatalogueImportResult
@@ -296,16 +295,7 @@ async def import_catalogue(
             error_count=count,
         )
     refs = [r.ref for r in rows if r.ref is not None]
-    have = set(
-        (
-            await session.scalars(
-                select(Listing.details["catalogue_ref"].astext).where(
-                    Listing.owner_organization_id == organization_id,
-                    Listing.details["catalogue_ref"].astext.in_(refs),
-                )
-            )
-        ).all()
-    )
+    have = await ListingRepository(session).catalogue_refs(organization_id, refs)
     created: list[uuid.UUID] = []
     for row in rows:
         if row.ref is not None and row.ref in have:

@@ -399,14 +399,12 @@ async def set_unit_status(
         raise ListingNotHoldableError("Only a listing of items to lend or rent has units.")
     if not 1 <= unit_no <= transactions.units_of(listing):
         raise UnitNotFoundError(f"The listing has no unit {unit_no}.")
-    row = await session.get(UnitOutOfService, (listing_id, unit_no))
+    repo = TransactionRepository(session)
     if change.status is UnitStatus.AVAILABLE:
-        if row is not None:
-            await session.delete(row)
-            await session.flush()
+        if await repo.back_in_service(listing_id, unit_no):
             await advance(session, listing, now=now, settings=settings)
-    elif row is None:
-        session.add(
+    else:
+        await repo.take_out_of_service(
             UnitOutOfService(
                 listing_id=listing_id,
                 unit_no=unit_no,
@@ -415,8 +413,4 @@ async def set_unit_status(
                 since=now,
             )
         )
-    else:
-        row.status = change.status.value
-        row.note = change.note
-    await session.flush()
     return await list_units(session, principal=principal, listing_id=listing_id)

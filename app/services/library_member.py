@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import (
@@ -23,6 +22,7 @@ from app.errors import (
 from app.models import LibraryMember, Listing
 from app.models.organization import OrganizationKind
 from app.pagination import decode_time_id_cursor, encode_cursor
+from app.repositories.library_member import LibraryMemberRepository
 from app.repositories.organization import OrganizationRepository
 from app.repositories.person import PersonRepository
 from app.schemas.library_member import LibraryMemberPage, LibraryMemberRead
@@ -78,24 +78,26 @@ async def join(
     person_id = _person(principal)
     await _library(session, organization_id)
     until = _today(now) + timedelta(days=MEMBERSHIP_DAYS)
-    member = await session.get(LibraryMember, (organization_id, person_id), with_for_update=True)
+    repo = LibraryMemberRepository(session)
+    member = await repo.get(organization_id, person_id, for_update=True)
     if member is not None and member.valid_until >= _today(now):
         raise AlreadyLibraryMemberError(
             f"Your membership is valid until {member.valid_until.isoformat()}."
         )
     if member is None:
-        member = LibraryMember(
-            organization_id=organization_id,
-            person_id=person_id,
-            terms_accepted_at=now,
-            valid_until=until,
-            created_at=now,
+        member = await repo.add(
+            LibraryMember(
+                organization_id=organization_id,
+                person_id=person_id,
+                terms_accepted_at=now,
+                valid_until=until,
+                created_at=now,
+            )
         )
-        session.add(member)
     else:
         member.terms_accepted_at = now
         member.valid_until = until
-    await session.flush()
+        await repo.flush()
     return await _read(session, member, now)
 
 
@@ -103,7 +105,7 @@ async def mine(
     session: AsyncSession, *, principal: Principal, organization_id: uuid.UUID, now: datetime
 ) -> LibraryMemberRead:
     person_id = _person(principal)
-    member = await session.get(LibraryMember, (organization_id, person_id))
+    member = await LibraryMemberRepository(session).get(organization_id, person_id)
     if member is None:
         raise LibraryMemberNotFoundError("You are not a member of this library.")
     return await _read(session, member, now)
@@ -120,16 +122,10 @@ async def list_members(
 ) -> LibraryMemberPage:
     await _library(session, organization_id)
     await authorize_org(session, principal, organization_id, OrgAction.WRITE_TRANSACTIONS)
-    stmt = select(LibraryMember).where(LibraryMember.organization_id == organization_id)
-    if cursor:
-        at, person = decode_time_id_cursor(cursor, time="c", id="p")
-        stmt = stmt.where(
-            tuple_(LibraryMember.created_at, LibraryMember.person_id) < tuple_(at, person)
-        )
-    stmt = stmt.order_by(LibraryMember.created_at.desc(), LibraryMember.person_id.desc()).limit(
-        limit + 1
+    after = decode_time_id_cursor(cursor, time="c", id="p") if cursor else None
+    rows = await LibraryMemberRepository(session).page(
+        organization_id, after=after, limit=limit + 1
     )
-    rows = list((await session.execute(stmt)).scalars())
     items = [await _read(session, m, now) for m in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
@@ -149,11 +145,12 @@ async def set_valid_until(
 ) -> LibraryMemberRead:
     await _library(session, organization_id)
     await authorize_org(session, principal, organization_id, OrgAction.WRITE_TRANSACTIONS)
-    member = await session.get(LibraryMember, (organization_id, person_id), with_for_update=True)
+    repo = LibraryMemberRepository(session)
+    member = await repo.get(organization_id, person_id, for_update=True)
     if member is None:
         raise LibraryMemberNotFoundError(f"{person_id} is not a member of this library.")
     member.valid_until = valid_until
-    await session.flush()
+    await repo.flush()
     return await _read(session, member, now)
 
 
@@ -168,12 +165,7 @@ async def end(
     await _library(session, organization_id)
     if principal.person_id != person_id or principal.is_api_key:
         await authorize_org(session, principal, organization_id, OrgAction.WRITE_TRANSACTIONS)
-    gone = await session.execute(
-        delete(LibraryMember).where(
-            LibraryMember.organization_id == organization_id, LibraryMember.person_id == person_id
-        )
-    )
-    if gone.rowcount == 0:  # type: ignore[attr-defined]
+    if not await LibraryMemberRepository(session).delete(organization_id, person_id):
         raise LibraryMemberNotFoundError(f"{person_id} is not a member of this library.")
 
 
@@ -190,7 +182,7 @@ async def require_member(
     if not members_only or listing.owner_organization_id is None:
         return
     member = (
-        await session.get(LibraryMember, (listing.owner_organization_id, person_id))
+        await LibraryMemberRepository(session).get(listing.owner_organization_id, person_id)
         if person_id is not None
         else None
     )
@@ -199,23 +191,3 @@ async def require_member(
             "Only the library's members, with a membership valid through the loan, may book "
             "this listing; join it with POST /v1/organizations/{id}/memberships."
         )
-
-
-async def export_for_person(session: AsyncSession, person_id: uuid.UUID) -> list[dict[str, str]]:
-    rows = await session.scalars(
-        select(LibraryMember)
-        .where(LibraryMember.person_id == person_id)
-        .order_by(LibraryMember.created_at)
-    )
-    return [
-        {
-            "organization_id": str(m.organization_id),
-            "terms_accepted_at": m.terms_accepted_at.isoformat(),
-            "valid_until": m.valid_until.isoformat(),
-        }
-        for m in rows
-    ]
-
-
-async def erase_for_person(session: AsyncSession, person_id: uuid.UUID) -> None:
-    await session.execute(delete(LibraryMember).where(LibraryMember.person_id == person_id))

@@ -13,6 +13,7 @@ from app.models.person import Language
 from app.repositories.auth import AuthRepository
 from app.repositories.block import BlockRepository
 from app.repositories.hold import HoldRepository
+from app.repositories.library_member import LibraryMemberRepository
 from app.repositories.listing import ListingRepository
 from app.repositories.message import MessageRepository
 from app.repositories.outbox import OutboxRepository
@@ -36,7 +37,6 @@ from app.schemas.person import (
     SessionExport,
 )
 from app.security import sha256_hex
-from app.services import library_member
 from app.services.auth import ensure_kommune
 from app.services.policy import Principal
 from app.services.transaction import tell_cancelled_by_erasure
@@ -122,7 +122,7 @@ async def export_personal_data(
         photos=await PhotoRepository(session).export_for_person(person_id),
         saved_searches=await SavedSearchRepository(session).export_for_person(person_id),
         holds=await HoldRepository(session).export_for_person(person_id),
-        library_memberships=await library_member.export_for_person(session, person_id),
+        library_memberships=await LibraryMemberRepository(session).export_for_person(person_id),
     )
 
 
@@ -173,7 +173,7 @@ async def erase_me(session: AsyncSession, *, person_id: uuid.UUID, now: datetime
     await SavedSearchRepository(session).erase_for_person(person_id)
     # A unit kept for them is free again; the clock's next tick passes it down the queue.
     await HoldRepository(session).erase_for_person(person_id)
-    await library_member.erase_for_person(session, person_id)
+    await LibraryMemberRepository(session).erase_for_person(person_id)
     await repo.erase(person_id, now=now)
 
 

@@ -1318,7 +1318,7 @@ async def _complete(step: _Step) -> Repair | None:
     tx.completed_at = step.now
     status = step.body.unit_status
     if status is not None and status is not UnitStatus.AVAILABLE and tx.unit_no is not None:
-        await step.session.merge(
+        await TransactionRepository(step.session).take_out_of_service(
             UnitOutOfService(
                 listing_id=tx.listing_id,
                 unit_no=tx.unit_no,
