@@ -20,8 +20,9 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-12s %s\n", $$1, $$2}'
 
 .PHONY: venv
-venv: ## create .venv and install the locked dependencies
+venv: ## create .venv and install the locked dependencies (Python, and the map's npm assets)
 	@$(DEV) venv
+	@$(DEV) web
 
 .PHONY: db
 db: venv ## start the project-local PostGIS (if DATABASE_URL is unset), migrate, load reference data

@@ -7,6 +7,7 @@ Nested groups use ``__`` as the delimiter: ``SIRKEL_DATABASE__URL``,
 from __future__ import annotations
 
 import ipaddress
+import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -205,6 +206,54 @@ class PhotoSettings(BaseModel):
         return self
 
 
+_FRAME_ANCESTOR = re.compile(r"^(\*|'self'|'none'|https?://(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?)$")
+
+
+class EmbedSettings(BaseModel):
+    """The embeddable map (``/embed``) that municipalities put in an iframe."""
+
+    # Where `npm ci` in web/ put the browser assets (scripts/dev.sh web).
+    assets_dir: Path = PROJECT_ROOT / "web" / "node_modules"
+    # Who may frame the pages (CSP frame-ancestors): "*" (default: any site), or a
+    # comma-separated list of origins such as "https://www.bergen.kommune.no,'self'".
+    frame_ancestors: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
+    # A popup's "open" link: a URL with {id} (the listing's id), e.g. the municipality's or an
+    # app's page for a listing. Unset: the popup links to the listing in Sirkel's API.
+    listing_url_template: str | None = Field(
+        default=None, pattern=r"^https?://[^\s]+$", max_length=500
+    )
+    # An operator's raster basemap under Sirkel's own geography, e.g. Kartverket's open
+    # topographic tiles, "https://cache.kartverket.no/v1/wmts/1.0.0/topo/default/webmercator/
+    # {z}/{y}/{x}.png", with its attribution. Unset: Sirkel's own boundaries are the basemap.
+    basemap_tiles: str | None = Field(
+        default=None, pattern=r"^https://[^\s/]+/[^\s]*\{z\}[^\s]*$", max_length=500
+    )
+    basemap_attribution: str = Field(default="© Kartverket", max_length=300)
+    basemap_max_zoom: int = Field(default=18, ge=1, le=22)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_ancestors(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("frame_ancestors"), str):
+            raw = data["frame_ancestors"].strip()
+            data["frame_ancestors"] = [a.strip() for a in raw.split(",") if a.strip()]
+        return data
+
+    @model_validator(mode="after")
+    def _ancestors_are_sources(self) -> EmbedSettings:
+        if not self.frame_ancestors:
+            raise ValueError("SIRKEL_EMBED__FRAME_ANCESTORS: name at least one source, or '*'")
+        for source in self.frame_ancestors:
+            if not _FRAME_ANCESTOR.match(source):
+                raise ValueError(
+                    f"SIRKEL_EMBED__FRAME_ANCESTORS: {source!r} is not '*', 'self', 'none' or "
+                    "an origin like https://www.example.kommune.no"
+                )
+        if self.listing_url_template is not None and "{id}" not in self.listing_url_template:
+            raise ValueError("SIRKEL_EMBED__LISTING_URL_TEMPLATE must contain {id}")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SIRKEL_",
@@ -229,6 +278,7 @@ class Settings(BaseSettings):
     photos: PhotoSettings = Field(default_factory=PhotoSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    embed: EmbedSettings = Field(default_factory=EmbedSettings)
     # Where people reach Sirkel: the links in e-mails (unsubscribe) start with it.
     public_base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^\s/]+")
 

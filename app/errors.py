@@ -556,6 +556,11 @@ class NotFoundError(AppError):
     title = "Not found"
 
 
+class GlyphsNotFoundError(NotFoundError):
+    code = "glyphs_not_found"
+    title = "No such glyph range"
+
+
 class SavedSearchNotFoundError(NotFoundError):
     code = "saved_search_not_found"
     title = "Saved search not found"
@@ -926,6 +931,12 @@ class RateLimitedError(TooManyAttemptsError):
 
     code = "rate_limited"
     title = "Too many requests"
+
+
+class EmbedAssetsMissingError(AppError):
+    status_code = 503
+    code = "embed_assets_missing"
+    title = "The map's browser assets are not installed"
 
 
 class ServiceUnavailableError(AppError):

@@ -16,6 +16,7 @@ from app.api import (
     catalogue,
     categories,
     docs,
+    embed,
     evidence,
     fylker,
     geo,
@@ -109,12 +110,18 @@ OPENAPI_TAGS = [
         "daily), and an organization's new matches for its systems.",
     },
     {
+        "name": "embed",
+        "description": "The sharing map a municipality puts on its own site in an iframe, the "
+        "page that makes the snippet, and the label glyphs of its style.",
+    },
+    {
         "name": "ogc",
         "description": "OGC API - Features (Core, GeoJSON) for GIS tools: QGIS, GDAL/OGR.",
     },
     {
         "name": "tiles",
-        "description": "Mapbox Vector Tiles of active listings for embedded maps, and TileJSON.",
+        "description": "Mapbox Vector Tiles of active listings and of kommune and fylke "
+        "boundaries for embedded maps, and their TileJSON.",
     },
     {
         "name": "transactions",
@@ -242,6 +249,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         kommuner,
         fylker,
         geo,
+        embed,
     ):
         app.include_router(module.router)
 

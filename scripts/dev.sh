@@ -2,6 +2,7 @@
 # Bootstrap helpers behind `make run`, `make test` and `make stop`.
 #
 #   scripts/dev.sh venv        create .venv if missing and install the locked dependencies
+#   scripts/dev.sh web         install the pinned browser assets (web/package-lock.json) with npm ci
 #   scripts/dev.sh packages    make sure PostgreSQL >= 15 and PostGIS 3 are installed
 #   scripts/dev.sh test-packages  make sure headless Chromium and GDAL (browser and GIS tests) are installed
 #   scripts/dev.sh db-start    initialise (once) and start the project-local cluster in .data/
@@ -68,6 +69,28 @@ cmd_venv() {
     "$ROOT/.venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
     "$ROOT/.venv/bin/python" -m pip install --quiet --disable-pip-version-check \
       -c "$ROOT/constraints.txt" -e "$ROOT[dev]"
+    touch "$stamp"
+  fi
+}
+
+# The embeddable map's browser assets (MapLibre GL JS, the Noto Sans font its labels are made
+# from, axe-core for the accessibility tests) come from the npm registry at the versions
+# web/package-lock.json pins, and are served by Sirkel itself: nothing loads from a CDN.
+cmd_web() {
+  local stamp="$ROOT/web/node_modules/.installed"
+  if ! command -v npm >/dev/null 2>&1; then
+    if is_root && command -v apt-get >/dev/null 2>&1; then
+      say "installing Node.js and npm (for the map's browser assets) from the Debian packages"
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq
+      apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+    else
+      die "npm is missing (the embeddable map's assets come from the npm registry): sudo apt-get install nodejs npm"
+    fi
+  fi
+  if [ ! -f "$stamp" ] || [ "$ROOT/web/package-lock.json" -nt "$stamp" ]; then
+    say "installing the map's browser assets (npm ci in web/)"
+    npm ci --prefix "$ROOT/web" --no-audit --no-fund --loglevel=error >/dev/null
     touch "$stamp"
   fi
 }
@@ -195,10 +218,11 @@ cmd_db_url() {
 
 case "${1:-}" in
   venv) cmd_venv ;;
+  web) cmd_web ;;
   packages) cmd_packages ;;
   test-packages) cmd_test_packages ;;
   db-start) cmd_db_start ;;
   db-stop) cmd_db_stop ;;
   db-url) cmd_db_url ;;
-  *) die "usage: scripts/dev.sh venv|packages|test-packages|db-start|db-stop|db-url" ;;
+  *) die "usage: scripts/dev.sh venv|web|packages|test-packages|db-start|db-stop|db-url" ;;
 esac

@@ -26,7 +26,7 @@ from app.errors import (
 from app.schemas.tile import TileJson
 from app.services import tile as service
 from app.services.listing import ListingFilters
-from app.services.tile import MAX_ZOOM
+from app.services.tile import BOUNDARY_MAX_ZOOM, MAX_ZOOM
 
 router = APIRouter(prefix="/v1/tiles", tags=["tiles"])
 
@@ -133,6 +133,73 @@ async def get_listings_tile(
         return Response(status_code=204, headers={"Cache-Control": TILE_CACHE_CONTROL})
     etag = service.etag(tile)
     headers = {"ETag": etag, "Cache-Control": TILE_CACHE_CONTROL}
+    if if_none_match is not None and _matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(content=tile, media_type=MVT, headers=headers)
+
+
+# Boundaries change only with the reference data: a day of caching.
+BOUNDARY_CACHE_CONTROL = "public, max-age=86400"
+_BOUNDARY_HEADERS: dict[str, Any] = {
+    **_TILE_HEADERS,
+    "Cache-Control": {"description": BOUNDARY_CACHE_CONTROL, "schema": {"type": "string"}},
+}
+
+
+@router.get(
+    "/kommuner.json",
+    response_model=TileJson,
+    summary="TileJSON of the boundary tiles",
+    description="TileJSON 3.0.0 for `/v1/tiles/kommuner/{z}/{x}/{y}.mvt`: Norway's kommuner "
+    "and fylker with label points, the basemap of the embeddable map (`/embed/map`). Give it "
+    "to MapLibre GL, OpenLayers or QGIS as a vector source.",
+    responses={200: {"headers": _BOUNDARY_HEADERS}},
+)
+async def get_boundaries_tilejson(request: Request) -> Response:
+    url = str(request.url_for("get_boundary_tile", z="{z}", x="{x}", y="{y}"))
+    doc = service.boundaries_tilejson(tile_url=url.replace("%7B", "{").replace("%7D", "}"))
+    return Response(
+        content=doc.model_dump_json(exclude_none=True),
+        media_type="application/json",
+        headers={"Cache-Control": BOUNDARY_CACHE_CONTROL},
+    )
+
+
+@router.get(
+    "/kommuner/{z}/{x}/{y}.mvt",
+    summary="A vector tile of kommune and fylke boundaries",
+    description="One Mapbox Vector Tile of Norway's administrative geography (2024 "
+    "structure, © Kartverket, CC BY 4.0) with three layers: `kommuner` (polygons with "
+    "`nummer`, `navn`, `fylke`) from zoom "
+    f"{service.KOMMUNE_MIN_ZOOM}, `fylker` (polygons with `nummer`, `navn`) and `labels` "
+    "(one point inside each area with `level`, `nummer`, `navn`). Polygons are simplified to "
+    f"the tile's pixel. Zoom 0 to {BOUNDARY_MAX_ZOOM}; clients overzoom beyond it. A tile "
+    "outside Norway is `204 No Content`. Tiles carry an `ETag` and may be cached for a day.",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {MVT: {"schema": {"type": "string", "format": "binary"}}},
+            "headers": _BOUNDARY_HEADERS,
+        },
+        204: {"description": "No boundaries in this tile"},
+        304: {"description": "The tile has not changed since the ETag sent"},
+        **problem_responses(InvalidTileError, 422),
+    },
+)
+async def get_boundary_tile(
+    session: SessionDep,
+    z: Annotated[int, Path(ge=0, le=BOUNDARY_MAX_ZOOM, description="Zoom level")],
+    x: Annotated[int, Path(ge=0, description="Column, 0 to 2^z - 1")],
+    y: Annotated[int, Path(ge=0, description="Row, 0 to 2^z - 1, from the north")],
+    if_none_match: Annotated[str | None, Header(description="An ETag seen before")] = None,
+) -> Response:
+    if x >= 2**z or y >= 2**z:
+        raise InvalidTileError(f"Zoom {z} has columns and rows 0 to {2**z - 1}.")
+    tile = await service.boundary_tile(session, z=z, x=x, y=y)
+    if not tile:
+        return Response(status_code=204, headers={"Cache-Control": BOUNDARY_CACHE_CONTROL})
+    etag = service.etag(tile)
+    headers = {"ETag": etag, "Cache-Control": BOUNDARY_CACHE_CONTROL}
     if if_none_match is not None and _matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
     return Response(content=tile, media_type=MVT, headers=headers)

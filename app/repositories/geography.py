@@ -11,12 +11,42 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.geo import SRID
 from app.models import Fylke, Kommune, KommunePart
+from app.repositories import raw
 from app.repositories.sql import all_values
 
 # Vertices per piece when kommune polygons are cut for point lookups (see KommunePart).
 SUBDIVIDE_MAX_VERTICES = 255
 # Nearest pieces (by planar distance in degrees) re-ranked by true distance in metres.
 _LOOKUP_CANDIDATES = 8
+
+
+# The boundaries' vector tile: kommuner and fylker as polygons, simplified to the tile's
+# pixel, and one label point per kommune (ST_PointOnSurface: inside even a U-shaped kommune)
+# and per fylke. ST_AsMVT returns NULL for an empty layer; the layers concatenate (an MVT is a
+# sequence of layers). The envelope test uses the tables' GiST indexes in 4326.
+_BOUNDARY_TILE = text(
+    "WITH env AS (SELECT ST_TileEnvelope(:z, :x, :y) AS m, "
+    "ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => :margin), 4326) AS g), "
+    "k AS (SELECT k.kommunenummer, k.short_name, k.fylkesnummer, "
+    "ST_Transform(k.geom, 3857) AS m FROM kommuner AS k, env WHERE k.geom && env.g), "
+    "f AS (SELECT f.fylkesnummer, f.short_name, ST_Transform(f.geom, 3857) AS m "
+    "FROM fylker AS f, env WHERE f.geom && env.g) "
+    "SELECT coalesce((SELECT ST_AsMVT(t, 'kommuner', :extent, 'geom') FROM ("
+    "SELECT k.kommunenummer AS nummer, k.short_name AS navn, k.fylkesnummer AS fylke, "
+    "ST_AsMVTGeom(ST_SimplifyPreserveTopology(k.m, :pixel), env.m, :extent, :buffer, true) AS geom "
+    "FROM k, env WHERE :z >= :kommune_min_zoom) AS t WHERE t.geom IS NOT NULL), '') "
+    "|| coalesce((SELECT ST_AsMVT(t, 'fylker', :extent, 'geom') FROM ("
+    "SELECT f.fylkesnummer AS nummer, f.short_name AS navn, "
+    "ST_AsMVTGeom(ST_SimplifyPreserveTopology(f.m, :pixel), env.m, :extent, :buffer, true) AS geom "
+    "FROM f, env) AS t WHERE t.geom IS NOT NULL), '') "
+    "|| coalesce((SELECT ST_AsMVT(t, 'labels', :extent, 'geom') FROM ("
+    "SELECT 'kommune' AS level, k.kommunenummer AS nummer, k.short_name AS navn, "
+    "ST_AsMVTGeom(ST_PointOnSurface(k.m), env.m, :extent, 0, true) AS geom "
+    "FROM k, env WHERE :z >= :kommune_min_zoom "
+    "UNION ALL SELECT 'fylke', f.fylkesnummer, f.short_name, "
+    "ST_AsMVTGeom(ST_PointOnSurface(f.m), env.m, :extent, 0, true) "
+    "FROM f, env WHERE :z < :kommune_label_min_zoom) AS t WHERE t.geom IS NOT NULL), '')"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +377,57 @@ class GeographyRepository:
 
     async def kommunenummer_set(self) -> set[str]:
         return await all_values(self.session, Kommune.kommunenummer)
+
+    async def boundary_tile(
+        self,
+        *,
+        z: int,
+        x: int,
+        y: int,
+        extent: int,
+        buffer: int,
+        kommune_min_zoom: int,
+        kommune_label_min_zoom: int,
+    ) -> bytes:
+        """The MVT of kommune and fylke boundaries and labels (empty bytes: nothing here).
+        Kommune polygons from ``kommune_min_zoom``; fylke labels below
+        ``kommune_label_min_zoom``, kommune labels from ``kommune_min_zoom``."""
+        # A pixel of this tile in Web Mercator metres: the simplification tolerance.
+        pixel = 2 * 20037508.342789244 / 2**z / extent
+        stmt = _BOUNDARY_TILE.bindparams(
+            z=z,
+            x=x,
+            y=y,
+            extent=extent,
+            buffer=buffer,
+            margin=buffer / extent,
+            pixel=pixel,
+            kommune_min_zoom=kommune_min_zoom,
+            kommune_label_min_zoom=kommune_label_min_zoom,
+        )
+        return bytes(await raw.fetchval(self.session, stmt) or b"")
+
+    async def area_view(
+        self, *, kommunenummer: str | None = None, fylkesnummer: str | None = None
+    ) -> RowMapping | None:
+        """A kommune's or a fylke's short name and bounds (``west``, ``south``, ``east``,
+        ``north``), for a map that fits it; None when there is no such area."""
+        if kommunenummer is not None:
+            name, geom, where = (
+                Kommune.short_name,
+                Kommune.geom,
+                Kommune.kommunenummer == kommunenummer,
+            )
+        else:
+            name, geom, where = Fylke.short_name, Fylke.geom, Fylke.fylkesnummer == fylkesnummer
+        stmt = select(
+            name.label("name"),
+            func.ST_XMin(geom).label("west"),
+            func.ST_YMin(geom).label("south"),
+            func.ST_XMax(geom).label("east"),
+            func.ST_YMax(geom).label("north"),
+        ).where(where)
+        return (await self.session.execute(stmt)).mappings().one_or_none()
 
     async def kommune_exists(self, kommunenummer: str) -> bool:
         stmt = select(Kommune.kommunenummer).where(Kommune.kommunenummer == kommunenummer)
