@@ -239,7 +239,9 @@
     var view = inView();
     var key = view.points.map(function (f) { return f.properties.id; }).join() + '|' +
       view.clusters.map(function (f) { return f.geometry.coordinates.join() + ':' + f.properties.count; }).join();
+    // For whoever drives the page (the tests): what is in view, and how often the map settled.
     window.sirkel.view = { total: view.total, points: view.points.length, clusters: view.clusters.length };
+    window.sirkel.idles += 1;
     document.body.dataset.ready = 'true';
     if (key === shown) return;
     shown = key;
@@ -263,7 +265,9 @@
     });
     view.clusters.forEach(function (feature) {
       var item = element('li', { class: 'cluster' });
-      item.appendChild(element('strong', {}, words.cluster.replace('{count}', feature.properties.count)));
+      var count = feature.properties.count;
+      item.appendChild(element('strong', {},
+        count === 1 ? words.cluster_one : words.cluster.replace('{count}', count)));
       var zoom = element('button', { type: 'button' }, words.zoom_in);
       zoom.addEventListener('click', function () { zoomInto(feature.geometry.coordinates); });
       item.appendChild(document.createTextNode(' '));
@@ -286,5 +290,5 @@
     });
   });
 
-  window.sirkel = { map: map, view: null };
+  window.sirkel = { map: map, view: null, idles: 0 };
 })();
