@@ -177,7 +177,7 @@ OPENAPI_TAGS = [
         "can act on the target and an audit trail written by the database.",
     },
     {"name": "geography", "description": "The kommuner and fylker of 2024, and point lookup."},
-    {"name": "health", "description": "Liveness and readiness probes."},
+    {"name": "health", "description": "Where to start (`/`), liveness and readiness probes."},
 ]
 
 

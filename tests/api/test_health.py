@@ -188,3 +188,18 @@ async def test_cors_from_settings(settings: Settings) -> None:
     assert public_preflight.headers["access-control-allow-methods"] == "GET, HEAD"
     for refused in (write, credentialed_read):
         assert "access-control-allow-origin" not in refused.headers
+
+
+async def test_the_root_points_to_the_docs_the_ogc_api_and_the_embed_builder(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["name"] == "Sirkel"
+    links = {link["href"]: link for link in body["links"]}
+    for href in ("/openapi.json", "/docs", "/redoc", "/ogc", "/embed", "/readyz"):
+        assert href in links
+        followed = await client.get(href)
+        assert followed.status_code == 200, href
+        assert followed.headers["content-type"].split(";")[0] in links[href]["type"], href
