@@ -17,6 +17,13 @@ COPY app ./app
 # runs from /app (next to alembic.ini, migrations/ and data/, which it finds relative to itself).
 RUN pip install -c constraints.txt . && pip uninstall -y sirkel
 
+# The embeddable map's browser assets (MapLibre GL JS, Noto Sans) from npm at the versions
+# web/package-lock.json pins; the runtime image needs no Node.js.
+FROM node:20-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
 FROM python:3.11-slim AS runtime
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -30,6 +37,7 @@ COPY --chown=root:root alembic.ini ./
 COPY --chown=root:root migrations ./migrations
 COPY --chown=root:root data ./data
 COPY --chown=root:root app ./app
+COPY --from=web --chown=root:root /web/node_modules ./web/node_modules
 USER sirkel
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s \

@@ -70,7 +70,8 @@ The exception tree::
     │   ├── DeliveryNotFoundError     404 delivery_not_found
     │   ├── ReviewNotFoundError       404 review_not_found
     │   ├── PhotoNotFoundError        404 photo_not_found
-    │   └── TargetNotFoundError       404 target_not_found
+    │   ├── TargetNotFoundError       404 target_not_found
+    │   └── GlyphsNotFoundError       404 glyphs_not_found
     ├── NotAcceptableError            406 not_acceptable
     ├── ConflictError                 409 conflict
     │   ├── EmailTakenError           409 email_taken
@@ -105,6 +106,7 @@ The exception tree::
     ├── UnsupportedMediaTypeError     415 unsupported_media_type
     ├── TooManyAttemptsError          429 too_many_attempts
     │   └── RateLimitedError          429 rate_limited (app.ratelimit)
+    ├── EmbedAssetsMissingError       503 embed_assets_missing (npm ci in web/ not run)
     └── ServiceUnavailableError       503 service_unavailable (the database is unreachable)
         ├── NotReadyError             503 not_ready
         └── BusyError                 503 busy (a statement ran out of time)
