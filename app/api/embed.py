@@ -16,9 +16,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import HTMLResponse
 
-from app.api.deps import SettingsDep
+from app.api.deps import ClockDep, SettingsDep
 from app.api.listing_filters import CategoryQuery, KindQuery, ModeQuery
-from app.api.params import FylkeQuery, KommuneQuery
+from app.api.params import KOMMUNENUMMER_PATTERN, FylkeQuery, KommuneQuery
 from app.config import Settings
 from app.db import SessionDep
 from app.errors import (
@@ -201,6 +201,36 @@ async def embed_builder(
         languages=pages.LANGUAGES,
     )
     return _page(html, settings)
+
+
+@router.get(
+    "/impact",
+    response_class=HTMLResponse,
+    summary="A kommune's numbers to embed",
+    description="An HTML page to put in an `<iframe>` beside the map: the kommune's headline "
+    "indicators for the last 12 months (reuse handovers, repairs, loans, emissions avoided by "
+    "reuse) in total and per 1,000 inhabitants beside its fylke and Norway, with a small "
+    "chart of each month. Every figure is what `GET /v1/impact` answers for the same place "
+    "and months, suppressed by the same rules (a withheld figure is `•`). No script.",
+    responses={
+        **_HTML_RESPONSE,
+        **problem_responses(UnknownKommuneError, 422),
+        **problem_responses(EmbedAssetsMissingError),
+    },
+)
+async def embed_impact(
+    session: SessionDep,
+    settings: SettingsDep,
+    now: ClockDep,
+    kommune: Annotated[
+        str,
+        Query(pattern=KOMMUNENUMMER_PATTERN, description="Kommunenummer", examples=["0301"]),
+    ],
+    lang: LangQuery = Lang.nb,
+) -> HTMLResponse:
+    files = _assets(settings)
+    view = await service.impact_view(session, kommune=kommune, now=now)
+    return _page(pages.impact_page(view, lang=lang.value, files=files), settings)
 
 
 @router.get(

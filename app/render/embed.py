@@ -24,6 +24,8 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,9 @@ from markupsafe import Markup
 
 from app.config import EmbedSettings
 from app.render.glyphs import AssetsMissingError
+from app.render.svg import SUPPRESSED, Point, month_chart
+from app.services.embed import ImpactView
+from app.services.impact.suppression import MIN_HOUSEHOLDS, MIN_RECORDS
 
 _STATIC = Path(__file__).parent / "static" / "embed"
 
@@ -158,6 +163,8 @@ STRINGS: dict[str, dict[str, Any]] = {
         "copy_button": "Kopier",
         "copied": "Kopiert",
         "preview": "Forhåndsvisning",
+        "numbers_snippet": "Kode for kommunens tall (siste 12 måneder)",
+        "numbers_only_kommune": "Velg en kommune for å få tallene.",
         "maplibre": {
             "Map.Title": "Kart",
             "NavigationControl.ZoomIn": "Zoom inn",
@@ -212,6 +219,8 @@ STRINGS: dict[str, dict[str, Any]] = {
         "copy_button": "Copy",
         "copied": "Copied",
         "preview": "Preview",
+        "numbers_snippet": "Code for the kommune's numbers (the last 12 months)",
+        "numbers_only_kommune": "Choose a kommune for its numbers.",
         "maplibre": {},
     },
 }
@@ -235,3 +244,148 @@ def script_json(value: Any) -> Markup:
 
 def render(template: str, **context: Any) -> str:
     return TEMPLATES.get_template(f"embed/{template}").render(**context)
+
+
+# --- a kommune's numbers (GET /embed/impact) --------------------------------------------------
+
+MONTHS = {
+    "nb": ("jan", "feb", "mar", "apr", "mai", "jun", "jul", "aug", "sep", "okt", "nov", "des"),
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+}
+IMPACT_WORDS: dict[str, dict[str, str]] = {
+    "nb": {
+        "title": "Deling, gjenbruk og reparasjon i {kommune}",
+        "period": "Siste 12 måneder: {start}\u2013{end}",
+        "indicator": "Indikator",
+        "total": "{kommune}, i alt",
+        "per_1000": "Per 1 000 innbyggere",
+        "norway": "Norge",
+        "fylke": "fylke",
+        "trend": "Måned for måned i {kommune}",
+        "suppressed": "• skjult: færre enn {records} registreringer eller færre enn {households} "
+        "husholdninger, og det som ellers kunne regnes ut fra dem (samme regler som /v1/impact).",
+        "population": "Folketall: SSB {year}.",
+        "source": "Tallene som data",
+        "chart_desc": "{name} i {kommune} per måned fra {start} til {end}.",
+    },
+    "en": {
+        "title": "Sharing, reuse and repair in {kommune}",
+        "period": "The last 12 months: {start}\u2013{end}",
+        "indicator": "Indicator",
+        "total": "{kommune}, total",
+        "per_1000": "Per 1,000 inhabitants",
+        "norway": "Norway",
+        "fylke": "fylke",
+        "trend": "Month by month in {kommune}",
+        "suppressed": "• withheld: fewer than {records} records or fewer than {households} "
+        "households, and whatever could be worked out from them (the rules of /v1/impact).",
+        "population": "Population: Statistics Norway {year}.",
+        "source": "These figures as data",
+        "chart_desc": "{name} in {kommune} by month from {start} to {end}.",
+    },
+}
+UNITS = {
+    "nb": {"count": "antall", "t CO2e": "tonn CO₂e"},
+    "en": {"count": "count", "t CO2e": "t CO₂e"},
+}
+
+
+def figure_text(value: Decimal | None, decimals: int, lang: str) -> str:
+    """A number as the page's language writes it (bokmål: 1 234,5 with a no-break space)."""
+    if value is None:
+        return "•"
+    text = f"{value:,.{decimals}f}"
+    if lang == "nb":
+        text = text.replace(",", "\u00a0").replace(".", ",")
+    return text.replace("-", "\u2212")
+
+
+def month_label(month: date, lang: str) -> str:
+    return f"{MONTHS[lang][month.month - 1]} {month.year}"
+
+
+def trend_svg(
+    chart_id: str,
+    *,
+    title: str,
+    desc: str,
+    months: list[tuple[date, Decimal | None, bool]],
+    decimals: int,
+    lang: str,
+) -> Markup:
+    """A small month-by-month chart; a withheld month is a hatched stub with its mark."""
+    points = [
+        Point(
+            label=MONTHS[lang][month.month - 1],
+            value=value,
+            text=figure_text(value, decimals, lang) if value is not None else "",
+            mark=SUPPRESSED if suppressed else "",
+        )
+        for month, value, suppressed in months
+    ]
+    return Markup(
+        month_chart(chart_id, title=title, desc=desc, points=points, width=280, height=96)
+    )
+
+
+def impact_page(view: ImpactView, *, lang: str, files: dict[str, Asset]) -> str:
+    words = IMPACT_WORDS[lang]
+    start, end = month_label(view.month_from, lang), month_label(view.month_to, lang)
+    rows = []
+    for row in view.rows:
+        ind = row.indicator
+        name = ind.name_nb if lang == "nb" else ind.name_en
+        per_decimals = ind.decimals or 2
+        # Every month of the span; a month without a row counted nothing (zero).
+        by_month = {m.keys["month"]: m for m in row.months}
+        months = []
+        month = view.month_from
+        while month <= view.month_to:
+            found = by_month.get(f"{month:%Y-%m}")
+            if found is not None and found.suppressed:
+                months.append((month, None, True))
+            else:
+                value = found.value if found is not None else None
+                months.append((month, value if value is not None else Decimal(0), False))
+            month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        rows.append(
+            {
+                "id": ind.id,
+                "name": name,
+                "unit": UNITS[lang].get(ind.unit, ind.unit),
+                "total": figure_text(row.kommune.value, ind.decimals, lang),
+                "kommune": figure_text(row.kommune.per_1000, per_decimals, lang),
+                "fylke": figure_text(row.fylke.per_1000, per_decimals, lang),
+                "norway": figure_text(row.norway.per_1000, per_decimals, lang),
+                "chart": trend_svg(
+                    f"trend-{ind.id.replace('.', '-')}",
+                    title=f"{name} ({words['trend'].format(kommune=view.kommune)})",
+                    desc=words["chart_desc"].format(
+                        name=name, kommune=view.kommune, start=start, end=end
+                    ),
+                    months=months,
+                    decimals=ind.decimals,
+                    lang=lang,
+                ),
+            }
+        )
+    return render(
+        "impact.html",
+        lang=lang,
+        words=words,
+        files=files,
+        title=words["title"].format(kommune=view.kommune),
+        period=words["period"].format(start=start, end=end),
+        total_heading=words["total"].format(kommune=view.kommune),
+        trend_heading=words["trend"].format(kommune=view.kommune),
+        view=view,
+        rows=rows,
+        suppressed=words["suppressed"].format(records=MIN_RECORDS, households=MIN_HOUSEHOLDS),
+        population=words["population"].format(year=view.population_year)
+        if view.population_year
+        else "",
+        data_url="/v1/impact?kommune="
+        + view.kommunenummer
+        + "&indicator="
+        + ",".join(r.indicator.id for r in view.rows),
+    )

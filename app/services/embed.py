@@ -4,12 +4,17 @@ kommuner a municipality chooses from in the builder."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.errors import UnknownKommuneError
 from app.geo import NORWAY_BBOX
 from app.repositories.geography import GeographyRepository
 from app.services import tile
+from app.services.impact.catalogue import BY_ID, Indicator
+from app.services.impact.query import Row, aggregate, build_query
 from app.services.listing import ListingFilters
 
 # More kommuner than Norway has: the builder lists them all on one page.
@@ -62,3 +67,138 @@ async def kommune_choices(session: AsyncSession) -> list[FylkeChoice]:
             KommuneChoice(k["kommunenummer"], k["short_name"])
         )
     return [f for f in fylker.values() if f.kommuner]
+
+
+# --- a kommune's numbers (GET /embed/impact) --------------------------------------------------
+
+# The figures a kommune's page leads with: what people did, and what it saved.
+HEADLINE_INDICATORS = (
+    "sg1.reuse.handovers",
+    "sg1.repairs.count",
+    "sg2.loans.count",
+    "sg1.reuse.co2e",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeFigure:
+    """One indicator over the last 12 months in one place, as ``GET /v1/impact`` gives it."""
+
+    value: Decimal | None  # None when suppressed
+    suppressed: bool
+    population: int | None
+    per_1000: Decimal | None  # value per 1,000 inhabitants; None when either is unknown
+
+
+@dataclass(frozen=True, slots=True)
+class HeadlineRow:
+    indicator: Indicator
+    kommune: ScopeFigure
+    fylke: ScopeFigure
+    norway: ScopeFigure
+    months: list[Row]  # the kommune's months, oldest first, each suppressed or not
+
+
+@dataclass(frozen=True, slots=True)
+class ImpactView:
+    kommunenummer: str
+    kommune: str
+    fylke: str
+    month_from: date
+    month_to: date
+    population_year: int | None
+    rows: list[HeadlineRow]
+
+
+def _per_1000(value: Decimal | None, population: int | None, decimals: int) -> Decimal | None:
+    if value is None or not population:
+        return None
+    return (value * 1000 / population).quantize(Decimal(1).scaleb(-(decimals + 2)))
+
+
+async def impact_view(session: AsyncSession, *, kommune: str, now: datetime) -> ImpactView:
+    """The headline indicators of a kommune for the 12 months to this one, beside its fylke
+    and Norway, each figure as ``GET /v1/impact`` suppresses it (422 for an unknown kommune)."""
+    geography = GeographyRepository(session)
+    place = await geography.get_kommune(kommune)
+    if place is None:
+        raise UnknownKommuneError.for_number(kommune, location="query", field="kommune")
+    fylkesnummer = place["fylkesnummer"]
+    fylker = {f["fylkesnummer"]: f for f in await geography.list_fylker()}
+    norway_known = all(f["population"] is not None for f in fylker.values())
+    populations = {
+        "kommune": place["population"],
+        "fylke": fylker[fylkesnummer]["population"],
+        "norway": sum(f["population"] for f in fylker.values()) if norway_known else None,
+    }
+
+    async def totals(**scope: str | None) -> dict[str, Row]:
+        query = await build_query(
+            session,
+            indicator=list(HEADLINE_INDICATORS),
+            group_by=[],
+            month_from=None,
+            month_to=None,
+            evidence="all",
+            fylke=scope.get("fylke"),
+            kommune=scope.get("kommune"),
+            initiative=None,
+            baseline=None,
+            now=now,
+        )
+        return {row.indicator: row for row in (await aggregate(session, query)).rows}
+
+    by_scope = {
+        "kommune": await totals(kommune=kommune),
+        "fylke": await totals(fylke=fylkesnummer),
+        "norway": await totals(),
+    }
+    monthly = await build_query(
+        session,
+        indicator=list(HEADLINE_INDICATORS),
+        group_by=["month"],
+        month_from=None,
+        month_to=None,
+        evidence="all",
+        fylke=None,
+        kommune=kommune,
+        initiative=None,
+        baseline=None,
+        now=now,
+    )
+    months = (await aggregate(session, monthly)).rows
+
+    def figure(scope: str, indicator: Indicator) -> ScopeFigure:
+        row = by_scope[scope].get(indicator.id)
+        population = populations[scope]
+        value = None if row is None or row.suppressed else row.value
+        if row is not None and not row.suppressed and value is None:
+            value = Decimal(0)
+        return ScopeFigure(
+            value=value,
+            suppressed=row is not None and row.suppressed,
+            population=population,
+            per_1000=_per_1000(value, population, indicator.decimals),
+        )
+
+    rows = []
+    for indicator_id in HEADLINE_INDICATORS:
+        indicator = BY_ID[indicator_id]
+        rows.append(
+            HeadlineRow(
+                indicator=indicator,
+                kommune=figure("kommune", indicator),
+                fylke=figure("fylke", indicator),
+                norway=figure("norway", indicator),
+                months=[r for r in months if r.indicator == indicator_id],
+            )
+        )
+    return ImpactView(
+        kommunenummer=kommune,
+        kommune=place["short_name"],
+        fylke=fylker[fylkesnummer]["short_name"],
+        month_from=monthly.month_from,
+        month_to=monthly.month_to,
+        population_year=place["population_year"],
+        rows=rows,
+    )

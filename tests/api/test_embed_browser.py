@@ -295,9 +295,34 @@ async def test_the_builder_makes_the_snippet_and_meets_wcag_aa(visit: Visit) -> 
     value = await snippet.input_value()
     assert value.startswith(f'<iframe src="{visit.origin}/embed/map?kommune=3405&amp;mode=lend')
     assert 'title="Lillehammer"' in value
+    numbers = await visit.page.locator("#numbers-snippet").input_value()
+    assert numbers.startswith(f'<iframe src="{visit.origin}/embed/impact?kommune=3405&amp;lang=nb"')
     preview = visit.page.frame_locator("#preview")
     await preview.locator("body[data-ready=true]").wait_for(state="attached")
     assert await preview.locator("h1").text_content() == "Del, lån og gjenbruk i Lillehammer"
     await screenshot(visit, "embed-builder")
     assert await _axe(visit) == []
     visit.assert_clean()
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_the_kommunes_numbers_meet_wcag_aa(visit: Visit) -> None:
+    await visit.page.goto(f"{visit.origin}/embed/impact?kommune={LILLEHAMMER.kommunenummer}")
+    assert await visit.page.locator("tbody tr").count() == 4
+    await screenshot(visit, "embed-impact")
+    assert await _axe(visit) == []
+    visit.assert_clean()
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_axe_here_finds_what_it_should(visit: Visit) -> None:
+    """The harness itself: a nameless button and an image without alt text on the map page
+    are serious or critical violations."""
+    await open_map(visit, f"kommune={LILLEHAMMER.kommunenummer}")
+    await visit.js(
+        "document.querySelector('main').append(document.createElement('button'));"
+        "const i = document.createElement('img'); i.src = 'data:,';"
+        "document.querySelector('main').append(i);"
+    )
+    found = {violation["id"] for violation in await _axe(visit)}
+    assert {"button-name", "image-alt"} <= found

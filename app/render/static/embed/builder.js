@@ -7,6 +7,7 @@
   var snippet = document.getElementById('snippet');
   var preview = document.getElementById('preview');
   var status = document.getElementById('copy-status');
+  var numbers = document.getElementById('numbers-snippet');
 
   function mapUrl() {
     var query = new URLSearchParams();
@@ -33,6 +34,15 @@
     snippet.value = '<iframe src="' + escapeAttribute(window.location.origin + url) +
       '" title="' + escapeAttribute(title) + '" width="100%" height="520" ' +
       'style="border:0" loading="lazy"></iframe>';
+    var place = form.elements.place.value.split(':');
+    if (place[0] === 'kommune') {
+      numbers.value = '<iframe src="' + escapeAttribute(window.location.origin +
+        '/embed/impact?kommune=' + place[1] + '&lang=' + form.elements.lang.value) +
+        '" title="' + escapeAttribute(title) + '" width="100%" height="560" ' +
+        'style="border:0" loading="lazy"></iframe>';
+    } else {
+      numbers.value = numbers.dataset.none;
+    }
     status.textContent = '';
   }
 
