@@ -338,7 +338,7 @@ def impact_page(view: ImpactView, *, lang: str, files: dict[str, Asset]) -> str:
         per_decimals = ind.decimals or 2
         # Every month of the span; a month without a row counted nothing (zero).
         by_month = {m.keys["month"]: m for m in row.months}
-        months = []
+        months: list[tuple[date, Decimal | None, bool]] = []
         month = view.month_from
         while month <= view.month_to:
             found = by_month.get(f"{month:%Y-%m}")

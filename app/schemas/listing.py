@@ -216,7 +216,7 @@ class Recurrence(StrEnum):
     RECURRING = "recurring"
 
 
-class Frequency(StrEnum):
+class RecurrenceFrequency(StrEnum):
     WEEKLY = "weekly"
     MONTHLY = "monthly"
     QUARTERLY = "quarterly"
@@ -231,7 +231,9 @@ class Logistics(StrEnum):
 
 class MaterialDetails(_Strict):
     recurrence: Recurrence = Recurrence.ONE_OFF
-    frequency: Frequency | None = Field(default=None, description="Required when recurring")
+    frequency: RecurrenceFrequency | None = Field(
+        default=None, description="Required when recurring"
+    )
     logistics: Logistics = Logistics.PICKUP
     available_from: date | None = None
     density_kg_per_m3: float | None = Field(

@@ -98,7 +98,7 @@ class PersonSummary(BaseModel):
     )
 
 
-class KommuneRef(BaseModel):
+class HomeKommune(BaseModel):
     number: str
     name: str
 
@@ -122,7 +122,7 @@ class PersonProfile(PersonSummary):
         description="Year and month they joined (a day would help tell people apart)",
         examples=["2026-11"],
     )
-    kommune: KommuneRef | None = Field(description="Their home kommune, if they gave one")
+    kommune: HomeKommune | None = Field(description="Their home kommune, if they gave one")
     handovers: HandoverCounts
     reviews: ReviewCount
 

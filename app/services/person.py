@@ -27,7 +27,7 @@ from app.schemas.person import (
     ApiKeyExport,
     ApiKeyMe,
     HandoverCounts,
-    KommuneRef,
+    HomeKommune,
     MembershipRef,
     MeUpdate,
     PersonalDataExport,
@@ -184,7 +184,7 @@ async def get_profile(session: AsyncSession, *, person_id: uuid.UUID) -> PersonP
         raise PersonNotFoundError(f"No person has the id {person_id}.")
     count, average = await ReviewRepository(session).summary(person_id)
     kommune = (
-        KommuneRef(number=row["home_kommune"], name=row["kommune_name"])
+        HomeKommune(number=row["home_kommune"], name=row["kommune_name"])
         if row["home_kommune"]
         else None
     )
