@@ -57,6 +57,9 @@ REPAIR_STATUSES: tuple[str, ...] = get_args(RepairStatusCode)
 REPAIR_BARRIERS: tuple[str, ...] = get_args(RepairBarrierCode)
 REPAIR_SOURCES = ("logged", "transaction", "imported")
 PROBLEM_MAX_LENGTH = 2000
+# Imported ORDS records keep the partner's text: the standard sets no limit, real files have
+# problem texts of several thousand characters. This is only a safety cap (a row error).
+IMPORTED_PROBLEM_MAX_LENGTH = 20_000
 
 
 class RepairEvent(Base):
@@ -108,9 +111,11 @@ class Repair(Base):
         UniqueConstraint("data_provider", "provider_record_id", name="one_record_per_provider"),
         CheckConstraint(_in("source", REPAIR_SOURCES), name="source_known"),
         CheckConstraint(_in("repair_status", REPAIR_STATUSES), name="repair_status_known"),
+        # Repairs logged in Sirkel name a barrier only at end of life; imported records keep
+        # what the partner recorded (ORDS allows a barrier with any outcome).
         CheckConstraint(
             f"repair_barrier IS NULL OR ({_in('repair_barrier', REPAIR_BARRIERS)} "
-            "AND repair_status = 'End of life')",
+            "AND (repair_status = 'End of life' OR source = 'imported'))",
             name="barrier_only_end_of_life",
         ),
         CheckConstraint("country ~ '^[A-Z]{3}$'", name="country_alpha3"),
@@ -122,7 +127,11 @@ class Repair(Base):
             "product_age IS NULL OR (product_age >= 0 AND product_age <= 200)",
             name="age_range",
         ),
-        CheckConstraint(f"char_length(problem) <= {PROBLEM_MAX_LENGTH}", name="problem_length"),
+        CheckConstraint(
+            f"char_length(problem) <= CASE WHEN source = 'imported' "
+            f"THEN {IMPORTED_PROBLEM_MAX_LENGTH} ELSE {PROBLEM_MAX_LENGTH} END",
+            name="problem_length",
+        ),
         CheckConstraint(
             "char_length(data_provider) BETWEEN 1 AND 200", name="data_provider_length"
         ),

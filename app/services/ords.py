@@ -391,6 +391,8 @@ class OrdsParseResult:
     records: list[OrdsRecord] = field(default_factory=list)
     errors: list[OrdsRowError] = field(default_factory=list)
     error_count: int = 0
+    # The file's line where each record's row starts, parallel to ``records``.
+    lines: list[int] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
@@ -403,6 +405,20 @@ _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _STATUSES = ", ".join(status.value for status in RepairStatus)
 _BARRIERS = ", ".join(barrier.value for barrier in RepairBarrier)
+
+
+def _barrier_key(text: str) -> str:
+    """A barrier's spelling reduced to what tells the barriers apart: case, spacing, the
+    articles and a trailing full stop do not ("No way to open the product." is "No way to
+    open product")."""
+    words = re.sub(r"[^\w]+", " ", text.casefold()).split()
+    return " ".join(word for word in words if word not in ("the", "a", "an"))
+
+
+# Each barrier by its reduced spelling; a value that reduces to none of them is an error.
+_BARRIER_SPELLINGS: Final[dict[str, RepairBarrier]] = {
+    _barrier_key(barrier.value): barrier for barrier in RepairBarrier
+}
 
 
 def _read_header(cells: list[str] | None) -> dict[str, int]:
@@ -493,13 +509,12 @@ class _RowParser:
 
     def barrier(self) -> RepairBarrier | None:
         value = self.cells["repair_barrier_if_end_of_life"]
-        if not value:
+        if not value.strip():
             return None
-        try:
-            return RepairBarrier(value)
-        except ValueError:
+        barrier = _BARRIER_SPELLINGS.get(_barrier_key(value))
+        if barrier is None:
             self.error("repair_barrier_if_end_of_life", f"must be empty or one of: {_BARRIERS}")
-            return None
+        return barrier
 
     def event_date(self) -> date | None:
         value = self.cells["event_date"]
@@ -585,6 +600,7 @@ def parse_ords_csv(raw: bytes, *, max_rows: int = 50_000) -> OrdsParseResult:
         raise OrdsFileError("The file contains NUL characters; it is not a text file.")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     records: list[OrdsRecord] = []
+    lines: list[int] = []
     errors: list[OrdsRowError] = []
     error_count = 0
     first_line: dict[str, int] = {}
@@ -621,8 +637,9 @@ def parse_ords_csv(raw: bytes, *, max_rows: int = 50_000) -> OrdsParseResult:
                     first_line[id_] = line
             if record is not None and not row_errors:
                 records.append(record)
+                lines.append(line)
             error_count += len(row_errors)
             errors.extend(row_errors[: max(0, MAX_ROW_ERRORS - len(errors))])
     except csv.Error as exc:
         raise OrdsFileError(f"Line {reader.line_num}: the CSV cannot be read ({exc}).") from exc
-    return OrdsParseResult(records=records, errors=errors, error_count=error_count)
+    return OrdsParseResult(records=records, errors=errors, error_count=error_count, lines=lines)

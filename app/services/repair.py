@@ -27,8 +27,6 @@ time of the correction. The ledger is written last: its lock is held until commi
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -60,7 +58,7 @@ from app.geo import point_element
 from app.models import Organization, Repair, RepairEvent, Transaction
 from app.models.evidence import EvidenceEvent, EvidenceGrade
 from app.models.person import PlatformRole
-from app.models.repair import PROBLEM_MAX_LENGTH
+from app.models.repair import IMPORTED_PROBLEM_MAX_LENGTH
 from app.pagination import decode_cursor, decode_time_id_cursor, encode_cursor, invalid_cursor
 from app.repositories.evidence import EvidenceDraft, PartyRef
 from app.repositories.geography import GeographyRepository
@@ -730,21 +728,6 @@ async def update_repair(
 # --- ORDS import ----------------------------------------------------------------------------
 
 
-def _row_lines(raw: bytes) -> list[int]:
-    """The line where each data row of a file ``parse_ords_csv`` accepted starts, in order
-    (the same count as its records when it found no errors)."""
-    reader = csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), strict=True)
-    next(reader, None)
-    lines: list[int] = []
-    while True:
-        line = reader.line_num + 1
-        cells = next(reader, None)
-        if cells is None:
-            return lines
-        if cells:
-            lines.append(line)
-
-
 def _row_error(line: int, column: str | None, message: str) -> dict[str, Any]:
     return {
         "location": "body",
@@ -764,8 +747,8 @@ def _storable(record: OrdsRecord) -> list[tuple[str, str]]:
         problems.append(("year_of_manufacture", f"must be between {MIN_YEAR} and {MAX_YEAR}"))
     if record.product_age is not None and Decimal(str(record.product_age)) > MAX_AGE:
         problems.append(("product_age", f"must be at most {MAX_AGE} years"))
-    if record.problem is not None and len(record.problem) > PROBLEM_MAX_LENGTH:
-        problems.append(("problem", f"must be at most {PROBLEM_MAX_LENGTH} characters"))
+    if record.problem is not None and len(record.problem) > IMPORTED_PROBLEM_MAX_LENGTH:
+        problems.append(("problem", f"must be at most {IMPORTED_PROBLEM_MAX_LENGTH:,} characters"))
     if len(record.id) > MAX_KEY_LENGTH:
         problems.append(("id", f"must be at most {MAX_KEY_LENGTH} characters"))
     if len(record.data_provider) > MAX_KEY_LENGTH:
@@ -785,14 +768,15 @@ async def import_ords(
     await _organization(session, organization_id)
     await _authorize_write(session, principal, organization_id)
     parsed = parse_ords_csv(raw)
-    rows: list[dict[str, Any]] = [_row_error(e.line, e.column, e.message) for e in parsed.errors]
+    # One pass: what ORDS refuses and what the table cannot hold, every row's errors at once.
+    found = [(e.line, e.column, e.message) for e in parsed.errors]
     count = parsed.error_count
-    if parsed.valid:
-        for line, record in zip(_row_lines(raw), parsed.records, strict=True):
-            for column, message in _storable(record):
-                count += 1
-                if len(rows) < MAX_ROW_ERRORS:
-                    rows.append(_row_error(line, column, message))
+    for line, record in zip(parsed.lines, parsed.records, strict=True):
+        for column, message in _storable(record):
+            count += 1
+            found.append((line, column, message))
+    found.sort(key=lambda error: error[0])
+    rows = [_row_error(*error) for error in found[:MAX_ROW_ERRORS]]
     if count:
         raise InvalidOrdsRowsError(
             f"{count} error(s) in the file; nothing was imported.",

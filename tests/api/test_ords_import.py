@@ -15,6 +15,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.api.deps import utcnow
@@ -25,6 +26,7 @@ from app.services.ords import ORDS_FIELDS
 from tests.api.test_repairs import NOW, counts, repair_body, set_clock
 from tests.factories import Actor, create_api_key, create_organization, create_person
 from tests.problems import assert_problem
+from tests.repositories.test_evidence_ledger import create_repair
 
 SAMPLE = PROJECT_ROOT / "tests" / "fixtures" / "ords_sample.csv"
 MIB = 1024 * 1024
@@ -272,6 +274,99 @@ async def test_a_file_with_invalid_rows_is_refused_whole_with_every_row_error(
     assert await counts(session) == before
 
 
+async def test_what_partners_really_write_is_kept(
+    client: httpx.AsyncClient, session: AsyncSession, owner: Actor, cafe: Organization
+) -> None:
+    """Real partner files: problem texts of thousands of characters, a barrier on a repair
+    that was not end of life (ORDS allows it), barriers spelled a little differently."""
+    long_problem = "Ristet og luktet brent; " * 150  # 3,600 characters
+    rows = [
+        one_row(id="kafe_1", problem=long_problem),
+        one_row(
+            id="kafe_2",
+            repair_status="Repairable",
+            repair_barrier_if_end_of_life="Spare parts not available",
+        ),
+        one_row(
+            id="kafe_3",
+            repair_status="End of life",
+            repair_barrier_if_end_of_life="No way to open the product.",
+        ),
+        one_row(
+            id="kafe_4",
+            repair_status="End of life",
+            repair_barrier_if_end_of_life="  item too worn out ",
+        ),
+    ]
+    response = await upload(client, owner.headers, cafe, csv_bytes(rows))
+    assert response.status_code == 200, response.text
+    assert response.json() == {"inserted": 4, "duplicates": 0, "errors": []}
+    stored = await imported(session, "Reparasjonskafé Oslo")
+    assert stored["kafe_1"].problem == long_problem
+    assert (stored["kafe_2"].repair_status, stored["kafe_2"].repair_barrier) == (
+        "Repairable",
+        "Spare parts not available",
+    )
+    assert stored["kafe_3"].repair_barrier == "No way to open product"
+    assert stored["kafe_4"].repair_barrier == "Item too worn out"
+
+
+async def test_a_logged_repair_still_names_a_barrier_only_at_end_of_life(
+    session: AsyncSession, cafe: Organization
+) -> None:
+    """The database's rules for repairs logged in Sirkel stand; only imports are exempt."""
+    repair = await create_repair(session, cafe)
+    for change in (
+        "repair_barrier = 'Lack of equipment'",  # on a Fixed repair
+        "problem = repeat('x', 2001)",
+    ):
+        with pytest.raises(IntegrityError, match="ck_repairs_"):
+            async with session.begin_nested():
+                await session.execute(
+                    text(f"UPDATE repairs SET {change} WHERE id = :id"), {"id": repair.id}
+                )
+    await session.execute(
+        text(
+            "UPDATE repairs SET source = 'imported', repair_barrier = 'Lack of equipment', "
+            "problem = repeat('x', 20000) WHERE id = :id"
+        ),
+        {"id": repair.id},
+    )
+    with pytest.raises(IntegrityError, match="ck_repairs_problem_length"):
+        async with session.begin_nested():
+            await session.execute(
+                text("UPDATE repairs SET problem = repeat('x', 20001) WHERE id = :id"),
+                {"id": repair.id},
+            )
+
+
+async def test_every_error_comes_back_in_one_pass(
+    client: httpx.AsyncClient, session: AsyncSession, owner: Actor, cafe: Organization
+) -> None:
+    """What ORDS refuses and what a repair cannot hold, in one answer, in line order: not a
+    first round of errors and then, once fixed, a second."""
+    rows = [
+        one_row(),
+        one_row(id="kafe_2", problem="x" * 20_001),  # the table's cap
+        one_row(id="kafe_3", repair_status="Fiksa"),  # not ORDS
+        one_row(id="kafe_4", year_of_manufacture="1500"),  # the table's range
+        one_row(id="kafe_5", repair_barrier_if_end_of_life="Too expensive overall"),
+    ]
+    before = await counts(session)
+    body = assert_problem(
+        await upload(client, owner.headers, cafe, csv_bytes(rows)), 422, "invalid_ords_rows"
+    )
+    assert [(e["line"], e["column"]) for e in body["errors"]] == [
+        (3, "problem"),
+        (4, "repair_status"),
+        (5, "year_of_manufacture"),
+        (6, "repair_barrier_if_end_of_life"),
+    ]
+    assert body["error_count"] == 4
+    assert "20,000 characters" in body["errors"][0]["message"]
+    assert await counts(session) == before
+
+
 async def test_values_ords_allows_but_a_repair_cannot_have_are_row_errors(
     client: httpx.AsyncClient, session: AsyncSession, owner: Actor, cafe: Organization
 ) -> None:
@@ -279,7 +374,7 @@ async def test_values_ords_allows_but_a_repair_cannot_have_are_row_errors(
         one_row(),
         one_row(id="kafe_2", year_of_manufacture="1500"),
         one_row(id="kafe_3", product_age="250"),
-        one_row(id="kafe_4", problem="x" * 2001),
+        one_row(id="kafe_4", problem="x" * 20_001),
     ]
     before = await counts(session)
     body = assert_problem(
