@@ -322,6 +322,7 @@ async def test_descendant_slugs_include_the_category_and_everything_below(
         "computer-monitors",
         "desktop-computers",
         "laptops",
+        "paper-shredders",
         "printers-and-scanners",
     ]
     electronics = await descendant_slugs(session, slug="electronics")

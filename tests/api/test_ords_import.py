@@ -311,6 +311,33 @@ async def test_what_partners_really_write_is_kept(
     assert stored["kafe_4"].repair_barrier == "Item too worn out"
 
 
+@pytest.mark.parametrize(
+    ("ords_id", "name", "kg", "co2e_kg"),
+    [
+        # The factor's weight, and its pre-use CO2e x 0.5 (data/README.md, reuse factors).
+        ("2", "Battery/charger/adapter", Decimal("0.075"), Decimal("0.275")),
+        ("10", "Handheld entertainment device", Decimal("0.137"), Decimal("11.355")),
+        ("21", "Paper shredder", Decimal("3.800"), Decimal("29.750")),
+        ("33", "TV and gaming-related accessories", Decimal("1.989"), Decimal("25.665")),
+    ],
+)
+async def test_fixed_repairs_of_every_ords_category_count_their_impact(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    owner: Actor,
+    cafe: Organization,
+    ords_id: str,
+    name: str,
+    kg: Decimal,
+    co2e_kg: Decimal,
+) -> None:
+    row = one_row(product_category=name, product_category_id=ords_id)
+    response = await upload(client, owner.headers, cafe, csv_bytes([row]))
+    assert response.status_code == 200, response.text
+    repair = (await imported(session, "Reparasjonskafé Oslo"))["kafe_1"]
+    assert (repair.kg_diverted, repair.co2e_kg) == (kg, co2e_kg)
+
+
 async def test_a_logged_repair_still_names_a_barrier_only_at_end_of_life(
     session: AsyncSession, cafe: Organization
 ) -> None:
