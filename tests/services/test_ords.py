@@ -194,23 +194,25 @@ def test_the_enums_are_spelled_as_the_schema_says() -> None:
         ("(555) 123-4567", "[phone]"),
         ("555-123-4567", "[phone]"),
         ("+46 8 123 456 78", "[phone]"),
-        # Other long numbers
+        # British numbers as written at home
+        ("ring 07700 900123", "ring [phone]"),
+        ("Tel 01632 960123 after 5", "Tel [phone] after 5"),
+        ("029 2018 0000", "[phone]"),
+        # Personal numbers
         ("Kontonr 1234.56.78903", "Kontonr [number]"),
         ("Kontonummer 1234 56 78903", "Kontonummer [number]"),
-        ("fnr 01019012345", "fnr [number]"),
+        ("konto 12345678903", "konto [number]"),  # a valid control digit
+        ("fnr 01019012345", "fnr [number]"),  # a day and a month: a fødselsnummer
+        ("D-nummer 41019012345", "D-nummer [number]"),
         ("personnummer 010190 12345", "personnummer [number]"),
         ("født 01.01.1990 12345", "født [number]"),
         ("IMEI 356938035643809", "IMEI [number]"),
-        ("serienr SN123456789", "serienr SN[number]"),
-        ("EAN 7311271234567", "EAN [number]"),
-        ("ordre #123-456", "ordre #[number]"),
-        ("org.nr 923 609 016", "org.nr [number]"),
-        ("kode 123456", "kode [number]"),
-        ("012 34 567", "[number]"),
+        ("kort 4111 1111 1111 1111", "kort [number]"),
+        ("4111111111111111", "[number]"),
         # Several at once, with Norwegian text around them
         (
-            "Hei! Jeg heter Åse, ring 934 56 789 eller skriv åse@øya.no — vipps 12345678901",
-            "Hei! Jeg heter Åse, ring [phone] eller skriv [e-mail] — vipps [number]",
+            "Hei! Jeg heter Åse, ring 934 56 789 eller skriv åse@øya.no — konto 1234.56.78903",
+            "Hei! Jeg heter Åse, ring [phone] eller skriv [e-mail] — konto [number]",
         ),
         # Control characters become a space; the result is trimmed
         ("linje1\nlinje2", "linje1 linje2"),
@@ -257,6 +259,22 @@ def test_scrub_problem_replaces_personal_data(text: str, expected: str) -> None:
         "Needed new battery. . .",
         "mellom 2018 og 2020",
         "12345",
+        # Numbers that name products, parts, versions and ranges are repair context.
+        "Morphy Richards 330215 kettle, lid broken",
+        "needs part number 427694",
+        "Modell 54321678 fra Bosch",  # eight digits after a product word: not a phone
+        "win 10 1803 will not boot",
+        "input 300-400V",
+        "serienr SN123456789",
+        "EAN 7311271234567",
+        "ordre #123-456",
+        "org.nr 923 609 016",
+        "kode 123456",
+        "012 34 567",
+        "vipps 12345678901",  # eleven digits, neither a date nor a control digit
+        # A missing space is no link.
+        "not working.no power",
+        "sjekk finn.no for deler",
     ],
 )
 def test_scrub_problem_keeps_ordinary_text(text: str) -> None:
