@@ -290,6 +290,9 @@ _PRODUCT_WORDS = (
     "type",
     "version",
     "versjon",
+    "firmware",
+    "fastvare",
+    "build",
 )
 _AFTER_PRODUCT_WORD = "|".join(
     f"(?<={re.escape(word)} )|(?<={re.escape(word)}: )" for word in _PRODUCT_WORDS
@@ -303,7 +306,9 @@ _PATTERNS: Final[tuple[tuple[str, str], ...]] = (
     # so that abbreviations ("f.eks.", "bl.a.") and file names ("manual.pdf") survive.
     (
         "domain",
-        rf"(?<![\w@.\-/])(?:{_LABEL}\.)+(?:[^\W\d_]{{2,24}}/[^\s<>\"]*|{_COMMON_TLDS})",
+        rf"(?<![\w@.\-/])(?:{_LABEL}\.)+(?:[^\W\d_]{{2,24}}/[^\s<>\"]*|{_COMMON_TLDS})"
+        # A hyphenated name is a site, not a missing space: "kari-nordmann.no har bilder".
+        r"|(?<![\w@.\-/])[^\W_][\w]*-[\w\-]*\.(?i:no)(?![\w\-])",
     ),
     # A fødselsnummer written with its date: "010190 12345", "01.01.1990 12345".
     (
@@ -433,7 +438,8 @@ def scrub_problem(text: str) -> str:
     Replaced: e-mail addresses by ``[e-mail]``; links by ``[url]`` (``http(s)://`` and
     ``ftp://`` URLs, ``www.`` addresses, bare domains followed by a path such as
     ``example.com/kari``, and bare domains ending in .com, .net, .org, .info, .eu, .io, .uk
-    or .no — but not ``working.no power``, a sentence missing a space); telephone numbers by
+    or .no — but not ``working.no power``, a sentence missing a space, unless the name has
+    a hyphen as people's own sites do); telephone numbers by
     ``[phone]`` (Norwegian eight-digit numbers as they are usually written, numbers with a
     ``+``/``00`` country code, British numbers from a 0, North American ``(555) 123-4567``);
     personal numbers by ``[number]``: a fødselsnummer (eleven digits from a day and a month,
