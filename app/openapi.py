@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -33,6 +34,84 @@ from app.errors import (
 from app.idempotency import EXEMPT_PATHS
 
 _REF = "#/components/schemas/Problem"
+# Response examples for the schemas and operations whose models do not carry one: real
+# responses of the demo data (scripts/harvest_examples.py), reviewed; checked against their
+# schemas by tests/test_openapi_examples.py.
+EXAMPLES: dict[str, dict[str, Any]] = orjson.loads(
+    (Path(__file__).parent / "schemas" / "examples.json").read_bytes()
+)
+
+
+def _resolve(node: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+    ref = node.get("$ref")
+    return components[ref.rsplit("/", 1)[-1]] if ref else node
+
+
+def _object_of(node: dict[str, Any], components: dict[str, Any]) -> dict[str, Any] | None:
+    """The object schema a property holds, through a $ref or a nullable anyOf."""
+    node = _resolve(node, components)
+    if "properties" in node:
+        return node
+    for option in node.get("anyOf", []):
+        option = _resolve(option, components)
+        if "properties" in option:
+            return option
+    return None
+
+
+def _complete(example: Any, node: dict[str, Any], components: dict[str, Any]) -> Any:
+    """An example as the response is serialised: a property the model always writes but the
+    example leaves out is written with its default, or null where it may be null. (Examples
+    in the models are written for reading and omit such fields.)"""
+    if isinstance(example, list):
+        items = _resolve(node, components).get("items")
+        if items is None:
+            return example
+        return [_complete(item, items, components) for item in example]
+    schema = _object_of(node, components)
+    if not isinstance(example, dict) or schema is None:
+        return example
+    out = dict(example)
+    properties = schema["properties"]
+    for name in schema.get("required", ()):
+        if name in out:
+            continue
+        prop = properties.get(name, {})
+        if "default" in prop:
+            out[name] = prop["default"]
+        elif any(option.get("type") == "null" for option in prop.get("anyOf", ())):
+            out[name] = None
+    for name, value in out.items():
+        if name in properties:
+            out[name] = _complete(value, properties[name], components)
+    return out
+
+
+def _install_examples(schema: dict[str, Any]) -> None:
+    components = schema["components"]["schemas"]
+    for name, example in EXAMPLES["components"].items():
+        component = components.get(name)
+        if component is not None and "example" not in component:
+            component["example"] = example
+    for component in components.values():
+        if "example" in component:
+            component["example"] = _complete(component["example"], component, components)
+    for key, by_media in EXAMPLES["operations"].items():
+        method, path = key.split(" ", 1)
+        operation = schema["paths"].get(path, {}).get(method.lower())
+        if operation is None:
+            continue
+        for status, response in operation["responses"].items():
+            content = response.get("content", {})
+            for media, example in by_media.items():
+                if status.startswith("2") and media in content:
+                    content[media].setdefault("example", example)
+    for operations in schema["paths"].values():
+        for operation in operations.values():
+            for status, response in operation["responses"].items():
+                for media in response.get("content", {}).values() if status.startswith("2") else ():
+                    if "example" in media and "schema" in media:
+                        media["example"] = _complete(media["example"], media["schema"], components)
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -95,6 +174,7 @@ def install_openapi(app: FastAPI) -> None:
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
         _readable_operation_ids(schema)
+        _install_examples(schema)
         app.openapi_schema = schema
         return schema
 

@@ -38,7 +38,7 @@ from app.services.listing import ListingFilters
 
 router = APIRouter(prefix="/embed", tags=["embed"])
 
-HTML = "text/html; charset=utf-8"
+HTML = "text/html"
 PBF = "application/x-protobuf"
 YEAR = "public, max-age=31536000, immutable"
 # The pages name the current assets' hashes; a few minutes of caching lets a new version in.

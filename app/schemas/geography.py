@@ -35,6 +35,23 @@ class KommuneSummary(BaseModel):
 
 
 class KommuneRead(KommuneSummary):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "kommunenummer": "5001",
+                "name": "Trondheim - Tråante",
+                "short_name": "Trondheim",
+                "fylkesnummer": "50",
+                "fylke_name": "Trøndelag - Trööndelage",
+                "population": 212660,
+                "population_year": 2024,
+                "area_km2": 502.63,
+                "bbox": [10.0042, 63.2488, 10.7292, 63.4769],
+                "label_point": [10.3897, 63.3708],
+            }
+        },
+    )
+
     bbox: tuple[float, float, float, float] = Field(
         description="min lon, min lat, max lon, max lat of the boundary"
     )

@@ -91,7 +91,18 @@ class ImpactRowRead(BaseModel):
 
 class ImpactResponse(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={"example": {"rows": [ROW_EXAMPLE]}}, populate_by_name=True
+        json_schema_extra={
+            "example": {
+                "indicators": [ROW_EXAMPLE["indicator"]],
+                "group_by": list(ROW_EXAMPLE["keys"]),
+                "from": "2026-01",
+                "to": "2026-12",
+                "evidence": "all",
+                "population_year": 2024,
+                "rows": [ROW_EXAMPLE],
+            }
+        },
+        populate_by_name=True,
     )
 
     indicators: list[str]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from app.schemas.listing import ListingRead
 
@@ -28,33 +28,8 @@ class MatchReason(BaseModel):
 
 
 class Match(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "example": {
-                "score": 0.8725,
-                "distance_m": 3120.4,
-                "reasons": [
-                    {
-                        "code": "ewc_exact",
-                        "fits": True,
-                        "text": {
-                            "nb": "Samme avfallskode (03 01 05)",
-                            "en": "The same waste code (03 01 05)",
-                        },
-                    },
-                    {
-                        "code": "quantity_partial",
-                        "fits": True,
-                        "text": {
-                            "nb": "Dekker 40 % av behovet (2 t av 5 t)",
-                            "en": "Covers 40 % of the need (2 t of 5 t)",
-                        },
-                    },
-                ],
-                "listing": {"id": "4c1e…", "kind": "material", "mode": "wanted"},
-            }
-        }
-    )
+    """A listing that could serve the one asked about, or be served by it. (Its example,
+    with a whole listing, is in ``app/schemas/examples.json``.)"""
 
     score: float = Field(ge=0, le=1, description="0-1, higher fits better")
     distance_m: float = Field(description="Between the two listings' public points")

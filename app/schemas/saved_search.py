@@ -137,23 +137,7 @@ class OrganizationMatch(BaseModel):
 
 
 class OrganizationMatchPage(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "example": {
-                "items": [
-                    {
-                        "found_at": "2026-12-05T09:00:00Z",
-                        "score": 0.8725,
-                        "wanted_listing_id": "4c1e0b7e-1f7a-4b8e-9a55-8a1c7f0b2d11",
-                        "offer_listing_id": "9a0e5d3c-77b2-4f0e-8f43-3c2b1a0d9e88",
-                        "own_listing_id": "4c1e0b7e-1f7a-4b8e-9a55-8a1c7f0b2d11",
-                        "listing": {"id": "9a0e5d3c-77b2-4f0e-8f43-3c2b1a0d9e88"},
-                    }
-                ],
-                "next_cursor": None,
-            }
-        }
-    )
+    """(Its example, with a whole listing, is in ``app/schemas/examples.json``.)"""
 
     items: list[OrganizationMatch]
     next_cursor: str | None

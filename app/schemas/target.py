@@ -128,6 +128,7 @@ class TargetRead(BaseModel):
                 "id": "5a0e3f1c-7b2d-4e8a-9c1f-2d3e4f5a6b7c",
                 "version": 1,
                 **_EXAMPLE,
+                "target_change_pct": "50",  # a decimal: written as a string
                 "scope_code": None,
                 "initiative_id": None,
                 "target_value": None,
