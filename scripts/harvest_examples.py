@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-PASSWORD = "sirkel-demo-passord"  # noqa: S105 - the demo accounts' published password
+PASSWORD = "sirkel-demo-passord"  # the demo accounts' published password
 ACCOUNTS = ("kari@demo.sirkel.no", "moderator@demo.sirkel.no", "analytiker@demo.sirkel.no")
 
 
