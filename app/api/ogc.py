@@ -1,14 +1,17 @@
 """/ogc — OGC API - Features, Part 1 (Core, GeoJSON), read-only, for GIS tools.
 
 QGIS ("Add OGC API - Features layer"), GDAL (``OAPIF:`` driver) and other clients read the
-public listings (blurred, as everywhere: the public point), kommuner and fylker here, with
-``bbox``, ``limit`` (up to 10,000) and ``next`` links through every page. The documents are
-JSON; features are GeoJSON in WGS 84 (CRS84, longitude first). Not yet: the HTML encoding,
-``datetime`` filtering (answered with 422), the initiatives and repair events collections.
+public listings (blurred, as everywhere: the public point), repair events, kommuner and fylker
+here, with ``bbox``, ``limit`` (up to 10,000) and ``next`` links through every page; repair
+events also by ``datetime`` (their start: an instant, a date, or an interval with ``..`` for
+an open end). The documents are JSON; features are GeoJSON in WGS 84 (CRS84, longitude
+first). Not yet: the HTML encoding, ``datetime`` on listings (answered with 422), the
+initiatives collection.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Annotated, Any
 
@@ -26,12 +29,15 @@ from app.errors import (
     KommuneNotFoundError,
     ListingNotFoundError,
     NotFoundError,
+    RepairEventNotFoundError,
     problem_responses,
 )
 from app.geo import NORWAY_BBOX
 from app.render import sql_json
+from app.schemas.repair import RepairEventRead
 from app.services import geography
 from app.services import listing as listing_service
+from app.services import repair as repair_service
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 
@@ -50,18 +56,33 @@ COLLECTIONS: dict[str, dict[str, str]] = {
         "description": "Active listings: items, repair services, materials, energy and space. "
         "A person's listing is shown about 400 m from its true point.",
     },
+    "repair-events": {
+        "title": "Repair events",
+        "description": "Repair cafés and repair days that organizations announced, with their "
+        "place and time. `datetime` selects by the start.",
+    },
     "kommuner": {"title": "Kommuner", "description": "Norway's 357 kommuner (2024)."},
     "fylker": {"title": "Fylker", "description": "Norway's 15 fylker (2024)."},
 }
 
-CollectionPath = Annotated[str, Path(description="`listings`, `kommuner` or `fylker`")]
+CollectionPath = Annotated[
+    str, Path(description="`listings`, `repair-events`, `kommuner` or `fylker`")
+]
 BboxQuery = Annotated[
     str | None,
     Query(max_length=200, description="minLon,minLat,maxLon,maxLat (CRS84)"),
 ]
 LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Features per page")]
 DatetimeQuery = Annotated[
-    str | None, Query(max_length=100, description="Not supported yet: any value is a 422")
+    str | None,
+    Query(
+        max_length=100,
+        description="Repair events by their start: an instant or a date "
+        "(`2026-12-12T18:00:00Z`, `2026-12-12`), or an interval "
+        "(`2026-12-01T00:00:00Z/2026-12-31T23:59:59Z`, `../2026-12-31`, `2026-12-01/..`). "
+        "Not supported on other collections (422).",
+        examples=["2026-12-01/.."],
+    ),
 ]
 
 
@@ -94,19 +115,69 @@ def _known(name: str) -> None:
         raise NotFoundError(f"No collection {name!r}; see /ogc/collections.")
 
 
-def _no_datetime(value: str | None) -> None:
+def _datetime_error(message: str) -> InvalidInputError:
+    return InvalidInputError(
+        f"datetime: {message}",
+        errors=[
+            FieldError(location="query", field="datetime", message=message, type="value_error")
+        ],
+    )
+
+
+def _moment(text: str, *, end: bool) -> dt.datetime:
+    """An RFC 3339 date-time with a time zone, or a date: its first moment, or for the end
+    of an interval the first moment after it."""
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            moment = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+            return moment + dt.timedelta(days=1) if end else moment
+        moment = dt.datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise _datetime_error(f"{text!r} is neither an RFC 3339 date-time nor a date") from None
+    if moment.tzinfo is None:
+        raise _datetime_error(f"{text!r} needs a time zone (Z or +01:00)")
+    return moment + dt.timedelta(microseconds=1) if end else moment
+
+
+def parse_datetime(value: str) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """OGC API's ``datetime`` as a half-open range of start times [from, to)."""
+    if "/" not in value:
+        return _moment(value, end=False), _moment(value, end=True)
+    first, _, last = value.partition("/")
+    if first in ("", "..") and last in ("", ".."):
+        raise _datetime_error("an interval needs at least one end")
+    start = None if first in ("", "..") else _moment(first, end=False)
+    stop = None if last in ("", "..") else _moment(last, end=True)
+    if start is not None and stop is not None and start >= stop:
+        raise _datetime_error("the interval ends before it starts")
+    return start, stop
+
+
+def _no_datetime(value: str | None, collection: str) -> None:
     if value is not None:
         raise InvalidInputError(
-            "datetime filtering is not supported yet.",
+            f"datetime selects repair events by their start; {collection} has no time.",
             errors=[
                 FieldError(
                     location="query",
                     field="datetime",
-                    message="not supported yet",
+                    message="only for repair-events",
                     type="unsupported",
                 )
             ],
         )
+
+
+def _event_feature(event: RepairEventRead) -> dict[str, Any]:
+    return {
+        "type": "Feature",
+        "id": str(event.id),
+        "geometry": None if event.location is None else event.location.model_dump(),
+        "properties": event.model_dump(
+            mode="json", exclude={"id", "location", "created_at", "updated_at"}
+        ),
+    }
 
 
 @router.get(
@@ -204,14 +275,40 @@ async def items(
     bbox: BboxQuery = None,
     limit: LimitQuery = 10,
     offset: Annotated[int, Query(ge=0, le=100_000, description="For kommuner and fylker")] = 0,
-    cursor: Annotated[str | None, Query(max_length=512, description="For listings")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="For listings and repair events")
+    ] = None,
     datetime: DatetimeQuery = None,
 ) -> Response:
     _known(collection)
-    _no_datetime(datetime)
+    if collection != "repair-events":
+        _no_datetime(datetime, collection)
     box = parse_bbox(bbox)
     links = [{"rel": "self", "type": GEOJSON, "href": str(request.url)}]
     matched: int | None = None
+    if collection == "repair-events":
+        starts_from, starts_to = parse_datetime(datetime) if datetime else (None, None)
+        page = await repair_service.list_events(
+            session,
+            organization_id=None,
+            kommunenummer=None,
+            starts_from=starts_from,
+            starts_to=starts_to,
+            cursor=cursor,
+            limit=limit,
+            bbox=box,
+        )
+        body = {
+            "type": "FeatureCollection",
+            "numberReturned": len(page.items),
+            "timeStamp": now.isoformat().replace("+00:00", "Z"),
+            "links": links,
+            "features": [_event_feature(event) for event in page.items],
+        }
+        if page.next_cursor is not None:
+            href = str(request.url.include_query_params(cursor=page.next_cursor))
+            links.append({"rel": "next", "type": GEOJSON, "href": href})
+        return _json(body, GEOJSON)
     if collection == "listings":
         result = await listing_service.search_listings(
             session,
@@ -244,13 +341,19 @@ async def items(
 @router.get(
     "/collections/{collection}/items/{feature_id}",
     summary="OGC API feature",
-    description="One feature: a listing by its id, a kommune by its kommunenummer, a fylke by "
+    description="One feature: a listing or a repair event by its id, a kommune by its "
+    "kommunenummer, a fylke by "
     "its fylkesnummer.",
     response_class=Response,
     responses={
         200: {"content": {GEOJSON: {}}, "description": "The feature"},
         **problem_responses(
-            NotFoundError, ListingNotFoundError, KommuneNotFoundError, FylkeNotFoundError, 422
+            NotFoundError,
+            ListingNotFoundError,
+            RepairEventNotFoundError,
+            KommuneNotFoundError,
+            FylkeNotFoundError,
+            422,
         ),
     },
 )
@@ -261,6 +364,13 @@ async def feature(
     feature_id: Annotated[str, Path(max_length=64)],
 ) -> Response:
     _known(collection)
+    if collection == "repair-events":
+        try:
+            event_id = uuid.UUID(feature_id)
+        except ValueError:
+            raise RepairEventNotFoundError(f"No repair event has the id {feature_id!r}.") from None
+        event = await repair_service.get_event(session, event_id=event_id)
+        return _json(_event_feature(event), GEOJSON)
     if collection == "listings":
         try:
             listing_id = uuid.UUID(feature_id)

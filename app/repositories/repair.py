@@ -38,6 +38,7 @@ from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeEngine
 
+from app.geo import SRID
 from app.models import Category, Kommune, Repair, RepairEvent
 from app.repositories.sql import fresh_row
 
@@ -211,8 +212,10 @@ class RepairRepository:
         starts_to: datetime | None,
         after: tuple[datetime, uuid.UUID] | None,
         limit: int,
+        bbox: tuple[float, float, float, float] | None = None,
     ) -> list[tuple[RepairEvent, float | None, float | None]]:
-        """Events by start time (then id), with their points as (lon, lat)."""
+        """Events by start time (then id), with their points as (lon, lat); with ``bbox``
+        only events with a point in it."""
         stmt = (
             select(RepairEvent, func.ST_X(RepairEvent.geom), func.ST_Y(RepairEvent.geom))
             .order_by(RepairEvent.starts_at, RepairEvent.id)
@@ -228,6 +231,9 @@ class RepairRepository:
             stmt = stmt.where(RepairEvent.starts_at < starts_to)
         if after is not None:
             stmt = stmt.where(tuple_(RepairEvent.starts_at, RepairEvent.id) > tuple_(*after))
+        if bbox is not None:
+            envelope = func.ST_MakeEnvelope(*bbox, SRID)
+            stmt = stmt.where(func.ST_Intersects(RepairEvent.geom, envelope))
         rows = (await self.session.execute(stmt)).all()
         return [
             (event, None if lon is None else float(lon), None if lat is None else float(lat))

@@ -339,6 +339,7 @@ async def list_events(
     starts_to: datetime | None,
     cursor: str | None,
     limit: int,
+    bbox: tuple[float, float, float, float] | None = None,
 ) -> RepairEventPage:
     after = None
     if cursor is not None:
@@ -351,6 +352,7 @@ async def list_events(
         starts_to=starts_to,
         after=after,
         limit=limit + 1,
+        bbox=bbox,
     )
     items = [
         _event_read(event, None if lon is None or lat is None else (lon, lat))

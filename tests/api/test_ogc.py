@@ -10,17 +10,20 @@ import shutil
 import socket
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.config import DatabaseSettings, Settings
 from app.main import create_app
-from tests.factories import create_listing, create_person
+from tests.api.test_repairs import BERGEN_POINT, NOW, OSLO_POINT, create_event, set_clock
+from tests.factories import create_listing, create_organization, create_person
 from tests.places import PLACES
 from tests.problems import assert_problem
 
@@ -56,7 +59,7 @@ async def test_the_documents_a_client_walks(client: httpx.AsyncClient) -> None:
         "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in (conformance["conformsTo"])
     )
     collections = (await client.get("/ogc/collections")).json()["collections"]
-    assert [c["id"] for c in collections] == ["listings", "kommuner", "fylker"]
+    assert [c["id"] for c in collections] == ["listings", "repair-events", "kommuner", "fylker"]
     one = (await client.get("/ogc/collections/kommuner")).json()
     assert one["extent"]["spatial"]["bbox"][0][0] == 4.0
     assert any(link["rel"] == "items" for link in one["links"])
@@ -101,7 +104,7 @@ async def test_listings_page_with_cursors_and_stay_blurred(
         ("/ogc/collections/listings/items/not-a-uuid", 404, "listing_not_found"),
         ("/ogc/collections/kommuner/items?limit=10001", 422, "validation_failed"),
         ("/ogc/collections/kommuner/items?bbox=1,2,3", 422, "invalid_input"),
-        ("/ogc/collections/listings/items?datetime=2025-01-01", 422, "invalid_input"),
+        ("/ogc/collections/kommuner/items?datetime=2025-01-01", 422, "invalid_input"),
     ],
 )
 async def test_refusals(client: httpx.AsyncClient, path: str, status: int, code: str) -> None:
@@ -168,3 +171,89 @@ async def test_gdal_reads_every_page_into_a_geopackage(
     summary = await _gdal("ogrinfo", "-so", str(target), "listings")
     count = int(re.search(r"Feature Count: (\d+)", summary).group(1))  # type: ignore[union-attr]
     assert count == expected
+
+
+# --- repair events --------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def events(
+    app: FastAPI, client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> dict[str, str]:
+    """Four events in Oslo (1, 3, 5 and 7 December) and one in Bergen (2 December), 17-20."""
+    set_clock(app, NOW)
+    owner = await create_person(session, settings)
+    cafe = await create_organization(session, owner=owner)
+    start = datetime(2026, 12, 1, 17, tzinfo=UTC)
+    made: dict[str, str] = {}
+    for name, day, point in (
+        ("oslo_1", 0, OSLO_POINT),
+        ("bergen_2", 1, BERGEN_POINT),
+        ("oslo_3", 2, OSLO_POINT),
+        ("oslo_5", 4, OSLO_POINT),
+        ("oslo_7", 6, OSLO_POINT),
+    ):
+        begins = start + timedelta(days=day)
+        body = await create_event(
+            client,
+            owner,
+            cafe,
+            starts_at=begins.isoformat(),
+            ends_at=(begins + timedelta(hours=3)).isoformat(),
+            location=point,
+        )
+        made[name] = body["id"]
+    return made
+
+
+async def test_repair_events_by_time_place_and_page(
+    client: httpx.AsyncClient, events: dict[str, str]
+) -> None:
+    collections = (await client.get("/ogc/collections")).json()["collections"]
+    assert "repair-events" in [c["id"] for c in collections]
+    every = await walk(client, "/ogc/collections/repair-events/items?limit=2")
+    ids = [f["id"] for f in every]
+    assert ids[:5] == [events[n] for n in ("oslo_1", "bergen_2", "oslo_3", "oslo_5", "oslo_7")]
+    first = every[0]
+    assert first["geometry"] == OSLO_POINT
+    assert first["properties"]["starts_at"].startswith("2026-12-01T17:00:00")
+    assert first["properties"]["kommunenummer"] == "0301"
+
+    async def selected(**params: str) -> list[str]:
+        page = await client.get("/ogc/collections/repair-events/items", params=params)
+        assert page.status_code == 200, page.text
+        assert page.headers["content-type"] == "application/geo+json"
+        return [f["id"] for f in page.json()["features"]]
+
+    week = [events[n] for n in ("oslo_1", "bergen_2", "oslo_3", "oslo_5", "oslo_7")]
+    assert await selected(datetime="2026-12-03") == [events["oslo_3"]]
+    assert await selected(datetime="2026-12-03T17:00:00Z") == [events["oslo_3"]]
+    assert await selected(datetime="2026-12-02/2026-12-05") == week[1:4]
+    assert await selected(datetime="2026-12-05T00:00:00+01:00/..") == week[3:]
+    assert await selected(datetime="../2026-12-01T17:00:00Z") == week[:1]
+    assert await selected(bbox="5,60,6,61") == [events["bergen_2"]]
+    assert await selected(bbox="10,59,11,60.5", datetime="2026-12-04/..") == week[3:]
+    one = await client.get(f"/ogc/collections/repair-events/items/{events['bergen_2']}")
+    assert one.status_code == 200
+    assert one.json()["geometry"] == BERGEN_POINT
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/ogc/collections/repair-events/items?datetime=yesterday", "invalid_input"),
+        ("/ogc/collections/repair-events/items?datetime=2026-12-01T17:00:00", "invalid_input"),
+        ("/ogc/collections/repair-events/items?datetime=../..", "invalid_input"),
+        ("/ogc/collections/repair-events/items?datetime=2026-12-05/2026-12-01", "invalid_input"),
+        ("/ogc/collections/listings/items?datetime=2026-12-01/..", "invalid_input"),
+        ("/ogc/collections/repair-events/items?cursor=nonsense", "invalid_cursor"),
+    ],
+)
+async def test_repair_event_refusals(client: httpx.AsyncClient, path: str, code: str) -> None:
+    assert_problem(await client.get(path), 422, code)
+
+
+async def test_an_unknown_repair_event_is_404(client: httpx.AsyncClient) -> None:
+    for feature_id in ("not-a-uuid", "6a1e2c4b-8d7f-4e3a-b1c2-9f8e7d6c5b4a"):
+        response = await client.get(f"/ogc/collections/repair-events/items/{feature_id}")
+        assert_problem(response, 404, "repair_event_not_found")
