@@ -18,6 +18,7 @@ from app.errors import (
     HoldNotFoundError,
     HoldNotReadyError,
     InvalidCursorError,
+    InvalidInputError,
     InvalidPeriodError,
     ListingAvailableError,
     ListingNotFoundError,
@@ -205,9 +206,16 @@ async def list_units(
     description="The listing's managers set a unit `needs_repair` or `retired` (it takes no "
     "new bookings: the database refuses them) or `available` again once fixed — then it goes "
     "to the first in the listing's queue, if anyone waits. A return can do the same "
-    "(`unit_status` on `return`). Answers with every unit.",
+    "(`unit_status` on `return`). With `repair`, the repair is logged in the same step as "
+    "the organization's (SG1 evidence, like `POST /v1/repairs`): Fixed when the unit is back, "
+    "End of life when it is retired; `repair_id` names it. Answers with every unit.",
     responses=problem_responses(
-        *AUTH_PROBLEMS, ListingNotFoundError, UnitNotFoundError, ListingNotHoldableError, 422
+        *AUTH_PROBLEMS,
+        ListingNotFoundError,
+        UnitNotFoundError,
+        ListingNotHoldableError,
+        InvalidInputError,
+        422,
     ),
 )
 async def set_unit_status(

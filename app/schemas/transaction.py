@@ -344,15 +344,60 @@ class UnitList(BaseModel):
     )
 
     items: list[UnitRead]
+    repair_id: uuid.UUID | None = Field(
+        default=None,
+        description="The repair logged with this change (`repair` in the request), in "
+        "`GET /v1/repairs/{id}`",
+    )
+
+
+class UnitRepairLog(_Strict):
+    """The repair that put a unit back, or ended it, logged in the same step: a repair of
+    the lending organization (SG1 evidence), of the listing's category, today."""
+
+    problem: Annotated[
+        str | None,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=PROBLEM_MAX_LENGTH),
+    ] = Field(
+        default=None,
+        description="What was wrong; defaults to the note",
+        examples=["Chuck wobbled; new chuck fitted"],
+    )
+    repair_barrier: RepairBarrierCode | None = Field(
+        default=None, description="Why it could not be repaired; only with `retired`"
+    )
 
 
 class UnitStatusUpdate(BaseModel):
-    """Set a unit's status: `available` (fixed, back in service), `needs_repair`, `retired`."""
+    """Set a unit's status: `available` (fixed, back in service), `needs_repair`, `retired`.
+    With `repair`, the repair is logged too: `available` as Fixed, `retired` as End of life."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "status": "available",
+                    "note": "New chuck fitted",
+                    "repair": {"problem": "Chuck wobbled"},
+                }
+            ]
+        },
+    )
 
     status: UnitStatus
     note: str = Field(default="", max_length=NOTE_MAX_LENGTH, examples=["New chuck fitted"])
+    repair: UnitRepairLog | None = None
+
+    @model_validator(mode="after")
+    def _repair_fits_the_status(self) -> UnitStatusUpdate:
+        if self.repair is None:
+            return self
+        if self.status is UnitStatus.NEEDS_REPAIR:
+            raise ValueError("a repair is logged when the unit is fixed (available) or retired")
+        if self.repair.repair_barrier is not None and self.status is not UnitStatus.RETIRED:
+            raise ValueError("repair_barrier is only given when the unit is retired")
+        return self
 
 
 class BusyPeriod(BaseModel):

@@ -29,6 +29,7 @@ from app.errors import (
     BookingConflictError,
     HoldNotFoundError,
     HoldNotReadyError,
+    InvalidInputError,
     InvalidPeriodError,
     ListingAvailableError,
     ListingNotFoundError,
@@ -51,10 +52,13 @@ from app.pagination import (
 from app.repositories.block import BlockRepository
 from app.repositories.hold import HoldRepository
 from app.repositories.person import PersonRepository
+from app.repositories.repair import ORDS_MISC_ID
 from app.repositories.transaction import TransactionRepository
 from app.schemas.hold import HoldPage, HoldRead
+from app.schemas.repair import RepairCreate
 from app.schemas.transaction import TransactionRead, UnitList, UnitRead, UnitStatusUpdate
 from app.services import library_member, outbox
+from app.services import repair as repairs
 from app.services import transaction as transactions
 from app.services.listing import manages
 from app.services.policy import Principal
@@ -391,7 +395,9 @@ async def set_unit_status(
     settings: Settings,
 ) -> UnitList:
     """The listing's managers take a unit out of service or put it back (fixed): back in
-    service, it goes to the first in the queue, if anyone waits."""
+    service, it goes to the first in the queue, if anyone waits. With ``change.repair`` the
+    repair is logged in the same transaction, as the lending organization's (Fixed when the
+    unit is back, End of life when it is retired)."""
     listing = await _locked_listing(session, listing_id)
     if listing is None or not await manages(session, principal, listing):
         raise ListingNotFoundError(f"No listing has the id {listing_id}.")
@@ -399,6 +405,11 @@ async def set_unit_status(
         raise ListingNotHoldableError("Only a listing of items to lend or rent has units.")
     if not 1 <= unit_no <= transactions.units_of(listing):
         raise UnitNotFoundError(f"The listing has no unit {unit_no}.")
+    repair_id = None
+    if change.repair is not None:
+        repair_id = await _log_unit_repair(
+            session, principal=principal, listing=listing, change=change, now=now
+        )
     repo = TransactionRepository(session)
     if change.status is UnitStatus.AVAILABLE:
         if await repo.back_in_service(listing_id, unit_no):
@@ -413,4 +424,38 @@ async def set_unit_status(
                 since=now,
             )
         )
-    return await list_units(session, principal=principal, listing_id=listing_id)
+    units = await list_units(session, principal=principal, listing_id=listing_id)
+    return units.model_copy(update={"repair_id": repair_id})
+
+
+async def _log_unit_repair(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    listing: Listing,
+    change: UnitStatusUpdate,
+    now: datetime,
+) -> uuid.UUID:
+    assert change.repair is not None
+    if listing.owner_organization_id is None:
+        raise InvalidInputError.for_field(
+            "A repair is logged by an organization; this listing is a person's.",
+            field="repair",
+            message="only for an organization's listing",
+            type="value_error",
+        )
+    fixed = change.status is UnitStatus.AVAILABLE
+    logged = await repairs.create_repair(
+        session,
+        principal=principal,
+        data=RepairCreate(
+            organization_id=listing.owner_organization_id,
+            category=listing.category_slug,
+            product_category_id=None if listing.category_slug else ORDS_MISC_ID,
+            repair_status="Fixed" if fixed else "End of life",
+            repair_barrier=change.repair.repair_barrier,
+            problem=change.repair.problem or change.note.strip() or None,
+        ),
+        now=now,
+    )
+    return logged.id

@@ -249,3 +249,85 @@ async def test_the_database_refuses_a_booking_of_a_unit_out_of_service(
         end=NOW + timedelta(days=2),
     )
     assert refusal == "transactions_unit_out_of_service"
+
+
+async def test_fixing_a_unit_logs_its_repair_in_the_same_step(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    staff: Actor,
+    library: Organization,
+) -> None:
+    listing = await drills(session, library, units=2)
+    path = f"/v1/listings/{listing.id}/units"
+    out = await client.put(
+        f"{path}/1/status",
+        json={"status": "needs_repair", "note": "Chuck wobbles"},
+        headers=staff.headers,
+    )
+    assert out.status_code == 200, out.text
+    assert out.json()["repair_id"] is None
+    back = await client.put(
+        f"{path}/1/status",
+        json={"status": "available", "note": "New chuck", "repair": {"problem": "Chuck wobbled"}},
+        headers=staff.headers,
+    )
+    assert back.status_code == 200, back.text
+    assert [u["status"] for u in back.json()["items"]] == ["available", "available"]
+    repair = await client.get(f"/v1/repairs/{back.json()['repair_id']}", headers=staff.headers)
+    assert repair.status_code == 200, repair.text
+    body = repair.json()
+    assert (body["organization_id"], body["repair_status"]) == (str(library.id), "Fixed")
+    assert (body["category"], body["problem"]) == ("power-tools", "Chuck wobbled")
+    assert body["impact"]["kg_diverted"] is not None  # a Fixed power tool counts (SG1)
+    evidence = await session.execute(
+        text("SELECT count(*) FROM evidence WHERE repair_id = :id"), {"id": body["id"]}
+    )
+    assert evidence.scalar_one() == 1
+
+    retired = await client.put(
+        f"{path}/2/status",
+        json={"status": "retired", "repair": {"repair_barrier": "Spare parts not available"}},
+        headers=staff.headers,
+    )
+    assert retired.status_code == 200, retired.text
+    ended = await client.get(f"/v1/repairs/{retired.json()['repair_id']}", headers=staff.headers)
+    assert (ended.json()["repair_status"], ended.json()["repair_barrier"]) == (
+        "End of life",
+        "Spare parts not available",
+    )
+
+
+async def test_a_unit_repair_is_refused_where_it_does_not_fit(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    staff: Actor,
+    library: Organization,
+) -> None:
+    listing = await drills(session, library)
+    path = f"/v1/listings/{listing.id}/units/1/status"
+    before = (await session.execute(text("SELECT count(*) FROM repairs"))).scalar_one()
+    for body in (
+        {"status": "needs_repair", "repair": {}},  # still broken: nothing repaired yet
+        {"status": "available", "repair": {"repair_barrier": "Lack of equipment"}},
+        {"status": "available", "repair": {"problem": "x" * 2001}},
+        {"status": "available", "repair": {"fixed_by": "Ola"}},
+    ):
+        assert_problem(
+            await client.put(path, json=body, headers=staff.headers), 422, "validation_failed"
+        )
+    neighbour = await create_person(session, settings)
+    own = await create_listing(
+        session, at=OSLO, person=neighbour, mode="lend", category="power-tools"
+    )
+    assert_problem(
+        await client.put(
+            f"/v1/listings/{own.id}/units/1/status",
+            json={"status": "available", "repair": {"problem": "Loose cable"}},
+            headers=neighbour.headers,
+        ),
+        422,
+        "invalid_input",
+    )
+    after = (await session.execute(text("SELECT count(*) FROM repairs"))).scalar_one()
+    assert after == before
