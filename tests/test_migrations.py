@@ -143,7 +143,90 @@ def test_version_1_evidence_still_verifies_and_is_rolled_up_after_0008(
     ).strip()
     hashes, versions, rehashed, linked, rolled_up, v2_has_key, v1_has_key = checked.split("|")
     assert hashes == before
-    assert versions == "1111113"  # the seventh is written at head: the current version
+    assert versions == "1111114"  # the seventh is written at head: the current version
     assert (rehashed, linked) == ("true", "true")
     assert rolled_up == "7"  # six backfilled by the migration, one by the trigger
     assert (v2_has_key, v1_has_key) == ("true", "false")
+
+
+def test_foreign_records_leave_norways_figures_at_0034(pg_cluster: Cluster) -> None:
+    """Before 0034 an imported record from Wales counted as Norway's. The migration keeps
+    the record (its hash unchanged) but rebuilds the rollups without it; a compensation of
+    it is not Norway's either; new records hash their country (version 4)."""
+    database = "sirkel_evidence_country"
+    pg_cluster.create_database(database)
+    url = pg_cluster.url(database)
+    for result in (
+        alembic(url, "upgrade", "0033"),
+        run_project_command(["app.cli", "load-reference"], url),
+    ):
+        assert result.returncode == 0, result.stderr
+    pg_cluster.psql(
+        """
+        WITH cafe AS (
+            INSERT INTO organizations (name, kind) VALUES ('Repair Café', 'civil_society')
+            RETURNING id
+        ), owner AS (
+            INSERT INTO persons (email, display_name, password_hash)
+            VALUES ('cafe@example.no', 'Eier', 'x') RETURNING id
+        ), member AS (
+            INSERT INTO memberships (organization_id, person_id, role)
+            SELECT cafe.id, owner.id, 'owner' FROM cafe, owner
+        ), repair AS (
+            INSERT INTO repairs (organization_id, source, data_provider, provider_record_id,
+                country, partner_product_category, ords_category_id, repair_status,
+                event_date, created_at, updated_at)
+            SELECT id, 'imported', 'Repair Café Wales', r.n, r.country, 'Kettle', 14, 'Fixed',
+                   '2025-03-10', now(), now()
+            FROM cafe, (VALUES ('w-1', 'GBR'), ('w-2', 'GBR'), ('n-1', 'NOR')) AS r(n, country)
+            RETURNING id, organization_id
+        )
+        INSERT INTO evidence (occurred_at, event, grade, type, subgoal, repair_id,
+            provider_party, provider_sector, record_count, kg_diverted, co2e_kg)
+        SELECT '2025-03-10T00:00:00Z', 'imported', 'imported', 'repair', 'SG1', r.id,
+               sirkel_party('organization', r.organization_id), 'civil_society', 1, 1.245,
+               22.16
+        FROM repair AS r
+        """,
+        database=database,
+    )
+    counted = "SELECT coalesce(sum(records), 0) FROM impact_cells WHERE level = 0"
+    before = pg_cluster.psql(
+        "SELECT string_agg(encode(hash, 'hex'), ',' ORDER BY seq) FROM evidence",
+        database=database,
+    ).strip()
+    assert pg_cluster.psql(counted, database=database).strip() == "3"
+
+    upgraded = alembic(url, "upgrade", "head")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert pg_cluster.psql(counted, database=database).strip() == "1"  # Norway's only
+    # A compensation of a Welsh record (a later release withdrew it) is Welsh too.
+    pg_cluster.psql(
+        "INSERT INTO evidence (occurred_at, event, grade, type, subgoal, repair_id, "
+        "provider_party, provider_sector, record_count, compensates, country) "
+        "SELECT occurred_at, 'corrected', grade, type, subgoal, repair_id, provider_party, "
+        "provider_sector, -1, seq, sirkel_evidence_country(e) FROM evidence AS e WHERE seq = 1",
+        database=database,
+    )
+    checked = pg_cluster.psql(
+        """
+        SELECT string_agg(encode(hash, 'hex'), ',' ORDER BY seq) FILTER (WHERE seq <= 3)
+            || '|' || string_agg(canonical_version::text || country, ',' ORDER BY seq)
+            || '|' || bool_and(hash = sha256(prev_hash
+                   || convert_to(sirkel_evidence_canonical(e), 'UTF8')))
+            || '|' || (SELECT coalesce(sum(records), 0) FROM impact_cells WHERE level = 0)
+            || '|' || position('"country":"GBR"' IN (
+                   SELECT sirkel_evidence_canonical(x) FROM evidence AS x WHERE x.seq = 4))
+                   :: boolean
+        FROM evidence AS e
+        """,
+        database=database,
+    ).strip()
+    hashes, versions, verified, still_counted, hashed_country = checked.split("|")
+    assert hashes == before
+    assert versions == "3NOR,3NOR,3NOR,4GBR"
+    assert verified == "true"
+    assert still_counted == "1"
+    assert hashed_country == "true"
+    downgraded = alembic(url, "downgrade", "0033")
+    assert downgraded.returncode != 0  # a version-4 record would no longer verify

@@ -67,7 +67,7 @@ class EvidenceGrade(StrEnum):
     IMPORTED = "imported"  # from another system's published data
 
 
-CANONICAL_VERSION = 3
+CANONICAL_VERSION = 4
 GENESIS_HASH = bytes(32)
 
 
@@ -78,11 +78,13 @@ class Evidence(Base):
         CheckConstraint("num_nonnulls(transaction_id, repair_id) >= 1", name="has_subject"),
         CheckConstraint("(quantity IS NULL) = (unit IS NULL)", name="quantity_has_unit"),
         CheckConstraint("octet_length(hash) = 32", name="hash_length"),
-        CheckConstraint("canonical_version IN (1, 2, 3)", name="canonical_version_known"),
+        CheckConstraint("canonical_version IN (1, 2, 3, 4)", name="canonical_version_known"),
         CheckConstraint(
             "canonical_version >= 2 OR initiative_id IS NULL", name="initiative_needs_v2"
         ),
         CheckConstraint("canonical_version >= 3 OR NOT matched", name="matched_needs_v3"),
+        CheckConstraint("country ~ '^[A-Z]{3}$'", name="country_alpha3"),
+        CheckConstraint("canonical_version >= 4 OR country = 'NOR'", name="country_needs_v4"),
         CheckConstraint("octet_length(prev_hash) = 32", name="prev_hash_length"),
         Index("ix_evidence_recorded_at", "recorded_at"),
         # The share of lendable items used reads loans by time (migration 0008).
@@ -97,7 +99,7 @@ class Evidence(Base):
     seq: Mapped[int] = mapped_column(
         BigInteger, primary_key=True, autoincrement=False, server_default=text("0")
     )
-    canonical_version: Mapped[int] = mapped_column(SmallInteger, server_default=text("3"))
+    canonical_version: Mapped[int] = mapped_column(SmallInteger, server_default=text("4"))
     recorded_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("clock_timestamp()")
     )
@@ -140,6 +142,11 @@ class Evidence(Base):
     )
     # Canonical version 3 and later: the exchange started from a match (migration 0025).
     matched: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # Where it happened (ISO 3166-1 alpha-3): imported ORDS records keep their partner's
+    # country; national indicators count NOR only (the view impact_facts). Hashed from
+    # canonical version 4; older records are Norwegian unless their repair says otherwise
+    # (sirkel_evidence_country).
+    country: Mapped[str] = mapped_column(String(3), server_default=text("'NOR'"))
     prev_hash: Mapped[bytes] = mapped_column(LargeBinary, server_default=text("'\\x'::bytea"))
     hash: Mapped[bytes] = mapped_column(LargeBinary, server_default=text("'\\x'::bytea"))
 
@@ -176,6 +183,7 @@ CANONICAL_FIELDS: tuple[str, ...] = (
     "factor_revision",
     "initiative",  # version 2 and later only
     "matched",  # version 3 and later only
+    "country",  # version 4 and later only
 )
 
 
@@ -216,4 +224,6 @@ def evidence_fields(record: Any) -> dict[str, Any]:
         fields["initiative"] = record.initiative_id
     if record.canonical_version >= 3:
         fields["matched"] = record.matched
+    if record.canonical_version >= 4:
+        fields["country"] = record.country
     return fields

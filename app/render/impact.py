@@ -58,6 +58,11 @@ def catalogue(
             "fylke, month within its quarter and year) that would otherwise hold exactly one "
             "suppressed cell."
         ),
+        coverage=(
+            "Norway: every indicator counts the ledger's records whose country is NOR. Records "
+            "imported from repair networks abroad keep their country in the evidence ledger "
+            "and are not counted, nationally or by place."
+        ),
     )
 
 

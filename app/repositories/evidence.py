@@ -21,6 +21,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     select,
     text,
 )
@@ -64,6 +65,7 @@ class EvidenceDraft:
     factor_revision: int | None = None
     initiative_id: uuid.UUID | None = None
     matched: bool = False
+    country: str = "NOR"  # ISO 3166-1 alpha-3; only Norway's records are counted
 
 
 def _pseudonym(party: PartyRef | None) -> ColumnElement[Any]:
@@ -110,6 +112,12 @@ _COPIED = (
 )
 
 
+# A copy keeps the country of what it copies: a record's own from canonical version 4, else
+# its repair's (migration 0034's sirkel_evidence_country), so taking back an older foreign
+# record is not counted in Norway.
+_COUNTRY = func.sirkel_evidence_country(literal_column("evidence")).label("country")
+
+
 class EvidenceRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -142,6 +150,7 @@ class EvidenceRepository:
             "factor_revision": draft.factor_revision,
             "initiative_id": draft.initiative_id,
             "matched": draft.matched,
+            "country": draft.country,
         }
         stmt = insert(Evidence).values(**values).returning(Evidence.seq)
         return int((await self.session.execute(stmt)).scalar_one())
@@ -186,6 +195,7 @@ class EvidenceRepository:
         """Takes record ``seq`` back: a copy with every count and quantity negated."""
         source = select(
             *(getattr(Evidence, c) for c in _COPIED),
+            _COUNTRY,
             *(-getattr(Evidence, c) for c in _SIGNED),
             literal(seq).label("compensates"),
             literal(event.value).label("event"),
@@ -195,7 +205,8 @@ class EvidenceRepository:
         stmt = (
             insert(Evidence)
             .from_select(
-                [*_COPIED, *_SIGNED, "compensates", "event", "grade", "occurred_at"], source
+                [*_COPIED, "country", *_SIGNED, "compensates", "event", "grade", "occurred_at"],
+                source,
             )
             .returning(Evidence.seq)
         )
@@ -216,6 +227,7 @@ class EvidenceRepository:
         columns = [c for c in (*_COPIED, *_SIGNED) if c not in changes]
         source = select(
             *(getattr(Evidence, c) for c in columns),
+            _COUNTRY,
             *(literal(v, type_=getattr(Evidence, k).type).label(k) for k, v in changes.items()),
             literal(event.value).label("event"),
             literal(grade.value).label("grade") if grade is not None else Evidence.grade,
@@ -223,7 +235,7 @@ class EvidenceRepository:
         ).where(Evidence.seq == seq)
         stmt = (
             insert(Evidence)
-            .from_select([*columns, *changes, "event", "grade", "occurred_at"], source)
+            .from_select([*columns, "country", *changes, "event", "grade", "occurred_at"], source)
             .returning(Evidence.seq)
         )
         return int((await self.session.execute(stmt)).scalar_one())

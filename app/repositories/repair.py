@@ -91,6 +91,7 @@ class InsertedRepair:
     factor_revision: int | None
     kg_diverted: Decimal | None
     co2e_kg: Decimal | None
+    country: str
 
 
 # (column, element type, its SQL name) in the order of the unnest below; each column travels
@@ -126,7 +127,7 @@ _INSERT_IMPORTED = text(
     ORDER BY r.n
     ON CONFLICT (data_provider, provider_record_id) DO NOTHING
     RETURNING id, ords_category_id, category_slug, repair_status, event_date,
-              factor_revision, kg_diverted, co2e_kg
+              factor_revision, kg_diverted, co2e_kg, country
     """
 ).bindparams(*(bindparam(name, type_=ARRAY(element)) for name, element, _ in _IMPORT_COLUMNS))
 
@@ -296,6 +297,7 @@ class RepairRepository:
                 factor_revision=row.factor_revision,
                 kg_diverted=row.kg_diverted,
                 co2e_kg=row.co2e_kg,
+                country=row.country,
             )
             for row in result
         ]

@@ -19,7 +19,7 @@ _HASH_B = "4e07408562bedb8b60ce05c1decfe3ad16b72230967de01f640b7e4729b49fce"
 _HASH_C = "d4735e3a265e16eee03f59718b9b5d03019c07d8b6c51f90da3a666eec13ab35"
 
 RECORD_EXAMPLE: dict[str, Any] = {
-    "v": 1,
+    "v": 4,
     "seq": 41,
     "recorded_at": "2026-11-23T09:14:02.118204Z",
     "occurred_at": "2026-11-23T09:13:58.000000Z",
@@ -47,6 +47,9 @@ RECORD_EXAMPLE: dict[str, Any] = {
     "kg_diverted": 14.6,
     "co2e_kg": 33.212,
     "factor_revision": 1,
+    "initiative": None,
+    "matched": False,
+    "country": "NOR",
     "prev_hash": _HASH_A,
     "hash": _HASH_B,
 }
@@ -64,7 +67,8 @@ class EvidenceRecordRead(BaseModel):
     model_config = ConfigDict(json_schema_extra={"example": RECORD_EXAMPLE})
 
     v: int = Field(
-        description="Version of the canonical serialization: 1, or 2 (adds `initiative`)"
+        description="Version of the canonical serialization: 1, 2 (adds `initiative`), 3 "
+        "(adds `matched`) or 4 (adds `country`)"
     )
     seq: int = Field(description="Position in the chain: 1, 2, 3 … without gaps")
     recorded_at: datetime = Field(
@@ -115,6 +119,17 @@ class EvidenceRecordRead(BaseModel):
         default=None,
         description="Version 2 and later: the initiative counted toward (a uuid, or null). "
         "A version-1 record has no such key, and its canonical form none either",
+    )
+    matched: bool | None = Field(
+        default=None,
+        description="Version 3 and later: the exchange started from a match (absent before)",
+    )
+    country: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z]{3}$",
+        description="Version 4 and later: where it happened (ISO 3166-1 alpha-3; imported "
+        "records keep their partner's). Indicators count `NOR` only. Absent before: such "
+        "records are Norway's unless their repair is another country's",
     )
     prev_hash: str = Field(pattern=HEX_HASH, description="`hash` of record `seq - 1`")
     hash: str = Field(

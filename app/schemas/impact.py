@@ -59,6 +59,11 @@ class IndicatorRead(BaseModel):
 class IndicatorCatalogue(BaseModel):
     indicators: list[IndicatorRead]
     suppression: str = Field(description="The rule applied to every aggregate cell")
+    coverage: str = Field(
+        default="",
+        description="What the figures count: Norway's records (imported records from abroad "
+        "are kept in the ledger but not counted)",
+    )
 
 
 class ChangeRead(BaseModel):

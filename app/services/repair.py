@@ -520,6 +520,7 @@ def _repair_evidence(
         co2e_kg=repair.co2e_kg,
         factor_revision=repair.factor_revision,
         initiative_id=initiative_id,
+        country=repair.country,
     )
 
 

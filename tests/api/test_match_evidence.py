@@ -58,7 +58,7 @@ async def test_an_exchange_from_a_match_is_recorded_as_matched(
     ).all()
     assert [r.record_count for r in records] == [1, -1, 1]
     assert all(r.matched for r in records)
-    assert all(r.canonical_version == CANONICAL_VERSION == 3 for r in records)
+    assert all(r.canonical_version == CANONICAL_VERSION == 4 for r in records)
     analyst = await create_person(session, settings, roles=["analyst"])
     verified = await client.get("/v1/evidence/verify", headers=analyst.headers)
     assert verified.status_code == 200, verified.text

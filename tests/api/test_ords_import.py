@@ -544,3 +544,39 @@ async def test_other_routes_keep_the_default_limit(
     assert (
         await client.post("/v1/repairs", json=repair_body(cafe), headers=owner.headers)
     ).is_success
+
+
+async def test_records_from_abroad_are_kept_but_counted_for_their_country_only(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    owner: Actor,
+    cafe: Organization,
+) -> None:
+    """A partner's file mixes countries: each record keeps its own, the evidence hashes it,
+    and Norway's indicators count Norway's records only."""
+    analyst = await create_person(session, settings, roles=["analyst"])
+
+    async def national() -> int:
+        response = await client.get(
+            "/v1/impact",
+            params={"indicator": "sg1.repairs.count", "from": "2026-11", "to": "2026-11"},
+            headers=analyst.headers,
+        )
+        assert response.status_code == 200, response.text
+        row = response.json()["rows"][0]
+        assert row["suppressed"] is False
+        return int(row["value"] or 0)
+
+    before = await national()
+    rows = [one_row(id=f"kafe_{i}") for i in range(6)] + [
+        one_row(id=f"wales_{i}", country="GBR", data_provider="Repair Café Wales") for i in range(6)
+    ]
+    response = await upload(client, owner.headers, cafe, csv_bytes(rows))
+    assert response.status_code == 200, response.text
+    assert await national() == before + 6
+    records = await evidence_of(session, "Repair Café Wales")
+    assert {(r.country, r.canonical_version) for r in records} == {("GBR", 4)}
+    feed = await client.get("/v1/evidence", params={"limit": 1000}, headers=analyst.headers)
+    countries = {r["country"] for r in feed.json()["records"] if r["v"] >= 4}
+    assert {"GBR", "NOR"} <= countries

@@ -136,7 +136,7 @@ async def test_the_trigger_decides_seq_hashes_time_and_version_whatever_is_sent(
     assert forged == 1
     record = await session.get_one(Evidence, 1)
     await session.refresh(record)
-    assert record.canonical_version == CANONICAL_VERSION == 3
+    assert record.canonical_version == CANONICAL_VERSION == 4
     assert record.prev_hash == GENESIS_HASH
     assert record.hash != b"\x01" * 32
     assert record.recorded_at > datetime.now(UTC) - timedelta(minutes=5)
