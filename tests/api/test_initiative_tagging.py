@@ -459,7 +459,7 @@ async def test_tagging_a_completed_transaction_moves_its_counted_record(
     for record in after:
         assert record["transaction_id"] == tx_id
         assert record["grade"] == "reported"
-        assert record["v"] == 3
+        assert record["v"] == 4
         assert record["matched"] is False
         assert datetime.fromisoformat(record["occurred_at"]) == clock.now
     assert after[0]["co2e_kg"] == -after[1]["co2e_kg"]

@@ -270,10 +270,16 @@ async def test_an_ords_category_is_counted_as_our_category_for_it(
         product_category_id=2,
         partner_product_category="Lader",
     )
-    # No category of ours is Battery/charger/adapter: counted, but with no factor.
-    assert own_name["category"] is None
+    # Battery/charger/adapter is our chargers-and-batteries, with Restart's factor.
+    assert own_name["category"] == "chargers-and-batteries"
     assert own_name["partner_product_category"] == "Lader"
-    assert own_name["impact"] == {"kg_diverted": None, "co2e_kg": None, "factor_revision": None}
+    assert (own_name["impact"]["kg_diverted"], own_name["impact"]["co2e_kg"]) == (0.075, 0.275)
+    misc = await log_repair(
+        client, member, shop, category=None, product_category_id=18, partner_product_category="Ting"
+    )
+    # Misc is no category of ours: counted, but with no factor.
+    assert misc["category"] is None
+    assert misc["impact"] == {"kg_diverted": None, "co2e_kg": None, "factor_revision": None}
 
 
 async def test_a_category_without_an_ords_category_is_misc_with_its_own_factor(
