@@ -38,14 +38,7 @@ class KommuneRead(KommuneSummary):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {
-                "kommunenummer": "5001",
-                "name": "Trondheim - Tråante",
-                "short_name": "Trondheim",
-                "fylkesnummer": "50",
-                "fylke_name": "Trøndelag - Trööndelage",
-                "population": 212660,
-                "population_year": 2024,
-                "area_km2": 502.63,
+                **KommuneSummary.model_config["json_schema_extra"]["example"],  # type: ignore[index, dict-item]
                 "bbox": [10.0042, 63.2488, 10.7292, 63.4769],
                 "label_point": [10.3897, 63.3708],
             }

@@ -5,19 +5,17 @@ host but 127.0.0.1 unresolvable — renders the operations."""
 from __future__ import annotations
 
 import re
-import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from app.api.docs import ASSETS_PREFIX, CSP
 from app.config import Settings
 from app.main import create_app
 from tests.api.test_impact_report_render import chromium, needs_chromium
+from tests.live_server import serve
 from tests.problems import assert_problem
 
 _URL = re.compile(r'(?:src|href)="([^"]+)"|url: \'([^\']+)\'')
@@ -63,22 +61,8 @@ async def test_an_unknown_asset_or_version_is_404(client: httpx.AsyncClient) -> 
 @pytest.fixture(scope="module")
 def served() -> Iterator[str]:
     """The app on a real port (the docs need no database)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(Settings()), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if server.started:
-            break
-        threading.Event().wait(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(create_app(Settings()), lifespan="off") as url:
+        yield url
 
 
 # Any host but the server's own fails to resolve: a request that would leave Sirkel fails.

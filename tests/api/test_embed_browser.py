@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from playwright.async_api import Browser, Page, async_playwright
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +25,7 @@ from app.main import create_app
 from tests.api.test_docs_offline import OFFLINE
 from tests.api.test_impact_report_render import CHROMIUM, needs_chromium
 from tests.factories import create_listing, create_person
+from tests.live_server import serve
 from tests.places import PLACES
 
 pytestmark = needs_chromium
@@ -41,21 +39,9 @@ SPREAD = [(dy * 0.004, dx * 0.008) for dy in (-2, -1, 0, 1, 2) for dx in (-2, -1
 
 @pytest.fixture(scope="module")
 def served(settings: Settings, committed_database_url: str) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     database = DatabaseSettings(url=committed_database_url, pool_size=5)  # type: ignore[arg-type]
-    app = create_app(settings.model_copy(update={"database": database}))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        threading.Event().wait(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(create_app(settings.model_copy(update={"database": database}))) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,6 @@ import asyncio
 import os
 import re
 import shutil
-import socket
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -24,6 +21,7 @@ from app.config import DatabaseSettings, Settings
 from app.main import create_app
 from tests.api.test_repairs import BERGEN_POINT, NOW, OSLO_POINT, create_event, set_clock
 from tests.factories import create_listing, create_organization, create_person
+from tests.live_server import serve
 from tests.places import PLACES
 from tests.problems import assert_problem
 
@@ -114,22 +112,10 @@ async def test_refusals(client: httpx.AsyncClient, path: str, status: int, code:
 @pytest.fixture
 def served(settings: Settings, committed_database_url: str) -> Iterator[str]:
     """The app on a real port, on the committed database (GDAL needs HTTP)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     database = DatabaseSettings(url=committed_database_url, pool_size=5)  # type: ignore[arg-type]
     app = create_app(settings.model_copy(update={"database": database}))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        threading.Event().wait(0.05)
-    yield f"http://127.0.0.1:{port}"
-    threading.Event().wait(1.5)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(app, linger_s=1.5) as url:
+        yield url
 
 
 async def _gdal(*args: str) -> str:
