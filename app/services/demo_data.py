@@ -22,6 +22,7 @@ from app.models.organization import MemberRole, OrganizationKind
 from app.models.person import PlatformRole
 from app.models.report import ReportReason, ReportTarget
 from app.models.target import TargetScope
+from app.models.unit import UnitStatus
 from app.repositories.listing import ListingRepository
 from app.repositories.organization import OrganizationRepository
 from app.repositories.person import PersonRepository
@@ -32,10 +33,16 @@ from app.schemas.report import ReportCreate
 from app.schemas.review import ReviewCreate
 from app.schemas.saved_search import SavedSearchCreate
 from app.schemas.target import TargetCreate
-from app.schemas.transaction import Period, TransactionActionBody, TransactionCreate
+from app.schemas.transaction import (
+    Period,
+    TransactionActionBody,
+    TransactionCreate,
+    UnitRepairLog,
+    UnitStatusUpdate,
+)
 from app.security import hash_password
 from app.services.demo_pictures import picture
-from app.services.hold import place_hold
+from app.services.hold import place_hold, set_unit_status
 from app.services.impact.targets import create_target, list_targets
 from app.services.listing import create_listing
 from app.services.photo import upload_photo
@@ -538,11 +545,37 @@ async def _load_demo_library(
         now=now,
     )
     await lend(tent, Principal(person_id=ids["aslak@demo.sirkel.no"]), 1)
+    # A sewing machine waits for repair; a fishing rod was mended, its repair logged.
+    units = (
+        (titles["Symaskin Husqvarna"], 2, UnitStatusUpdate(
+            status=UnitStatus.NEEDS_REPAIR, note="Trådspenningen holder ikke"
+        )),
+        (titles["Fiskestenger og sluker"], 3, UnitStatusUpdate(
+            status=UnitStatus.NEEDS_REPAIR, note="Snella låser seg"
+        )),
+        (titles["Fiskestenger og sluker"], 3, UnitStatusUpdate(
+            status=UnitStatus.AVAILABLE,
+            note="Ny snelle",
+            repair=UnitRepairLog(problem="Snella låste seg; byttet snelle"),
+        )),
+    )  # fmt: skip
+    for listing_id, unit_no, change in units:
+        await set_unit_status(
+            session,
+            principal=staff,
+            listing_id=listing_id,
+            unit_no=unit_no,
+            change=change,
+            now=now,
+            settings=settings,
+        )
     # Two days on: the clock marks the tent overdue and reminds its borrower.
     await tick(session, now=now + timedelta(days=2, hours=1))
     report.created_library += [
         "Slagdrill fra BUA: lent to kari, renewed, ingrid queues",
         "Telt for to fra BUA: lent to aslak, overdue",
+        "Symaskin Husqvarna: unit 2 in repair",
+        "Fiskestenger og sluker: unit 3 mended, its repair logged",
     ]
 
 

@@ -132,6 +132,8 @@ async def test_the_catalogue_covers_the_three_subgoals_in_both_languages(
         "sg2.loans.per_1000",
         "sg2.borrowers.distinct",
         "sg2.lendable.used_share",
+        "sg2.loans.per_item",
+        "sg2.items.idle_share",
         "sg3.materials.tonnes",
         "sg3.materials.hazardous_share",
         "sg3.energy.mwh",
@@ -609,6 +611,28 @@ async def test_the_share_of_lendable_items_used_counts_real_loans(
         client, indicator="sg2.lendable.used_share", **{"from": "2026-10", "to": "2026-10"}
     )
     assert october["rows"][0]["value"] == 0.0
+
+    # Utilisation: 2 loans of 6 units in November is 4 loans per unit per year; 4 of the 6
+    # units saw no loan in the 90 days up to 1 December. In October: none lent, all idle.
+    def utilisation(body: dict[str, Any]) -> tuple[Any, Any]:
+        rows = {r["indicator"]: r["value"] for r in body["rows"]}
+        return rows["sg2.loans.per_item"], rows["sg2.items.idle_share"]
+
+    both = "sg2.loans.per_item,sg2.items.idle_share"
+    november = await impact(client, indicator=both, **{"from": "2026-11", "to": "2026-11"})
+    assert utilisation(november) == (4.0, 66.7)
+    october = await impact(client, indicator=both, **{"from": "2026-10", "to": "2026-10"})
+    assert utilisation(october) == (0.0, 100.0)
+    # Over two months the same two loans are half the yearly rate.
+    autumn = await impact(client, indicator=both, **{"from": "2026-10", "to": "2026-11"})
+    assert utilisation(autumn) == (2.0, 66.7)
+    monthly = await impact(
+        client,
+        indicator="sg2.loans.per_item",
+        group_by="month",
+        **{"from": "2026-11", "to": "2026-11"},
+    )
+    assert [r["value"] for r in monthly["rows"]] == [4.0]
 
 
 async def test_impact_and_the_report_read_one_snapshot_in_production(

@@ -18,10 +18,12 @@ from app.models import (
     Organization,
     OutboxEvent,
     Person,
+    Repair,
     Report,
     Review,
     SavedSearchHit,
     Transaction,
+    UnitOutOfService,
 )
 from app.services.demo_data import (
     DEMO_HANDOVERS,
@@ -56,7 +58,7 @@ async def test_demo_data_is_spread_out_and_idempotent(
     assert second.created_targets == []
     assert len(first.created_saved_searches) == len(DEMO_SAVED_SEARCHES)
     assert second.created_saved_searches == []
-    assert len(first.created_library) == 2
+    assert len(first.created_library) == 4
     assert second.created_library == []
 
     kommuner = set((await session.execute(select(Organization.kommunenummer).distinct())).scalars())
@@ -167,4 +169,28 @@ async def test_the_demo_library_has_a_renewed_loan_a_queue_and_an_overdue_remind
     assert [tuple(r) for r in reminded] == [
         ("transaction.overdue", 2),
         ("transaction.still_overdue", 1),
+    ]
+
+
+async def test_the_demo_library_has_a_unit_in_repair_and_a_mended_one(
+    session: AsyncSession, settings: Settings
+) -> None:
+    await load_demo_data(session, settings=settings, now=datetime.now(UTC))
+    out = (
+        await session.execute(
+            select(Listing.title, UnitOutOfService.unit_no, UnitOutOfService.status).join(
+                UnitOutOfService, UnitOutOfService.listing_id == Listing.id
+            )
+        )
+    ).all()
+    assert [tuple(r) for r in out] == [("Symaskin Husqvarna", 2, "needs_repair")]
+    mended = (
+        await session.execute(
+            select(Repair.repair_status, Repair.category_slug, Repair.problem).where(
+                Repair.problem == "Snella låste seg; byttet snelle"
+            )
+        )
+    ).all()
+    assert [tuple(r) for r in mended] == [
+        ("Fixed", "fishing-gear", "Snella låste seg; byttet snelle")
     ]

@@ -302,8 +302,9 @@ class ImpactRollupRepository:
                 FROM unnest(CAST(:keys AS text[]), CAST(:starts AS date[]),
                             CAST(:ends AS date[])) AS p (key, starts, ends)
             ), lendable AS (
-                SELECT p.key AS period, l.id, l.kommunenummer, l.fylkesnummer,
-                       l.category_slug, l.owner_person_id
+                SELECT p.key AS period, p.ends_at, l.id, l.kommunenummer, l.fylkesnummer,
+                       l.category_slug, l.owner_person_id,
+                       greatest(1, floor(coalesce(l.quantity, 1)))::int AS units
                 FROM periods AS p
                 JOIN listings AS l
                   ON l.kind = 'item' AND l.mode IN ('lend', 'rent')
@@ -312,7 +313,7 @@ class ImpactRollupRepository:
                  AND (l.expires_at IS NULL OR l.expires_at >= p.starts_at)
                  {" ".join(place)}
             ), used AS (
-                SELECT p.key AS period, t.listing_id
+                SELECT p.key AS period, t.listing_id, sum(e.record_count) AS loans
                 FROM periods AS p
                 JOIN evidence AS e
                   ON e.occurred_at >= p.starts_at AND e.occurred_at < p.ends_at
@@ -320,14 +321,33 @@ class ImpactRollupRepository:
                 WHERE e.type IN ('loan', 'rental') AND e.subgoal = 'SG2' {grades}
                 GROUP BY p.key, t.listing_id
                 HAVING sum(e.record_count) > 0
+            ), recent AS (
+                -- Units lent in the 90 days up to the period's end (a loan still counted).
+                SELECT p.key AS period, t.listing_id,
+                       count(DISTINCT coalesce(t.unit_no, 1)) AS lent_units
+                FROM periods AS p
+                JOIN evidence AS e
+                  ON e.occurred_at >= p.ends_at - interval '90 days'
+                 AND e.occurred_at < p.ends_at
+                JOIN transactions AS t ON t.id = e.transaction_id
+                WHERE e.type IN ('loan', 'rental') AND e.subgoal = 'SG2' {grades}
+                GROUP BY p.key, t.listing_id, t.unit_no
+                HAVING sum(e.record_count) > 0
+            ), lent AS (
+                SELECT period, listing_id, sum(lent_units) AS lent_units
+                FROM recent GROUP BY period, listing_id
             )
             SELECT {keys}
                    count(*) AS records,
                    count(*) AS value,
                    count(u.listing_id) AS numerator,
-                   count(DISTINCT l.owner_person_id) AS households
+                   count(DISTINCT l.owner_person_id) AS households,
+                   sum(l.units) AS units,
+                   coalesce(sum(u.loans), 0) AS loans,
+                   sum(l.units - least(l.units, coalesce(r.lent_units, 0))) AS idle_units
             FROM lendable AS l
             LEFT JOIN used AS u ON u.period = l.period AND u.listing_id = l.id
+            LEFT JOIN lent AS r ON r.period = l.period AND r.listing_id = l.id
             {group_by}
         """
         return await self._rows(sql, params)

@@ -25,6 +25,8 @@ from typing import Literal
 
 Source = Literal["cells", "parties", "collaborations", "lendable", "matched"]
 Measure = Literal["records", "kg", "co2e_kg", "unit_days", "quantity"]
+# What a lendable indicator computes from the lendable listings of a period.
+LendableMeasure = Literal["used_share", "loans_per_unit", "idle_share"]
 Role = Literal["provider", "receiver", "any"]
 
 TIME_DIMS = ("year", "quarter", "month")
@@ -67,6 +69,7 @@ class Indicator:
     factor_source: str | None
     source: Source
     measure: Measure = "records"
+    lendable: LendableMeasure = "used_share"
     types: tuple[str, ...] = ()
     facets: tuple[str, ...] = ()
     # A share: the measure over records with these facets, as a percentage of all taken.
@@ -83,7 +86,9 @@ class Indicator:
 
     @property
     def is_share(self) -> bool:
-        return bool(self.numerator_facets) or self.source == "lendable"
+        if self.source == "lendable":
+            return self.lendable != "loans_per_unit"
+        return bool(self.numerator_facets)
 
 
 INDICATORS: tuple[Indicator, ...] = (
@@ -330,6 +335,43 @@ INDICATORS: tuple[Indicator, ...] = (
         data_source="Sirkel listings; " + _LEDGER,
         factor_source=None,
         source="lendable",
+        types=("loan", "rental"),
+        dims=frozenset({*TIME_DIMS, "fylke", "kommune", "category"}),
+        decimals=1,
+    ),
+    Indicator(
+        id="sg2.loans.per_item",
+        subgoal="SG2",
+        name_nb="Utlån per utlånsgjenstand per år",
+        name_en="Loans per lendable item per year",
+        unit="loans per unit per year",
+        definition="How often a unit offered for lending or rent is lent or rented: completed "
+        "loans and rentals per lendable unit, as a yearly rate.",
+        counting_rule="Loans + rentals completed in the period that still count, divided by "
+        "the units of the lendable listings of the period (a listing of 3 drills is 3 units), "
+        "times 12 / the period's months.",
+        data_source="Sirkel listings; " + _LEDGER,
+        factor_source=None,
+        source="lendable",
+        lendable="loans_per_unit",
+        types=("loan", "rental"),
+        dims=frozenset({*TIME_DIMS, "fylke", "kommune", "category"}),
+        decimals=2,
+    ),
+    Indicator(
+        id="sg2.items.idle_share",
+        subgoal="SG2",
+        name_nb="Andel utlånsgjenstander uten utlån på 90 dager",
+        name_en="Share of lendable items idle for 90 days",
+        unit="%",
+        definition="Share of the units offered for lending or rent that no loan or rental "
+        "ended in the 90 days up to the period's end: what sits on the shelf.",
+        counting_rule="Units of the lendable listings of the period; idle = no completed loan "
+        "or rental of that unit (that still counts) in the 90 days before the period ends.",
+        data_source="Sirkel listings; " + _LEDGER,
+        factor_source=None,
+        source="lendable",
+        lendable="idle_share",
         types=("loan", "rental"),
         dims=frozenset({*TIME_DIMS, "fylke", "kommune", "category"}),
         decimals=1,

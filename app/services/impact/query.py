@@ -289,6 +289,19 @@ def _value(
     filters: Filters,
 ) -> Decimal | None:
     total = Decimal(r["value"] or 0)
+    if ind.source == "lendable" and ind.lendable != "used_share":
+        units = Decimal(r["units"] or 0)
+        if units == 0:
+            return None
+        if ind.lendable == "idle_share":
+            return _round(Decimal(r["idle_units"] or 0) * 100 / units, ind.decimals)
+        grain = next((d for d in group if d in GRAIN_MONTHS), None)
+        months = (
+            GRAIN_MONTHS[grain]
+            if grain is not None
+            else months_between(filters.month_from, filters.month_to)
+        )
+        return _round(Decimal(r["loans"] or 0) / units * 12 / months, ind.decimals)
     if ind.is_share:
         numerator = Decimal(r["numerator"] or 0)
         if total == 0:
