@@ -15,7 +15,7 @@ GEOJSON = "application/geo+json"
 CSV = "text/csv"
 
 
-def _parse_accept(header: str) -> list[tuple[str, float]]:
+def parse_accept(header: str) -> list[tuple[str, float]]:
     ranges: list[tuple[str, float]] = []
     for part in header.split(","):
         media, *params = (p.strip() for p in part.split(";"))
@@ -71,7 +71,7 @@ def negotiate(request: Request, offered: list[str]) -> str:
     ``NotAcceptableError`` (406) when the client accepts none of them.
     """
     header = request.headers.get("accept")
-    ranges = _parse_accept(header) if header and header.strip() else []
+    ranges = parse_accept(header) if header and header.strip() else []
     named = {r for r, q in ranges if q > 0} & set(offered)
     wanted = FORMATS.get(request.query_params.get("f", ""))
     if not named and wanted in offered:

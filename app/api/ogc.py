@@ -5,21 +5,25 @@ public listings (blurred, as everywhere: the public point), repair events, kommu
 here, with ``bbox``, ``limit`` (up to 10,000) and ``next`` links through every page; repair
 events also by ``datetime`` (their start: an instant, a date, or an interval with ``..`` for
 an open end). The documents are JSON; features are GeoJSON in WGS 84 (CRS84, longitude
-first). Not yet: the HTML encoding, ``datetime`` on listings (answered with 422), the
-initiatives collection.
+first). Every document is also a page to read in a browser (``f=html``, or an ``Accept``
+that prefers text/html, as a browser's does; ``app.render.ogc``). Not yet: ``datetime`` on
+listings (answered with 422), the initiatives collection.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse
 
-from app.api.deps import ClockDep
+from app.api.deps import ClockDep, SettingsDep
 from app.api.listings import parse_bbox
+from app.api.media import parse_accept
+from app.config import Settings
 from app.db import SessionDep
 from app.errors import (
     FieldError,
@@ -33,6 +37,7 @@ from app.errors import (
     problem_responses,
 )
 from app.geo import NORWAY_BBOX
+from app.render import ogc as ogc_pages
 from app.render import sql_json
 from app.schemas.repair import RepairEventRead
 from app.services import geography
@@ -47,6 +52,20 @@ OPENAPI = "application/vnd.oai.openapi+json;version=3.1"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+]
+HTML = "text/html"
+# The HTML pages load only Sirkel's stylesheet, run no script, and may be framed by Sirkel.
+HTML_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'self'"
+)
+FormatQuery = Annotated[
+    Literal["json", "html"] | None,
+    Query(
+        description="`html` for a page to read in a browser, `json` for the document "
+        "(GeoJSON for features). Unset: `Accept` decides (a browser gets HTML)."
+    ),
 ]
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 MAX_LIMIT = 10_000
@@ -88,6 +107,44 @@ DatetimeQuery = Annotated[
 
 def _json(body: Any, media: str = JSON) -> Response:
     return Response(content=orjson.dumps(body), media_type=media)
+
+
+def _html_wanted(request: Request, f: str | None) -> bool:
+    """``f`` decides; else an ``Accept`` that names text/html above JSON (a browser's)."""
+    if f is not None:
+        return f == "html"
+    ranges = parse_accept(request.headers.get("accept", ""))
+    html = max((q for media, q in ranges if media == HTML), default=0.0)
+    json = max((q for media, q in ranges if media in (JSON, GEOJSON)), default=0.0)
+    return html > 0 and html > json
+
+
+def _answer(
+    request: Request,
+    settings: Settings,
+    f: str | None,
+    doc: dict[str, Any] | bytes,
+    *,
+    title: str,
+    media: str = JSON,
+    trail: list[tuple[str, str]] | None = None,
+) -> Response:
+    if not _html_wanted(request, f):
+        body = doc if isinstance(doc, bytes) else orjson.dumps(doc)
+        return Response(content=body, media_type=media)
+    parsed = orjson.loads(doc) if isinstance(doc, bytes) else doc
+    html = ogc_pages.page(
+        parsed,
+        url=str(request.url),
+        root=_base(request),
+        title=title,
+        assets_dir=settings.embed.assets_dir,
+        trail=trail,
+    )
+    return HTMLResponse(
+        html,
+        headers={"Content-Security-Policy": HTML_CSP, "X-Content-Type-Options": "nosniff"},
+    )
 
 
 def _base(request: Request) -> str:
@@ -185,11 +242,19 @@ def _event_feature(event: RepairEventRead) -> dict[str, Any]:
     summary="OGC API landing page",
     description="Links to the API definition, the conformance declaration and the collections.",
     response_class=Response,
-    responses={200: {"content": {JSON: {}}, "description": "The landing page"}},
+    responses={
+        200: {
+            "content": {JSON: {}, HTML: {"schema": {"type": "string"}}},
+            "description": "The landing page",
+        }
+    },
 )
-async def landing(request: Request) -> Response:
+async def landing(request: Request, settings: SettingsDep, f: FormatQuery = None) -> Response:
     base = _base(request)
-    return _json(
+    return _answer(
+        request,
+        settings,
+        f,
         {
             "title": "Sirkel — sharing, reuse and repair in Norway (OGC API - Features)",
             "description": "Public listings, kommuner and fylker for GIS tools.",
@@ -205,10 +270,12 @@ async def landing(request: Request) -> Response:
                     "type": "text/html",
                     "href": str(request.base_url).rstrip("/") + "/docs",
                 },
+                {"rel": "alternate", "type": HTML, "href": f"{base}?f=html"},
                 {"rel": "conformance", "type": JSON, "href": f"{base}/conformance"},
                 {"rel": "data", "type": JSON, "href": f"{base}/collections"},
             ],
-        }
+        },
+        title="Sirkel — sharing, reuse and repair in Norway",
     )
 
 
@@ -217,10 +284,22 @@ async def landing(request: Request) -> Response:
     summary="OGC API conformance",
     description="The conformance classes implemented: Core and GeoJSON.",
     response_class=Response,
-    responses={200: {"content": {JSON: {}}, "description": "The conformance declaration"}},
+    responses={
+        200: {
+            "content": {JSON: {}, HTML: {"schema": {"type": "string"}}},
+            "description": "The conformance declaration",
+        }
+    },
 )
-async def conformance() -> Response:
-    return _json({"conformsTo": CONFORMANCE})
+async def conformance(request: Request, settings: SettingsDep, f: FormatQuery = None) -> Response:
+    return _answer(
+        request,
+        settings,
+        f,
+        {"conformsTo": CONFORMANCE},
+        title="Conformance",
+        trail=[("conformance", str(request.url))],
+    )
 
 
 @router.get(
@@ -228,15 +307,28 @@ async def conformance() -> Response:
     summary="OGC API collections",
     description="`listings`, `kommuner` and `fylker`.",
     response_class=Response,
-    responses={200: {"content": {JSON: {}}, "description": "The collections"}},
-)
-async def collections(request: Request) -> Response:
-    base = _base(request)
-    return _json(
-        {
-            "links": [{"rel": "self", "type": JSON, "href": f"{base}/collections"}],
-            "collections": [_collection(request, name) for name in COLLECTIONS],
+    responses={
+        200: {
+            "content": {JSON: {}, HTML: {"schema": {"type": "string"}}},
+            "description": "The collections",
         }
+    },
+)
+async def collections(request: Request, settings: SettingsDep, f: FormatQuery = None) -> Response:
+    base = _base(request)
+    return _answer(
+        request,
+        settings,
+        f,
+        {
+            "links": [
+                {"rel": "self", "type": JSON, "href": f"{base}/collections"},
+                {"rel": "alternate", "type": HTML, "href": f"{base}/collections?f=html"},
+            ],
+            "collections": [_collection(request, name) for name in COLLECTIONS],
+        },
+        title="Collections",
+        trail=[("collections", f"{base}/collections?f=html")],
     )
 
 
@@ -246,13 +338,30 @@ async def collections(request: Request) -> Response:
     description="One collection: its extent, CRS and items link.",
     response_class=Response,
     responses={
-        200: {"content": {JSON: {}}, "description": "The collection"},
+        200: {
+            "content": {JSON: {}, HTML: {"schema": {"type": "string"}}},
+            "description": "The collection",
+        },
         **problem_responses(NotFoundError, 422),
     },
 )
-async def collection(request: Request, collection: CollectionPath) -> Response:
+async def collection(
+    request: Request, settings: SettingsDep, collection: CollectionPath, f: FormatQuery = None
+) -> Response:
     _known(collection)
-    return _json(_collection(request, collection))
+    base = _base(request)
+    doc = _collection(request, collection)
+    return _answer(
+        request,
+        settings,
+        f,
+        doc,
+        title=doc["title"],
+        trail=[
+            ("collections", f"{base}/collections?f=html"),
+            (collection, f"{base}/collections/{collection}?f=html"),
+        ],
+    )
 
 
 @router.get(
@@ -263,13 +372,17 @@ async def collection(request: Request, collection: CollectionPath) -> Response:
     "CRS84; `limit` 1 to 10,000 (default 10).",
     response_class=Response,
     responses={
-        200: {"content": {GEOJSON: {}}, "description": "The features"},
+        200: {
+            "content": {GEOJSON: {}, HTML: {"schema": {"type": "string"}}},
+            "description": "The features",
+        },
         **problem_responses(NotFoundError, InvalidInputError, InvalidCursorError, 422),
     },
 )
 async def items(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     now: ClockDep,
     collection: CollectionPath,
     bbox: BboxQuery = None,
@@ -279,8 +392,16 @@ async def items(
         str | None, Query(max_length=512, description="For listings and repair events")
     ] = None,
     datetime: DatetimeQuery = None,
+    f: FormatQuery = None,
 ) -> Response:
     _known(collection)
+    base = _base(request)
+    trail = [
+        ("collections", f"{base}/collections?f=html"),
+        (collection, f"{base}/collections/{collection}?f=html"),
+        ("items", str(request.url)),
+    ]
+    title = f"{COLLECTIONS[collection]['title']}: features"
     if collection != "repair-events":
         _no_datetime(datetime, collection)
     box = parse_bbox(bbox)
@@ -308,7 +429,7 @@ async def items(
         if page.next_cursor is not None:
             href = str(request.url.include_query_params(cursor=page.next_cursor))
             links.append({"rel": "next", "type": GEOJSON, "href": href})
-        return _json(body, GEOJSON)
+        return _answer(request, settings, f, body, title=title, media=GEOJSON, trail=trail)
     if collection == "listings":
         result = await listing_service.search_listings(
             session,
@@ -335,7 +456,15 @@ async def items(
     }
     if matched is not None:
         head["numberMatched"] = matched
-    return Response(content=sql_json.ogc_items(head, features), media_type=GEOJSON)
+    return _answer(
+        request,
+        settings,
+        f,
+        sql_json.ogc_items(head, features),
+        title=title,
+        media=GEOJSON,
+        trail=trail,
+    )
 
 
 @router.get(
@@ -346,7 +475,10 @@ async def items(
     "its fylkesnummer.",
     response_class=Response,
     responses={
-        200: {"content": {GEOJSON: {}}, "description": "The feature"},
+        200: {
+            "content": {GEOJSON: {}, HTML: {"schema": {"type": "string"}}},
+            "description": "The feature",
+        },
         **problem_responses(
             NotFoundError,
             ListingNotFoundError,
@@ -358,20 +490,30 @@ async def items(
     },
 )
 async def feature(
+    request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     now: ClockDep,
     collection: CollectionPath,
     feature_id: Annotated[str, Path(max_length=64)],
+    f: FormatQuery = None,
 ) -> Response:
     _known(collection)
+    base = _base(request)
+    trail = [
+        ("collections", f"{base}/collections?f=html"),
+        (collection, f"{base}/collections/{collection}?f=html"),
+        ("items", f"{base}/collections/{collection}/items?f=html"),
+    ]
+    body: dict[str, Any] | bytes
     if collection == "repair-events":
         try:
             event_id = uuid.UUID(feature_id)
         except ValueError:
             raise RepairEventNotFoundError(f"No repair event has the id {feature_id!r}.") from None
         event = await repair_service.get_event(session, event_id=event_id)
-        return _json(_event_feature(event), GEOJSON)
-    if collection == "listings":
+        body = _event_feature(event)
+    elif collection == "listings":
         try:
             listing_id = uuid.UUID(feature_id)
         except ValueError:
@@ -381,4 +523,6 @@ async def feature(
         body = await geography.get_kommune_feature(session, kommunenummer=feature_id)
     else:
         body = await geography.get_fylke_feature(session, fylkesnummer=feature_id)
-    return Response(content=body, media_type=GEOJSON)
+    return _answer(
+        request, settings, f, body, title=f"{collection} {feature_id}", media=GEOJSON, trail=trail
+    )

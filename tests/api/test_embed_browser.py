@@ -312,3 +312,16 @@ async def test_axe_here_finds_what_it_should(visit: Visit) -> None:
     )
     found = {violation["id"] for violation in await _axe(visit)}
     assert {"button-name", "image-alt"} <= found
+
+
+@pytest.mark.usefixtures("seeded")
+async def test_the_ogc_pages_meet_wcag_aa(visit: Visit) -> None:
+    for path in (
+        "/ogc",
+        "/ogc/collections/repair-events?f=html",
+        "/ogc/collections/kommuner/items?f=html&limit=5",
+    ):
+        await visit.page.goto(f"{visit.origin}{path}")
+        assert await _axe(visit) == [], path
+    await screenshot(visit, "ogc-items")
+    visit.assert_clean()

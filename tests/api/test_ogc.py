@@ -243,3 +243,54 @@ async def test_an_unknown_repair_event_is_404(client: httpx.AsyncClient) -> None
     for feature_id in ("not-a-uuid", "6a1e2c4b-8d7f-4e3a-b1c2-9f8e7d6c5b4a"):
         response = await client.get(f"/ogc/collections/repair-events/items/{feature_id}")
         assert_problem(response, 404, "repair_event_not_found")
+
+
+# --- HTML -------------------------------------------------------------------------------------
+
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+async def test_a_browser_reads_the_ogc_api_as_pages(client: httpx.AsyncClient) -> None:
+    conformance = (await client.get("/ogc/conformance", params={"f": "json"})).json()
+    assert (
+        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html" in conformance["conformsTo"]
+    )
+    landing = await client.get("/ogc", headers={"Accept": BROWSER})
+    assert landing.status_code == 200
+    assert landing.headers["content-type"] == "text/html; charset=utf-8"
+    assert "script-src" not in landing.headers["content-security-policy"]
+    assert "<script" not in landing.text
+    assert 'href="http://testserver/ogc/collections?f=html"' in landing.text
+    # The same URL as JSON for GIS tools, whatever else they accept.
+    for accept in ("application/json", "*/*", ""):
+        as_json = await client.get("/ogc", headers={"Accept": accept})
+        assert as_json.headers["content-type"] == "application/json", accept
+    collections = await client.get("/ogc/collections", params={"f": "html"})
+    assert 'href="http://testserver/ogc/collections/kommuner?f=html"' in collections.text
+    page = await client.get("/ogc/collections/kommuner/items", params={"f": "html", "limit": 5})
+    assert page.status_code == 200
+    rows = re.findall(r'<th scope="row"><a href="([^"]+)">(\d{4})</a></th>', page.text)
+    assert [number for _, number in rows] == ["0301", "1101", "1103", "1106", "1108"]
+    assert rows[0][0] == "http://testserver/ogc/collections/kommuner/items/0301?f=html"
+    assert "f=json" in page.text  # the same page as GeoJSON
+    one = await client.get(rows[0][0])
+    assert one.status_code == 200
+    assert "<dt>short_name</dt><dd>Oslo</dd>" in one.text
+    geojson = await client.get("/ogc/collections/kommuner/items/0301", params={"f": "json"})
+    assert geojson.headers["content-type"] == "application/geo+json"
+
+
+async def test_page_text_is_escaped(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    owner = await create_person(session, settings)
+    await create_listing(session, at=OSLO, person=owner, title="<script>alert(1)</script>")
+    page = await client.get("/ogc/collections/listings/items", params={"f": "html"})
+    assert page.status_code == 200
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+
+async def test_an_unknown_format_is_422(client: httpx.AsyncClient) -> None:
+    assert_problem(await client.get("/ogc", params={"f": "xml"}), 422, "validation_failed")
