@@ -7,7 +7,7 @@ events also by ``datetime`` (their start: an instant, a date, or an interval wit
 an open end). The documents are JSON; features are GeoJSON in WGS 84 (CRS84, longitude
 first). Every document is also a page to read in a browser (``f=html``, or an ``Accept``
 that prefers text/html, as a browser's does; ``app.render.ogc``). Not yet: ``datetime`` on
-listings (answered with 422), the initiatives collection.
+listings, kommuner and fylker (answered with 422).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from app.db import SessionDep
 from app.errors import (
     FieldError,
     FylkeNotFoundError,
+    InitiativeNotFoundError,
     InvalidCursorError,
     InvalidInputError,
     KommuneNotFoundError,
@@ -41,6 +42,7 @@ from app.render import ogc as ogc_pages
 from app.render import sql_json
 from app.schemas.repair import RepairEventRead
 from app.services import geography
+from app.services import initiative as initiative_service
 from app.services import listing as listing_service
 from app.services import repair as repair_service
 
@@ -80,12 +82,18 @@ COLLECTIONS: dict[str, dict[str, str]] = {
         "description": "Repair cafés and repair days that organizations announced, with their "
         "place and time. `datetime` selects by the start.",
     },
+    "initiatives": {
+        "title": "Initiatives",
+        "description": "Pilots, experiments, reuse stations and repair-café series, shaped as "
+        "the kommuner they work in. `datetime` selects those active then.",
+    },
     "kommuner": {"title": "Kommuner", "description": "Norway's 357 kommuner (2024)."},
     "fylker": {"title": "Fylker", "description": "Norway's 15 fylker (2024)."},
 }
 
 CollectionPath = Annotated[
-    str, Path(description="`listings`, `repair-events`, `kommuner` or `fylker`")
+    str,
+    Path(description="`listings`, `repair-events`, `initiatives`, `kommuner` or `fylker`"),
 ]
 BboxQuery = Annotated[
     str | None,
@@ -182,12 +190,13 @@ def _datetime_error(message: str) -> InvalidInputError:
 
 
 def _moment(text: str, *, end: bool) -> dt.datetime:
-    """An RFC 3339 date-time with a time zone, or a date: its first moment, or for the end
-    of an interval the first moment after it."""
+    """An RFC 3339 date-time with a time zone, or a date (a day in Norway): its first
+    moment, or for the end of an interval the first moment after it."""
     try:
         if len(text) == 10:
             day = dt.date.fromisoformat(text)
-            moment = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+            # A date is a day in Norway: from its midnight there.
+            moment = dt.datetime.combine(day, dt.time(), tzinfo=repair_service.NORWAY)
             return moment + dt.timedelta(days=1) if end else moment
         moment = dt.datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
@@ -305,7 +314,7 @@ async def conformance(request: Request, settings: SettingsDep, f: FormatQuery = 
 @router.get(
     "/collections",
     summary="OGC API collections",
-    description="`listings`, `kommuner` and `fylker`.",
+    description="`listings`, `repair-events`, `initiatives`, `kommuner` and `fylker`.",
     response_class=Response,
     responses={
         200: {
@@ -402,11 +411,35 @@ async def items(
         ("items", str(request.url)),
     ]
     title = f"{COLLECTIONS[collection]['title']}: features"
-    if collection != "repair-events":
+    if collection not in ("repair-events", "initiatives"):
         _no_datetime(datetime, collection)
     box = parse_bbox(bbox)
     links = [{"rel": "self", "type": GEOJSON, "href": str(request.url)}]
     matched: int | None = None
+    if collection == "initiatives":
+        start, stop = parse_datetime(datetime) if datetime else (None, None)
+        last_day = (
+            None if stop is None else repair_service.local_date(stop - dt.timedelta(microseconds=1))
+        )
+        found, next_cursor = await initiative_service.initiative_features(
+            session,
+            bbox=box,
+            active_from=None if start is None else repair_service.local_date(start),
+            active_before=None if last_day is None else last_day + dt.timedelta(days=1),
+            cursor=cursor,
+            limit=limit,
+        )
+        if next_cursor is not None:
+            href = str(request.url.include_query_params(cursor=next_cursor))
+            links.append({"rel": "next", "type": GEOJSON, "href": href})
+        page_body = {
+            "type": "FeatureCollection",
+            "numberReturned": len(found),
+            "timeStamp": now.isoformat().replace("+00:00", "Z"),
+            "links": links,
+            "features": found,
+        }
+        return _answer(request, settings, f, page_body, title=title, media=GEOJSON, trail=trail)
     if collection == "repair-events":
         starts_from, starts_to = parse_datetime(datetime) if datetime else (None, None)
         page = await repair_service.list_events(
@@ -483,6 +516,7 @@ async def items(
             NotFoundError,
             ListingNotFoundError,
             RepairEventNotFoundError,
+            InitiativeNotFoundError,
             KommuneNotFoundError,
             FylkeNotFoundError,
             422,
@@ -506,7 +540,13 @@ async def feature(
         ("items", f"{base}/collections/{collection}/items?f=html"),
     ]
     body: dict[str, Any] | bytes
-    if collection == "repair-events":
+    if collection == "initiatives":
+        try:
+            initiative_id = uuid.UUID(feature_id)
+        except ValueError:
+            raise InitiativeNotFoundError(f"No initiative has the id {feature_id!r}.") from None
+        body = await initiative_service.initiative_feature(session, initiative_id=initiative_id)
+    elif collection == "repair-events":
         try:
             event_id = uuid.UUID(feature_id)
         except ValueError:

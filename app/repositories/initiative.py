@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.errors import OwnerAsPartnerError
+from app.geo import SRID
 from app.models import (
     Evidence,
     Initiative,
@@ -71,6 +72,11 @@ class InitiativeFilters:
     organization_id: uuid.UUID | None = None
     kind: str | None = None
     active_on: date | None = None
+    # Active some day in [active_from, active_before): an OGC datetime interval.
+    active_from: date | None = None
+    active_before: date | None = None
+    # Working in a kommune that meets this box (west, south, east, north).
+    bbox: tuple[float, float, float, float] | None = None
 
 
 class InitiativeRepository:
@@ -127,9 +133,39 @@ class InitiativeRepository:
                 Initiative.starts_on <= filters.active_on,
                 or_(Initiative.ends_on.is_(None), Initiative.ends_on >= filters.active_on),
             )
+        if filters.active_from is not None:
+            stmt = stmt.where(
+                or_(Initiative.ends_on.is_(None), Initiative.ends_on >= filters.active_from)
+            )
+        if filters.active_before is not None:
+            stmt = stmt.where(Initiative.starts_on < filters.active_before)
+        if filters.bbox is not None:
+            stmt = stmt.where(
+                exists().where(
+                    InitiativeKommune.initiative_id == Initiative.id,
+                    InitiativeKommune.kommunenummer == Kommune.kommunenummer,
+                    func.ST_Intersects(Kommune.geom, func.ST_MakeEnvelope(*filters.bbox, SRID)),
+                )
+            )
         if after is not None:
             stmt = stmt.where(tuple_(Initiative.starts_on, Initiative.id) < tuple_(*after))
         return list((await self.session.execute(stmt)).scalars())
+
+    async def areas(self, initiative_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """Each initiative's kommuner as one GeoJSON geometry (their union, 5 decimals,
+        simplified to about 100 m): the shape of an OGC feature."""
+        stmt = (
+            select(
+                InitiativeKommune.initiative_id,
+                func.ST_AsGeoJSON(
+                    func.ST_SimplifyPreserveTopology(func.ST_Union(Kommune.geom), 0.001), 5
+                ),
+            )
+            .join(Kommune, Kommune.kommunenummer == InitiativeKommune.kommunenummer)
+            .where(InitiativeKommune.initiative_id.in_(initiative_ids))
+            .group_by(InitiativeKommune.initiative_id)
+        )
+        return {row[0]: row[1] for row in (await self.session.execute(stmt)).all()}
 
     # --- kommuner -----------------------------------------------------------------------
 

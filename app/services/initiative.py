@@ -45,7 +45,9 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from functools import partial
+from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import (
@@ -655,3 +657,50 @@ async def untag_repair_event(
     initiative = await _initiative(session, initiative_id)
     _, current = await _writable_event(session, principal, event_id)
     await _move_event(session, event_id, current, initiative.id, tag=False, now=now)
+
+
+# --- as OGC API features (GET /ogc/collections/initiatives/items) ------------------------------
+
+
+def _feature(item: InitiativeRead, geometry: str | None) -> dict[str, Any]:
+    properties = item.model_dump(mode="json", exclude={"id", "created_at", "updated_at"})
+    properties["owner"] = item.owner.name
+    properties["partners"] = ", ".join(p.name for p in item.partners)
+    properties["kommuner"] = ", ".join(k.kommunenummer for k in item.kommuner)
+    properties.pop("counts", None)
+    return {
+        "type": "Feature",
+        "id": str(item.id),
+        "geometry": None if geometry is None else orjson.loads(geometry),
+        "properties": properties,
+    }
+
+
+async def initiative_features(
+    session: AsyncSession,
+    *,
+    bbox: tuple[float, float, float, float] | None,
+    active_from: date | None,
+    active_before: date | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of initiatives as GeoJSON features, shaped as their kommuner together: those
+    active some day of [active_from, active_before) and working where ``bbox`` is."""
+    after = _after(cursor) if cursor is not None else None
+    repo = InitiativeRepository(session)
+    rows = await repo.find(
+        InitiativeFilters(active_from=active_from, active_before=active_before, bbox=bbox),
+        after=after,
+        limit=limit + 1,
+    )
+    items = await _render_many(session, rows[:limit])
+    areas = await repo.areas([i.id for i in items])
+    cursor_out = next_cursor(rows, limit, lambda i: {"s": i.starts_on.isoformat(), "id": str(i.id)})
+    return [_feature(i, areas.get(i.id)) for i in items], cursor_out
+
+
+async def initiative_feature(session: AsyncSession, *, initiative_id: uuid.UUID) -> dict[str, Any]:
+    item = await get_initiative(session, initiative_id=initiative_id)
+    areas = await InitiativeRepository(session).areas([item.id])
+    return _feature(item, areas.get(item.id))

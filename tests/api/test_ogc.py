@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.config import DatabaseSettings, Settings
 from app.main import create_app
+from tests.api.test_initiatives import create_initiative
 from tests.api.test_repairs import BERGEN_POINT, NOW, OSLO_POINT, create_event, set_clock
 from tests.factories import create_listing, create_organization, create_person
 from tests.live_server import serve
@@ -57,7 +58,13 @@ async def test_the_documents_a_client_walks(client: httpx.AsyncClient) -> None:
         "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in (conformance["conformsTo"])
     )
     collections = (await client.get("/ogc/collections")).json()["collections"]
-    assert [c["id"] for c in collections] == ["listings", "repair-events", "kommuner", "fylker"]
+    assert [c["id"] for c in collections] == [
+        "listings",
+        "repair-events",
+        "initiatives",
+        "kommuner",
+        "fylker",
+    ]
     one = (await client.get("/ogc/collections/kommuner")).json()
     assert one["extent"]["spatial"]["bbox"][0][0] == 4.0
     assert any(link["rel"] == "items" for link in one["links"])
@@ -294,3 +301,51 @@ async def test_page_text_is_escaped(
 
 async def test_an_unknown_format_is_422(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/ogc", params={"f": "xml"}), 422, "validation_failed")
+
+
+# --- initiatives ------------------------------------------------------------------------------
+
+
+async def test_initiatives_are_shaped_as_their_kommuner_and_found_by_time_and_place(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    owner = await create_person(session, settings)
+    org = await create_organization(session, owner=owner)
+    oslo_2027 = await create_initiative(client, owner, org)
+    bergen_2026 = await create_initiative(
+        client,
+        owner,
+        org,
+        name="Reparasjonskafé Bergen",
+        kind="repair_cafe_series",
+        starts_on="2026-03-01",
+        ends_on="2026-06-30",
+        kommuner=["4601", "4631"],
+    )
+
+    async def found(**params: str) -> list[str]:
+        page = await client.get("/ogc/collections/initiatives/items", params=params)
+        assert page.status_code == 200, page.text
+        return [f["id"] for f in page.json()["features"]]
+
+    ours = {oslo_2027["id"], bergen_2026["id"]}
+    assert set(await found()) >= ours
+    assert set(await found(datetime="2026-05-01")) & ours == {bergen_2026["id"]}
+    assert set(await found(datetime="2026-07-01/..")) & ours == {oslo_2027["id"]}
+    assert set(await found(datetime="2026-06-30/2027-01-01")) & ours == ours
+    assert set(await found(datetime="../2026-02-28")) & ours == set()
+    assert set(await found(bbox="5,60,6,61")) & ours == {bergen_2026["id"]}
+    one = await client.get(f"/ogc/collections/initiatives/items/{bergen_2026['id']}")
+    assert one.status_code == 200
+    feature = one.json()
+    assert feature["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    assert feature["properties"]["name"] == "Reparasjonskafé Bergen"
+    assert feature["properties"]["kommuner"] == "4601, 4631"
+    assert (feature["properties"]["starts_on"], feature["properties"]["ends_on"]) == (
+        "2026-03-01",
+        "2026-06-30",
+    )
+    missing = await client.get(
+        "/ogc/collections/initiatives/items/6a1e2c4b-8d7f-4e3a-b1c2-9f8e7d6c5b4a"
+    )
+    assert_problem(missing, 404, "initiative_not_found")
