@@ -44,7 +44,6 @@ YEAR = "public, max-age=31536000, immutable"
 # The pages name the current assets' hashes; a few minutes of caching lets a new version in.
 PAGE_CACHE_CONTROL = "public, max-age=300"
 GLYPH_CACHE_CONTROL = "public, max-age=86400"
-LISTING_API_URL = "/v1/listings/{id}"
 
 
 class Lang(StrEnum):
@@ -123,56 +122,8 @@ async def embed_map(
         fylke=fylke,
     )
     view = await service.map_view(session, filters)
-    words = pages.STRINGS[lang.value]
-    embed = settings.embed
-    config = {
-        "lang": lang.value,
-        "strings": words,
-        "filters": {
-            "kommune": kommune,
-            "fylke": fylke,
-            "kind": filters.kind,
-            "mode": filters.mode,
-            "category": category,
-        },
-        "bounds": list(view.bounds),
-        "tiles": {
-            "listings": "/v1/tiles/listings/{z}/{x}/{y}.mvt",
-            "boundaries": "/v1/tiles/kommuner/{z}/{x}/{y}.mvt",
-            "glyphs": "/embed/glyphs/{fontstack}/{range}.pbf",
-        },
-        "zoom": {
-            "points": tile.POINTS_MIN_ZOOM,
-            "boundaries_max": tile.BOUNDARY_MAX_ZOOM,
-            "kommuner": tile.KOMMUNE_MIN_ZOOM,
-            "kommune_labels": tile.KOMMUNE_LABEL_MIN_ZOOM,
-        },
-        "worker": files["maplibre-gl-worker.js"].url,
-        "listing_url": embed.listing_url_template or LISTING_API_URL,
-        "basemap": (
-            {
-                "tiles": embed.basemap_tiles,
-                "attribution": embed.basemap_attribution,
-                "max_zoom": embed.basemap_max_zoom,
-            }
-            if embed.basemap_tiles
-            else None
-        ),
-        "attribution": "© Kartverket (CC BY 4.0) · Sirkel",
-        "kinds": pages.KINDS,
-        "modes": pages.MODES,
-    }
-    title = words["title_place"].format(place=view.place) if view.place else words["title_norway"]
-    html = pages.render(
-        "map.html",
-        lang=lang.value,
-        title=title,
-        words=words,
-        files=files,
-        config=pages.script_json(config),
-        kinds=pages.KINDS,
-        modes=pages.MODES,
-        filters=config["filters"],
+    html = pages.map_page(
+        view, filters=filters, lang=lang.value, files=files, settings=settings.embed
     )
     return _page(html, settings)
 

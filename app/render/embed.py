@@ -37,8 +37,10 @@ from markupsafe import Markup
 from app.config import EmbedSettings
 from app.render.glyphs import AssetsMissingError
 from app.render.svg import SUPPRESSED, Point, month_chart
-from app.services.embed import ImpactView
+from app.services import tile
+from app.services.embed import ImpactView, MapView
 from app.services.impact.suppression import MIN_HOUSEHOLDS, MIN_RECORDS
+from app.services.listing import ListingFilters
 
 _STATIC = Path(__file__).parent / "static" / "embed"
 
@@ -325,6 +327,72 @@ def trend_svg(
     ]
     return Markup(
         month_chart(chart_id, title=title, desc=desc, points=points, width=280, height=96)
+    )
+
+
+LISTING_API_URL = "/v1/listings/{id}"
+
+
+def map_page(
+    view: MapView,
+    *,
+    filters: ListingFilters,
+    lang: str,
+    files: dict[str, Asset],
+    settings: EmbedSettings,
+) -> str:
+    """The map page: its words, and the settings map.js reads from the page (the tiles,
+    glyphs and worker it loads, the filters, the place to fit, the link for popups)."""
+    words = STRINGS[lang]
+    chosen = {
+        "kommune": filters.kommune,
+        "fylke": filters.fylke,
+        "kind": filters.kind,
+        "mode": filters.mode,
+        "category": filters.category,
+    }
+    config = {
+        "lang": lang,
+        "strings": words,
+        "filters": chosen,
+        "bounds": list(view.bounds),
+        "tiles": {
+            "listings": "/v1/tiles/listings/{z}/{x}/{y}.mvt",
+            "boundaries": "/v1/tiles/kommuner/{z}/{x}/{y}.mvt",
+            "glyphs": "/embed/glyphs/{fontstack}/{range}.pbf",
+        },
+        "zoom": {
+            "points": tile.POINTS_MIN_ZOOM,
+            "boundaries_max": tile.BOUNDARY_MAX_ZOOM,
+            "kommuner": tile.KOMMUNE_MIN_ZOOM,
+            "kommune_labels": tile.KOMMUNE_LABEL_MIN_ZOOM,
+        },
+        "worker": files["maplibre-gl-worker.js"].url,
+        "listing_url": settings.listing_url_template or LISTING_API_URL,
+        "basemap": (
+            {
+                "tiles": settings.basemap_tiles,
+                "attribution": settings.basemap_attribution,
+                "max_zoom": settings.basemap_max_zoom,
+            }
+            if settings.basemap_tiles
+            else None
+        ),
+        "attribution": "© Kartverket (CC BY 4.0) · Sirkel",
+        "kinds": KINDS,
+        "modes": MODES,
+    }
+    title = words["title_place"].format(place=view.place) if view.place else words["title_norway"]
+    return render(
+        "map.html",
+        lang=lang,
+        title=title,
+        words=words,
+        files=files,
+        config=script_json(config),
+        kinds=KINDS,
+        modes=MODES,
+        filters=chosen,
     )
 
 
