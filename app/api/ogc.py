@@ -7,7 +7,7 @@ events also by ``datetime`` (their start: an instant, a date, or an interval wit
 an open end). The documents are JSON; features are GeoJSON in WGS 84 (CRS84, longitude
 first). Every document is also a page to read in a browser (``f=html``, or an ``Accept``
 that prefers text/html, as a browser's does; ``app.render.ogc``). Not yet: ``datetime`` on
-listings, kommuner and fylker (answered with 422).
+kommuner and fylker (answered with 422).
 """
 
 from __future__ import annotations
@@ -104,10 +104,11 @@ DatetimeQuery = Annotated[
     str | None,
     Query(
         max_length=100,
-        description="Repair events by their start: an instant or a date "
-        "(`2026-12-12T18:00:00Z`, `2026-12-12`), or an interval "
+        description="Listings by when they were published, repair events by their start, "
+        "initiatives by the days they are active: an instant or a date (a day in Norway: "
+        "`2026-12-12T18:00:00Z`, `2026-12-12`), or an interval "
         "(`2026-12-01T00:00:00Z/2026-12-31T23:59:59Z`, `../2026-12-31`, `2026-12-01/..`). "
-        "Not supported on other collections (422).",
+        "Not for kommuner and fylker (422).",
         examples=["2026-12-01/.."],
     ),
 ]
@@ -223,12 +224,12 @@ def parse_datetime(value: str) -> tuple[dt.datetime | None, dt.datetime | None]:
 def _no_datetime(value: str | None, collection: str) -> None:
     if value is not None:
         raise InvalidInputError(
-            f"datetime selects repair events by their start; {collection} has no time.",
+            f"datetime selects listings, repair events and initiatives; {collection} have no time.",
             errors=[
                 FieldError(
                     location="query",
                     field="datetime",
-                    message="only for repair-events",
+                    message="not for kommuner and fylker",
                     type="unsupported",
                 )
             ],
@@ -411,7 +412,7 @@ async def items(
         ("items", str(request.url)),
     ]
     title = f"{COLLECTIONS[collection]['title']}: features"
-    if collection not in ("repair-events", "initiatives"):
+    if collection in ("kommuner", "fylker"):
         _no_datetime(datetime, collection)
     box = parse_bbox(bbox)
     links = [{"rel": "self", "type": GEOJSON, "href": str(request.url)}]
@@ -464,9 +465,16 @@ async def items(
             links.append({"rel": "next", "type": GEOJSON, "href": href})
         return _answer(request, settings, f, body, title=title, media=GEOJSON, trail=trail)
     if collection == "listings":
+        published_from, published_before = parse_datetime(datetime) if datetime else (None, None)
         result = await listing_service.search_listings(
             session,
-            request=listing_service.SearchRequest(bbox=box, limit=limit, cursor=cursor),
+            request=listing_service.SearchRequest(
+                bbox=box,
+                limit=limit,
+                cursor=cursor,
+                published_from=published_from,
+                published_before=published_before,
+            ),
             now=now,
             geojson=True,
         )
@@ -481,6 +489,9 @@ async def items(
         if offset + len(features) < matched:
             href = str(request.url.include_query_params(offset=offset + len(features)))
             links.append({"rel": "next", "type": GEOJSON, "href": href})
+        if offset > 0:
+            href = str(request.url.include_query_params(offset=max(0, offset - limit)))
+            links.append({"rel": "prev", "type": GEOJSON, "href": href})
     head: dict[str, Any] = {
         "type": "FeatureCollection",
         "numberReturned": len(features),

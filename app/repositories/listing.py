@@ -227,6 +227,9 @@ class SearchFilters:
     last_is_prefix: bool = False
     # Whether ``q`` was given at all (it may have no terms: only stop words or punctuation).
     text_query: bool = False
+    # Published in [published_from, published_before) (the OGC API's ``datetime``).
+    published_from: datetime | None = None
+    published_before: datetime | None = None
 
 
 def search_clauses(filters: SearchFilters, *, now: datetime) -> tuple[list[str], dict[str, Any]]:
@@ -246,6 +249,12 @@ def search_clauses(filters: SearchFilters, *, now: datetime) -> tuple[list[str],
             "l.public_geom && ST_MakeEnvelope(:min_lon, :min_lat, :max_lon, :max_lat, 4326)"
         )
         params.update(zip(("min_lon", "min_lat", "max_lon", "max_lat"), filters.bbox, strict=True))
+    if filters.published_from is not None:
+        clauses.append("l.published_at >= :published_from")
+        params["published_from"] = filters.published_from
+    if filters.published_before is not None:
+        clauses.append("l.published_at < :published_before")
+        params["published_before"] = filters.published_before
     for column, name, value in (
         ("l.kommunenummer", "kommunenummer", filters.kommunenummer),
         ("l.fylkesnummer", "fylkesnummer", filters.fylkesnummer),

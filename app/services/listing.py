@@ -661,6 +661,8 @@ class SearchRequest(ListingFilters):
     sort: SortOrder | None = None
     limit: int = 20
     cursor: str | None = None
+    published_from: datetime | None = None
+    published_before: datetime | None = None
 
 
 def _query_error(field: str, message: str) -> InvalidInputError:
@@ -720,6 +722,8 @@ async def search_filters(session: AsyncSession, request: SearchRequest) -> Searc
         terms=terms,
         last_is_prefix=last_is_prefix,
         text_query=request.q is not None,
+        published_from=request.published_from,
+        published_before=request.published_before,
     )
 
 

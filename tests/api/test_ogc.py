@@ -238,7 +238,8 @@ async def test_repair_events_by_time_place_and_page(
         ("/ogc/collections/repair-events/items?datetime=2026-12-01T17:00:00", "invalid_input"),
         ("/ogc/collections/repair-events/items?datetime=../..", "invalid_input"),
         ("/ogc/collections/repair-events/items?datetime=2026-12-05/2026-12-01", "invalid_input"),
-        ("/ogc/collections/listings/items?datetime=2026-12-01/..", "invalid_input"),
+        ("/ogc/collections/fylker/items?datetime=2026-12-01/..", "invalid_input"),
+        ("/ogc/collections/listings/items?datetime=last+week", "invalid_input"),
         ("/ogc/collections/repair-events/items?cursor=nonsense", "invalid_cursor"),
     ],
 )
@@ -349,3 +350,43 @@ async def test_initiatives_are_shaped_as_their_kommuner_and_found_by_time_and_pl
         "/ogc/collections/initiatives/items/6a1e2c4b-8d7f-4e3a-b1c2-9f8e7d6c5b4a"
     )
     assert_problem(missing, 404, "initiative_not_found")
+
+
+async def test_listings_by_when_they_were_published(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    owner = await create_person(session, settings)
+    made = {}
+    for day in (1, 3, 5):
+        listing = await create_listing(
+            session,
+            at=OSLO,
+            person=owner,
+            title=f"Publisert {day}. desember",
+            published_at=datetime(2026, 12, day, 12, tzinfo=UTC),
+            expires_at=datetime(2027, 6, 1, tzinfo=UTC),
+        )
+        made[day] = str(listing.id)
+
+    async def found(value: str) -> set[str]:
+        page = await client.get(
+            "/ogc/collections/listings/items", params={"datetime": value, "limit": 1000}
+        )
+        assert page.status_code == 200, page.text
+        return {f["id"] for f in page.json()["features"]} & set(made.values())
+
+    assert await found("2026-12-03") == {made[3]}
+    assert await found("2026-12-02/..") == {made[3], made[5]}
+    assert await found("../2026-12-03") == {made[1], made[3]}
+    assert await found("2026-12-01T12:00:00Z") == {made[1]}
+
+
+async def test_area_pages_link_back(client: httpx.AsyncClient) -> None:
+    first = (await client.get("/ogc/collections/fylker/items", params={"limit": 5})).json()
+    assert "prev" not in {link["rel"] for link in first["links"]}
+    second = (
+        await client.get("/ogc/collections/fylker/items", params={"limit": 5, "offset": 5})
+    ).json()
+    prev = next(link["href"] for link in second["links"] if link["rel"] == "prev")
+    back = (await client.get(prev)).json()
+    assert [f["id"] for f in back["features"]] == [f["id"] for f in first["features"]]
