@@ -39,7 +39,7 @@ from app.errors import (
 )
 from app.geo import NORWAY_BBOX
 from app.render import ogc as ogc_pages
-from app.render import sql_json
+from app.render import ogc_openapi, sql_json
 from app.schemas.repair import RepairEventRead
 from app.services import geography
 from app.services import initiative as initiative_service
@@ -55,7 +55,9 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 ]
+OPENAPI_30 = "application/vnd.oai.openapi+json;version=3.0"
 HTML = "text/html"
 # The HTML pages load only Sirkel's stylesheet, run no script, and may be framed by Sirkel.
 HTML_CSP = (
@@ -270,6 +272,7 @@ async def landing(request: Request, settings: SettingsDep, f: FormatQuery = None
             "description": "Public listings, kommuner and fylker for GIS tools.",
             "links": [
                 {"rel": "self", "type": JSON, "href": base},
+                {"rel": "service-desc", "type": OPENAPI_30, "href": f"{base}/api"},
                 {
                     "rel": "service-desc",
                     "type": OPENAPI,
@@ -290,9 +293,24 @@ async def landing(request: Request, settings: SettingsDep, f: FormatQuery = None
 
 
 @router.get(
+    "/api",
+    summary="OGC API definition (OpenAPI 3.0)",
+    description="The OGC endpoints under `/ogc` described in OpenAPI 3.0.3, as OGC API - "
+    "Features asks (conformance class `oas30`). The whole Sirkel API is at `/openapi.json` "
+    "(OpenAPI 3.1).",
+    response_class=Response,
+    responses={200: {"content": {OPENAPI_30: {"schema": {"type": "object"}}}}},
+)
+async def api_definition(request: Request) -> Response:
+    return Response(
+        content=orjson.dumps(ogc_openapi.definition(_base(request))), media_type=OPENAPI_30
+    )
+
+
+@router.get(
     "/conformance",
     summary="OGC API conformance",
-    description="The conformance classes implemented: Core and GeoJSON.",
+    description="The conformance classes implemented: Core, GeoJSON, HTML and OpenAPI 3.0.",
     response_class=Response,
     responses={
         200: {

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from openapi_spec_validator import validate
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.config import DatabaseSettings, Settings
@@ -390,3 +391,24 @@ async def test_area_pages_link_back(client: httpx.AsyncClient) -> None:
     prev = next(link["href"] for link in second["links"] if link["rel"] == "prev")
     back = (await client.get(prev)).json()
     assert [f["id"] for f in back["features"]] == [f["id"] for f in first["features"]]
+
+
+async def test_the_ogc_api_has_an_openapi_30_definition(client: httpx.AsyncClient) -> None:
+    landing = (await client.get("/ogc")).json()
+    described = [link for link in landing["links"] if link["rel"] == "service-desc"]
+    oas30 = next(link for link in described if link["type"].endswith("version=3.0"))
+    response = await client.get(oas30["href"])
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/vnd.oai.openapi+json;version=3.0"
+    document = response.json()
+    validate(document)  # OpenAPI 3.0.3, as openapi-spec-validator reads it
+    assert document["openapi"] == "3.0.3"
+    assert document["servers"] == [{"url": "http://testserver/ogc"}]
+    # Every path it names answers.
+    for path in document["paths"]:
+        url = "/ogc" + path.rstrip("/").replace("{collectionId}", "kommuner").replace(
+            "{featureId}", "0301"
+        )
+        assert (await client.get(url)).status_code == 200, url
+    conformance = (await client.get("/ogc/conformance")).json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30" in conformance
