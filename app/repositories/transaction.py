@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Select, Time, and_, delete, func, or_, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import Range
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -141,9 +142,21 @@ class TransactionRepository:
         return {u.unit_no: u for u in (await self.session.execute(stmt)).scalars()}
 
     async def take_out_of_service(self, unit: UnitOutOfService) -> None:
-        """Record (or change) why a unit is out of service."""
-        await self.session.merge(unit)
-        await self.session.flush()
+        """Record why a unit is out of service. A unit already out keeps when it went out
+        (``since``) and the return that took it out; its status and note change."""
+        stmt = pg_insert(UnitOutOfService).values(
+            listing_id=unit.listing_id,
+            unit_no=unit.unit_no,
+            status=unit.status,
+            note=unit.note,
+            transaction_id=unit.transaction_id,
+            since=unit.since,
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[UnitOutOfService.listing_id, UnitOutOfService.unit_no],
+            set_={"status": stmt.excluded.status, "note": stmt.excluded.note},
+        )
+        await self.session.execute(stmt)
 
     async def back_in_service(self, listing_id: uuid.UUID, unit_no: int) -> bool:
         """The unit is available again; False when it was not out of service."""

@@ -331,3 +331,24 @@ async def test_a_unit_repair_is_refused_where_it_does_not_fit(
     )
     after = (await session.execute(text("SELECT count(*) FROM repairs"))).scalar_one()
     assert after == before
+
+
+async def test_a_unit_out_keeps_when_it_went_out_when_its_status_changes(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    staff: Actor,
+    library: Organization,
+    clock: Clock,
+) -> None:
+    listing = await drills(session, library)
+    path = f"/v1/listings/{listing.id}/units/1/status"
+    out = await client.put(
+        path, json={"status": "needs_repair", "note": "Chuck wobbles"}, headers=staff.headers
+    )
+    since = out.json()["items"][0]["since"]
+    clock.now = clock.now + timedelta(days=3)
+    worse = await client.put(
+        path, json={"status": "retired", "note": "Motor burnt"}, headers=staff.headers
+    )
+    unit = worse.json()["items"][0]
+    assert (unit["status"], unit["note"], unit["since"]) == ("retired", "Motor burnt", since)
