@@ -238,6 +238,26 @@ def _no_datetime(value: str | None, collection: str) -> None:
         )
 
 
+def _feature_page(
+    request: Request,
+    links: list[dict[str, str]],
+    features: list[dict[str, Any]],
+    next_cursor: str | None,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """A cursor-paged FeatureCollection built here (repair events, initiatives)."""
+    if next_cursor is not None:
+        href = str(request.url.include_query_params(cursor=next_cursor))
+        links.append({"rel": "next", "type": GEOJSON, "href": href})
+    return {
+        "type": "FeatureCollection",
+        "numberReturned": len(features),
+        "timeStamp": now.isoformat().replace("+00:00", "Z"),
+        "links": links,
+        "features": features,
+    }
+
+
 def _event_feature(event: RepairEventRead) -> dict[str, Any]:
     return {
         "type": "Feature",
@@ -437,28 +457,11 @@ async def items(
     matched: int | None = None
     if collection == "initiatives":
         start, stop = parse_datetime(datetime) if datetime else (None, None)
-        last_day = (
-            None if stop is None else repair_service.local_date(stop - dt.timedelta(microseconds=1))
-        )
         found, next_cursor = await initiative_service.initiative_features(
-            session,
-            bbox=box,
-            active_from=None if start is None else repair_service.local_date(start),
-            active_before=None if last_day is None else last_day + dt.timedelta(days=1),
-            cursor=cursor,
-            limit=limit,
+            session, bbox=box, active_from=start, active_until=stop, cursor=cursor, limit=limit
         )
-        if next_cursor is not None:
-            href = str(request.url.include_query_params(cursor=next_cursor))
-            links.append({"rel": "next", "type": GEOJSON, "href": href})
-        page_body = {
-            "type": "FeatureCollection",
-            "numberReturned": len(found),
-            "timeStamp": now.isoformat().replace("+00:00", "Z"),
-            "links": links,
-            "features": found,
-        }
-        return _answer(request, settings, f, page_body, title=title, media=GEOJSON, trail=trail)
+        body = _feature_page(request, links, found, next_cursor, now)
+        return _answer(request, settings, f, body, title=title, media=GEOJSON, trail=trail)
     if collection == "repair-events":
         starts_from, starts_to = parse_datetime(datetime) if datetime else (None, None)
         page = await repair_service.list_events(
@@ -471,16 +474,8 @@ async def items(
             limit=limit,
             bbox=box,
         )
-        body = {
-            "type": "FeatureCollection",
-            "numberReturned": len(page.items),
-            "timeStamp": now.isoformat().replace("+00:00", "Z"),
-            "links": links,
-            "features": [_event_feature(event) for event in page.items],
-        }
-        if page.next_cursor is not None:
-            href = str(request.url.include_query_params(cursor=page.next_cursor))
-            links.append({"rel": "next", "type": GEOJSON, "href": href})
+        events = [_event_feature(event) for event in page.items]
+        body = _feature_page(request, links, events, page.next_cursor, now)
         return _answer(request, settings, f, body, title=title, media=GEOJSON, trail=trail)
     if collection == "listings":
         published_from, published_before = parse_datetime(datetime) if datetime else (None, None)

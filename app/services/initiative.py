@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -92,6 +92,7 @@ from app.services import evidence as evidence_service
 from app.services import geography
 from app.services.listing import visible_listing
 from app.services.policy import OrgAction, Principal, acting_as, authorize_org
+from app.services.repair import local_date
 
 # --- reading --------------------------------------------------------------------------------
 
@@ -680,17 +681,24 @@ async def initiative_features(
     session: AsyncSession,
     *,
     bbox: tuple[float, float, float, float] | None,
-    active_from: date | None,
-    active_before: date | None,
+    active_from: datetime | None,
+    active_until: datetime | None,
     cursor: str | None,
     limit: int,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of initiatives as GeoJSON features, shaped as their kommuner together: those
-    active some day of [active_from, active_before) and working where ``bbox`` is."""
+    active some day (in Norway) of [active_from, active_until) and working where ``bbox``
+    is."""
     after = _after(cursor) if cursor is not None else None
     repo = InitiativeRepository(session)
+    first_day = None if active_from is None else local_date(active_from)
+    day_after = (
+        None
+        if active_until is None
+        else local_date(active_until - timedelta(microseconds=1)) + timedelta(days=1)
+    )
     rows = await repo.find(
-        InitiativeFilters(active_from=active_from, active_before=active_before, bbox=bbox),
+        InitiativeFilters(active_from=first_day, active_before=day_after, bbox=bbox),
         after=after,
         limit=limit + 1,
     )
