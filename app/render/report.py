@@ -33,7 +33,15 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from jinja2.ext import Extension
 from markupsafe import Markup
 
-from app.render.svg import SUPPRESSED, Bar, Point, month_chart, ranked_bars
+from app.render.svg import (
+    SUPPRESSED,
+    Bar,
+    Point,
+    YearPoint,
+    month_chart,
+    ranked_bars,
+    target_chart,
+)
 from app.repositories.impact.report import LedgerHead, LoadedDataset
 from app.services.impact.catalogue import BY_ID, INDICATORS, Indicator
 from app.services.impact.periods import NORWAY
@@ -43,6 +51,7 @@ from app.services.impact.report import (
     TOP_CATEGORIES,
     IndicatorFigures,
     PlaceComparison,
+    TargetFigures,
     YearlyReport,
 )
 from app.services.impact.suppression import MIN_HOUSEHOLDS, MIN_RECORDS
@@ -599,6 +608,150 @@ def period_text(report: YearlyReport) -> str:
     return f"{report.year} (året har ikke begynt)"
 
 
+TARGET_STATUS_NB = {"adopted": "vedtatt", "recommended": "anbefalt", "proposed": "foreslått"}
+PROGRESS_NB = {
+    "on_track": "i rute",
+    "ahead": "foran banen",
+    "behind": "bak banen",
+    "insufficient_data": "for lite data",
+}
+PATH_NB = {"linear": "lineær", "annual_growth": "lik årlig vekst"}
+
+
+@dataclass(frozen=True, slots=True)
+class TargetYearLine:
+    year: int
+    actual: str
+    expected: str
+    gap: str
+
+
+@dataclass(frozen=True, slots=True)
+class TargetView:
+    chart_id: str
+    name: str
+    unit: str
+    status: str  # vedtatt, anbefalt, foreslått
+    goal: str  # what the target says, in words
+    path: str
+    progress: str  # i rute, …
+    growth: str | None  # the yearly growth still needed, as printed
+    decided: str | None
+    reference: str | None
+    reference_url: str | None
+    note: str | None
+    svg: Markup
+    lines: list[TargetYearLine]
+
+
+def _amount(value: Decimal, ind: Indicator) -> str:
+    """A value with its unit, except a count's ("16", "2,5 t")."""
+    text = number(value, ind.decimals)
+    return text if ind.unit == "count" else f"{text} {unit(ind)}"
+
+
+def _path_number(value: Decimal, ind: Indicator, *, signed: bool = False) -> str:
+    """A path's value or a gap: one decimal more than the indicator's, no trailing zeros (a
+    path between whole counts passes halves: 11,5 and +0,5 rather than 12 and +0)."""
+    text = number(value, ind.decimals + 1, signed=signed)
+    return text.rstrip("0").rstrip(",") if "," in text else text
+
+
+def _target_goal(figures: TargetFigures, ind: Indicator) -> str:
+    target, goal = figures.target, figures.progress.target_value
+    if target.target_change_pct is not None:
+        change = number(target.target_change_pct, 1, signed=True).removesuffix(",0")
+        text = f"{change}{NBSP}% fra {target.baseline_year} til {target.target_year}"
+        return f"{text} ({_amount(goal, ind)})" if goal is not None else text
+    assert target.target_value is not None
+    value = _amount(target.target_value, ind)
+    return f"{value} i {target.target_year} (fra {target.baseline_year})"
+
+
+def target_views(report: YearlyReport) -> list[TargetView]:
+    """Each target of the area: what it says, its path and the actual values through the
+    report's year as a chart and a table, and how it stands."""
+    views = []
+    for i, figures in enumerate(report.targets):
+        target, progress = figures.target, figures.progress
+        ind = BY_ID[target.indicator]
+        actual = {y.year: y for y in progress.years}
+        points = [
+            YearPoint(
+                year=p.year,
+                expected=p.expected,
+                actual=actual[p.year].actual if p.year in actual else None,
+                mark=SUPPRESSED if p.year in actual and actual[p.year].suppressed else "",
+            )
+            for p in progress.path
+        ]
+        lines = []
+        for y in progress.years:
+            shown = number(y.actual, ind.decimals) if y.actual is not None else NOT_APPLICABLE
+            lines.append(
+                TargetYearLine(
+                    year=y.year,
+                    actual=SUPPRESSED if y.suppressed else shown,
+                    expected=(
+                        _path_number(y.expected, ind) if y.expected is not None else NOT_APPLICABLE
+                    ),
+                    gap=(
+                        _path_number(y.gap, ind, signed=True)
+                        if y.gap is not None
+                        else NOT_APPLICABLE
+                    ),
+                )
+            )
+        goal = _target_goal(figures, ind)
+        described = "; ".join(
+            f"{y.year}: {line.actual} (banen {line.expected})"
+            for y, line in zip(progress.years, lines, strict=True)
+        )
+        chart_id = dom_id("target", str(i + 1), ind.id)
+        svg = (
+            target_chart(
+                chart_id,
+                title=f"{ind.name_nb}: måltall og utvikling",
+                desc=f"Mål: {goal}. Faktiske verdier: {described or 'ingen ennå'}.",
+                years=points,
+                target=progress.target_value,
+                target_text=(
+                    f"mål {short(progress.target_value)}"
+                    if progress.target_value is not None
+                    else ""
+                ),
+                unit=unit(ind),
+            )
+            if points
+            else ""
+        )
+        growth = progress.required_annual_growth_pct
+        reference = target.reference_title
+        if reference is not None and target.reference_date is not None:
+            reference += f", {target.reference_date:%d.%m.%Y}"
+        views.append(
+            TargetView(
+                chart_id=chart_id,
+                name=ind.name_nb,
+                unit=unit(ind),
+                status=TARGET_STATUS_NB[target.status.value],
+                goal=goal,
+                path=PATH_NB[target.path.value],
+                progress=PROGRESS_NB[progress.status or "insufficient_data"],
+                growth=(number(growth, 1, signed=True) + f"{NBSP}%")
+                if growth is not None
+                else None,
+                decided=target.decided_by,
+                reference=reference,
+                reference_url=target.reference_url,
+                note=target.note,
+                svg=Markup(svg),
+                lines=lines,
+            )
+        )
+    return views
+
+
 def later_head(report: YearlyReport) -> LedgerHead | None:
     """The ledger's head now, when records were added after the year's head."""
     now, at_end = report.head_now, report.head_at_year_end
@@ -655,10 +808,10 @@ TEMPLATES.globals.update(
 
 
 def _sections(report: YearlyReport, places: PlacesView | None) -> Sequence[tuple[str, str]]:
-    sections = [
-        ("hovedtall", f"Hovedtall og endring fra {report.year - 1}"),
-        *((sg.id.lower(), f"{sg.id} {sg.name}") for sg in SUBGOALS),
-    ]
+    sections = [("hovedtall", f"Hovedtall og endring fra {report.year - 1}")]
+    if report.targets:
+        sections.append(("maltall", "Måltall"))
+    sections.extend((sg.id.lower(), f"{sg.id} {sg.name}") for sg in SUBGOALS)
     if places is not None:
         sections.append(("steder", places.heading))
     return [*sections, ("kategorier", "Toppkategorier"), ("metode", "Metode")]
@@ -675,6 +828,7 @@ def report_html(report: YearlyReport) -> str:
         period=period_text(report),
         toc=_sections(report, places),
         summary={sg.id: summary_lines(report, sg) for sg in SUBGOALS},
+        targets=target_views(report),
         months={sg.id: month_figures(report, sg) for sg in SUBGOALS},
         places=places,
         categories=categories_figures(report),

@@ -290,3 +290,89 @@ def ranked_bars(
         )
     out.append("</svg>")
     return "".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class YearPoint:
+    """One year of a target chart."""
+
+    year: int
+    expected: Decimal | None  # the path's value (None: no path)
+    actual: Decimal | None  # None: not measured, not yet, or hidden (see ``mark``)
+    mark: str = ""  # SUPPRESSED for a hidden year
+
+
+def target_chart(
+    chart_id: str,
+    *,
+    title: str,
+    desc: str,
+    years: Sequence[YearPoint],
+    target: Decimal | None,
+    target_text: str = "",
+    unit: str = "",
+    width: float = 360,
+    height: float = 180,
+) -> str:
+    """A target's path (dashed, from the baseline to the target year, the target as an open
+    square at its end) and the actual values (a solid line with filled circles; a hidden year
+    is a hatched stub with its mark and breaks the line)."""
+    left, right, top, bottom = 46.0, width - 10, 16.0, height - 22
+    values = [float(p.expected) for p in years if p.expected is not None]
+    values += [float(p.actual) for p in years if p.actual is not None]
+    if target is not None:
+        values.append(float(target))
+    ticks = nice_ticks(max([*values, 0.0]))
+    top_value = ticks[-1]
+
+    def y(v: float) -> float:
+        return bottom - (bottom - top) * (v / top_value if top_value else 0.0)
+
+    slot = (right - left) / max(len(years), 1)
+    every = max(1, math.ceil(len(years) / 12))
+    out = _open(chart_id, width, height, title, desc, "chart chart-target")
+    _y_axis(out, ticks, left=left, right=right, y=y, unit=unit)
+    out.append(
+        f'<line x1="{_f(left)}" y1="{_f(bottom)}" x2="{_f(right)}" y2="{_f(bottom)}" '
+        f'stroke="{INK}" stroke-width="0.8"/>'
+    )
+    path: list[tuple[float, float] | None] = []
+    actual: list[tuple[float, float] | None] = []
+    for i, p in enumerate(years):
+        cx = left + slot * (i + 0.5)
+        if i % every == 0 or i == len(years) - 1:
+            out.append(
+                f'<text x="{_f(cx)}" y="{_f(bottom + 12)}" text-anchor="middle" '
+                f'font-size="8">{p.year}</text>'
+            )
+        path.append((cx, y(float(p.expected))) if p.expected is not None else None)
+        actual.append((cx, y(float(p.actual))) if p.actual is not None else None)
+        if p.actual is None and p.mark == SUPPRESSED:
+            w = min(slot * 0.5, 14)
+            out.append(
+                f'<rect x="{_f(cx - w / 2)}" y="{_f(bottom - 7)}" width="{_f(w)}" height="7" '
+                f'fill="url(#{chart_id}-h)" stroke="{INK}" stroke-width="0.6"/>'
+                f'<text x="{_f(cx)}" y="{_f(bottom - 10)}" text-anchor="middle" '
+                f'font-size="9">{escape(p.mark)}</text>'
+            )
+    run = [p for p in path if p is not None]
+    if len(run) > 1:
+        coords = " ".join(f"{_f(px)},{_f(py)}" for px, py in run)
+        out.append(
+            f'<polyline class="path" points="{coords}" fill="none" stroke="{MUTED}" '
+            f'stroke-width="1.2" stroke-dasharray="4 2"/>'
+        )
+    if target is not None and years:
+        tx, ty = left + slot * (len(years) - 0.5), y(float(target))
+        out.append(
+            f'<rect class="target" x="{_f(tx - 3)}" y="{_f(ty - 3)}" width="6" height="6" '
+            f'fill="#fff" stroke="{INK}" stroke-width="1.2"/>'
+        )
+        if target_text:
+            out.append(
+                f'<text x="{_f(tx - 6)}" y="{_f(ty - 6)}" text-anchor="end" '
+                f'font-size="8">{escape(target_text)}</text>'
+            )
+    out.extend(_polyline(actual, dashed=False))
+    out.append("</svg>")
+    return "".join(out)

@@ -95,3 +95,21 @@ class TargetRepository:
             stmt = stmt.where(tuple_(ImpactTarget.indicator, ImpactTarget.target_id) > after)
         stmt = stmt.order_by(ImpactTarget.indicator, ImpactTarget.target_id).limit(limit)
         return list((await self.session.execute(stmt)).scalars())
+
+    async def current_for_area(
+        self, *, scope: str, scope_code: str | None, statuses: tuple[str, ...], limit: int
+    ) -> list[ImpactTarget]:
+        """The current versions of an area's targets with one of ``statuses`` (none for an
+        initiative), by indicator then baseline year."""
+        stmt = _latest().where(
+            ImpactTarget.scope == scope,
+            ImpactTarget.scope_code.is_(None)
+            if scope_code is None
+            else ImpactTarget.scope_code == scope_code,
+            ImpactTarget.initiative_id.is_(None),
+            ImpactTarget.status.in_(statuses),
+        )
+        stmt = stmt.order_by(
+            ImpactTarget.indicator, ImpactTarget.baseline_year, ImpactTarget.target_id
+        ).limit(limit)
+        return list((await self.session.execute(stmt)).scalars())

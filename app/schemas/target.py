@@ -184,6 +184,13 @@ class ProgressYear(BaseModel):
     )
 
 
+class PathYear(BaseModel):
+    year: int
+    expected: Decimal | None = Field(
+        description="The path's value for the year (null where annual growth cannot start)"
+    )
+
+
 class ProgressRead(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -195,6 +202,25 @@ class ProgressRead(BaseModel):
                 "target": None,
                 "baseline": {"year": 2025, "value": "1200"},
                 "target_value": "1800",
+                "path": [
+                    {"year": year, "expected": expected}
+                    for year, expected in enumerate(
+                        (
+                            "1200",
+                            "1249.7",
+                            "1301.4",
+                            "1355.2",
+                            "1411.3",
+                            "1469.7",
+                            "1530.5",
+                            "1593.8",
+                            "1659.8",
+                            "1728.5",
+                            "1800",
+                        ),
+                        start=2025,
+                    )
+                ],
                 "years": [
                     {
                         "year": 2025,
@@ -209,8 +235,8 @@ class ProgressRead(BaseModel):
                         "complete": False,
                         "actual": "1100",
                         "suppressed": False,
-                        "expected": "1249.3",
-                        "gap": "-149.3",
+                        "expected": "1249.7",
+                        "gap": "-149.7",
                     },
                 ],
                 "required_annual_growth_pct": "4.14",
@@ -228,6 +254,11 @@ class ProgressRead(BaseModel):
         description="The baseline year and its value (null value when hidden)"
     )
     target_value: Decimal | None = Field(description="The value to reach in the target year")
+    path: list[PathYear] = Field(
+        default_factory=list,
+        description="The path's value for every year from the baseline to the target year, "
+        "for charts (empty without a target or while the baseline year's value is hidden)",
+    )
     years: list[ProgressYear]
     required_annual_growth_pct: Decimal | None = Field(
         description="The yearly growth (percent) needed from the last complete year with a value "

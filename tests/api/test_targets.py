@@ -302,3 +302,69 @@ async def test_parallel_changes_make_one_next_version(
     assert len(versions) == len(set(versions))  # never two of one number
     history = (await committed_client.get(f"/v1/impact/targets/{target['id']}/versions")).json()
     assert [v["version"] for v in history["items"]] == list(range(1, len(versions) + 2))
+
+
+def _target_section(page: str) -> str:
+    start = page.index('<section id="maltall"')
+    return page[start : page.index("</section>", start)]
+
+
+async def test_the_yearly_report_shows_the_areas_targets_through_its_year(
+    client: httpx.AsyncClient,
+    analyst: Actor,
+    ledger: Ledger,  # noqa: F811
+    in_2026: None,  # noqa: ARG001 - the clock
+) -> None:
+    await ledger.repairs(10, kommune="0301", when=datetime(2023, 5, 1, tzinfo=UTC))
+    await ledger.repairs(12, kommune="0301", when=datetime(2024, 5, 1, tzinfo=UTC))
+    await ledger.repairs(14, kommune="0301", when=datetime(2025, 5, 1, tzinfo=UTC))
+    await ledger.repairs(6, kommune="0301", when=datetime(2026, 2, 1, tzinfo=UTC))
+    shown = await created(client, analyst, note="Dobbelt så mange reparasjoner i Oslo.")
+    elsewhere = await created(client, analyst, scope_code="4601")
+    national = await created(client, analyst, scope="norway", scope_code=None)
+    withdrawn = await created(client, analyst, indicator="sg1.repairs.fixed")
+    changed = await client.patch(
+        f"/v1/impact/targets/{withdrawn['id']}",
+        json={"status": "withdrawn"},
+        headers=analyst.headers,
+    )
+    assert changed.status_code == 200, changed.text
+
+    page = (await client.get("/v1/impact/report/2024", params={"kommune": "0301"})).text
+    section = _target_section(page)
+    assert '<a href="#maltall">Måltall</a>' in page
+    # Only the kommune's own targets, and never a withdrawn one.
+    assert section.count('<figure id="target-') == 1
+    assert "<strong>Reparasjoner</strong> (foreslått)" in section
+    assert "Dobbelt så mange reparasjoner i Oslo." in section
+    assert "Mål: +60\u00a0% fra 2023 til 2027 (16), lineær bane" in section
+    # Through the report's year only: 2024 is 12 against 11.5 on the path, within 5 %.
+    assert '<th scope="row">2025</th>' not in section
+    assert (
+        '<tr><th scope="row">2024</th><td class="num">12</td><td class="num">11,5</td>'
+        '<td class="num">+0,5</td></tr>'
+    ) in section
+    assert "Status: <strong>i rute</strong>" in section
+    assert 'class="path"' in section  # the path is drawn to 2027, the target at its end
+    assert 'class="target"' in section
+
+    # A year later 14 is above the path's 13 by more than 5 %: ahead.
+    later = _target_section(
+        (await client.get("/v1/impact/report/2025", params={"kommune": "0301"})).text
+    )
+    assert "Status: <strong>foran banen</strong>" in later
+    # Every figure is the progress endpoint's.
+    progress = (await client.get("/v1/impact/progress", params={"target": shown["id"]})).json()
+    assert [p["year"] for p in progress["path"]] == list(range(2023, 2028))
+    assert [p["expected"] for p in progress["path"]] == ["10", "11.5", "13", "14.5", "16"]
+    years = {y["year"]: y for y in progress["years"]}
+    assert years[2025]["actual"] == "14"
+    assert f'<td class="num">{years[2025]["actual"]}</td>' in later
+
+    # The national report shows the national target only; a fylke without targets none.
+    whole = (await client.get("/v1/impact/report/2025")).text
+    assert _target_section(whole).count('<figure id="target-') == 1
+    assert elsewhere["id"] != national["id"]
+    oslo_fylke = (await client.get("/v1/impact/report/2025", params={"fylke": "03"})).text
+    assert 'id="maltall"' not in oslo_fylke
+    assert '<a href="#maltall">' not in oslo_fylke

@@ -26,15 +26,19 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.errors import InvalidPeriodError
+from app.models.target import TargetScope, TargetStatus
 from app.repositories.impact.report import (
     FactorRevision,
     ImpactReportRepository,
     LedgerHead,
     LoadedDataset,
 )
+from app.repositories.target import TargetRepository
+from app.schemas.target import ProgressRead, TargetRead
 from app.services.impact.catalogue import INDICATORS
 from app.services.impact.periods import EARLIEST_YEAR, NORWAY, current_month
 from app.services.impact.query import MAX_INDICATORS, ImpactResult, Row, aggregate, build_query
+from app.services.impact.targets import target_progress, target_read
 
 # Compared between fylker (or the kommuner of a fylke): one or two per sub-goal.
 COMPARED = (
@@ -45,6 +49,9 @@ COMPARED = (
     "sg3.materials.tonnes",
 )
 TOP_CATEGORIES = ("sg1.reuse.handovers", "sg1.repairs.count")
+# The targets the report follows, in this order: decided ones first, then proposals.
+REPORTED_TARGETS = (TargetStatus.ADOPTED, TargetStatus.RECOMMENDED, TargetStatus.PROPOSED)
+MAX_TARGETS = 40
 
 Evidence = Literal["confirmed", "all"]
 
@@ -92,6 +99,14 @@ class PlaceComparison:
 
 
 @dataclass(frozen=True, slots=True)
+class TargetFigures:
+    """A target of the report's area and its progress up to the report's year."""
+
+    target: TargetRead
+    progress: ProgressRead
+
+
+@dataclass(frozen=True, slots=True)
 class YearlyReport:
     year: int
     made_at: datetime
@@ -109,6 +124,7 @@ class YearlyReport:
     datasets: list[LoadedDataset]
     head_at_year_end: LedgerHead | None
     head_now: LedgerHead | None
+    targets: list[TargetFigures]
 
 
 async def yearly_report(
@@ -210,4 +226,27 @@ async def yearly_report(
         datasets=await repo.reference_datasets(),
         head_at_year_end=await repo.ledger_head_before(end_of_year),
         head_now=await repo.ledger_head(),
+        targets=await _targets(session, area, year=year, now=now),
     )
+
+
+async def _targets(
+    session: AsyncSession, area: ReportArea, *, year: int, now: datetime
+) -> list[TargetFigures]:
+    """The area's adopted, recommended and proposed targets (not those of an initiative, nor
+    withdrawn ones), each with its progress through the report's year."""
+    found = await TargetRepository(session).current_for_area(
+        scope=TargetScope(area.kind).value,
+        scope_code=area.number,
+        statuses=tuple(s.value for s in REPORTED_TARGETS),
+        limit=MAX_TARGETS,
+    )
+    rank = {s.value: i for i, s in enumerate(REPORTED_TARGETS)}
+    found.sort(key=lambda t: rank[t.status])  # stable: by indicator within a status
+    return [
+        TargetFigures(
+            target=target_read(target),
+            progress=await target_progress(session, target, now=now, through=year),
+        )
+        for target in found
+    ]

@@ -44,6 +44,7 @@ from app.repositories.geography import GeographyRepository
 from app.repositories.initiative import InitiativeRepository
 from app.repositories.target import TargetFilters, TargetRepository
 from app.schemas.target import (
+    PathYear,
     ProgressRead,
     ProgressYear,
     TargetCreate,
@@ -53,6 +54,7 @@ from app.schemas.target import (
     TargetVersions,
 )
 from app.services.impact.catalogue import BY_ID
+from app.services.impact.periods import NORWAY
 from app.services.impact.query import ImpactQuery, aggregate
 from app.services.policy import Principal, require_platform_role
 
@@ -83,6 +85,11 @@ def _read(target: ImpactTarget, *, latest: bool) -> TargetRead:
         created_at=target.created_at,
         latest=latest,
     )
+
+
+def target_read(target: ImpactTarget) -> TargetRead:
+    """A target's current version as the API shows it."""
+    return _read(target, latest=True)
 
 
 # --- checks -----------------------------------------------------------------------------------
@@ -328,31 +335,51 @@ async def progress(
     scope: str | None,
     now: datetime,
 ) -> ProgressRead:
-    target: ImpactTarget | None = None
+    """``GET /v1/impact/progress``: a target's progress, or an indicator's yearly values in a
+    scope for the last ten years."""
     if target_id is not None:
         target = await TargetRepository(session).latest(target_id)
         if target is None:
             raise TargetNotFoundError(f"No target has the id {target_id}.")
-        where = Scope(TargetScope(target.scope), target.scope_code)
-        indicator_id = target.indicator
-    else:
-        if indicator is None or scope is None:
-            raise _invalid("target", "Name a target, or an indicator and a scope.")
-        where = Scope.parse(scope)
-        indicator_id = indicator
+        return await target_progress(session, target, now=now)
+    if indicator is None or scope is None:
+        raise _invalid("target", "Name a target, or an indicator and a scope.")
+    return await _progress(session, None, indicator, Scope.parse(scope), now=now, through=None)
+
+
+async def target_progress(
+    session: AsyncSession, target: ImpactTarget, *, now: datetime, through: int | None = None
+) -> ProgressRead:
+    """The progress of ``target`` (a version read from the database). With ``through``, the
+    years after it are left out and the status and the growth needed are those of the years
+    up to it (the yearly report of a past year); every value is the one ``progress`` shows."""
+    where = Scope(TargetScope(target.scope), target.scope_code)
+    return await _progress(session, target, target.indicator, where, now=now, through=through)
+
+
+async def _progress(
+    session: AsyncSession,
+    target: ImpactTarget | None,
+    indicator_id: str,
+    where: Scope,
+    *,
+    now: datetime,
+    through: int | None,
+) -> ProgressRead:
     found = BY_ID.get(indicator_id)
     if found is None:
         raise UnknownIndicatorError(
             f"Unknown indicator {indicator_id!r}; see GET /v1/impact/indicators."
         )
-    this_year = now.year
+    this_year = now.astimezone(NORWAY).year
     first = target.baseline_year if target is not None else this_year - 9
     last = min(this_year, target.target_year) if target is not None else this_year
+    month_now = now.astimezone(NORWAY).month
     query = ImpactQuery(
         indicators=(found,),
         group_by=("year",),
         month_from=date(first, 1, 1),
-        month_to=date(last, min(12, now.month) if last == this_year else 12, 1),
+        month_to=date(last, month_now if last == this_year else 12, 1),
         fylke=where.code if where.kind is TargetScope.FYLKE else None,
         kommune=where.code if where.kind is TargetScope.KOMMUNE else None,
         initiative=str(target.initiative_id) if target and target.initiative_id else None,
@@ -374,12 +401,10 @@ async def progress(
             goal = target.target_value
         elif base_value is not None and target.target_change_pct is not None:
             goal = base_value * (1 + target.target_change_pct / 100)
-    years: list[ProgressYear] = []
-    for year in range(first, last + 1):
-        value, hidden = actual(year)
-        expected = None
-        if target is not None and base_value is not None and goal is not None:
-            expected = expected_value(
+    path: dict[int, Decimal | None] = {}
+    if target is not None and base_value is not None and goal is not None:
+        path = {
+            year: expected_value(
                 TargetPath(target.path),
                 base=base_value,
                 target=goal,
@@ -387,6 +412,12 @@ async def progress(
                 target_year=target.target_year,
                 year=year,
             )
+            for year in range(target.baseline_year, target.target_year + 1)
+        }
+    years: list[ProgressYear] = []
+    for year in range(first, last + 1):
+        value, hidden = actual(year)
+        expected = path.get(year)
         gap = value - expected if value is not None and expected is not None else None
         years.append(
             ProgressYear(
@@ -398,6 +429,9 @@ async def progress(
                 gap=_q(gap),
             )
         )
+    if through is not None:
+        # Cut after the aggregate: the same suppression as GET /v1/impact/progress shows.
+        years = [y for y in years if y.year <= through]
     status: str | None = None
     growth: Decimal | None = None
     if target is not None:
@@ -427,6 +461,7 @@ async def progress(
             {"year": target.baseline_year, "value": _q(base_value)} if target is not None else None
         ),
         target_value=_q(goal),
+        path=[PathYear(year=y, expected=_q(v)) for y, v in path.items()],
         years=years,
         required_annual_growth_pct=_q(growth.quantize(Decimal("0.01"))) if growth else growth,
         status=status,  # type: ignore[arg-type]
