@@ -61,6 +61,7 @@ from app.openapi import generate_operation_id, install_openapi
 from app.problems import install_error_handlers
 from app.ratelimit import RateLimitMiddleware
 from app.services.health import migration_heads
+from app.services.impact.frameworks import frameworks
 
 DESCRIPTION = """
 Sirkel is the backend of a sharing, reuse and repair marketplace for Norway. Every completed
@@ -211,6 +212,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.migration_heads = migration_heads()
+    frameworks()  # read and checked now: a broken mapping stops the start, not a request
     metrics = Metrics()
     app.state.metrics = metrics
 

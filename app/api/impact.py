@@ -19,11 +19,12 @@ from app.errors import (
     UnknownKommuneError,
     problem_responses,
 )
-from app.render.impact import catalogue, impact_csv, impact_response
+from app.render.impact import catalogue, framework_catalogue, impact_csv, impact_response
 from app.render.report import report_html
-from app.schemas.impact import ImpactResponse, IndicatorCatalogue
+from app.schemas.impact import FrameworkCatalogue, ImpactResponse, IndicatorCatalogue
 from app.services.impact import query as service
 from app.services.impact.catalogue import INDICATORS
+from app.services.impact.frameworks import frameworks
 from app.services.impact.report import yearly_report
 from app.services.impact.suppression import MIN_HOUSEHOLDS, MIN_RECORDS
 
@@ -48,11 +49,36 @@ _QUERY_ERRORS = (
     summary="The indicator catalogue",
     description="Every indicator `GET /v1/impact` can compute, for the three sub-goals of the "
     "circular-economy mission: its id, name in bokmål and English, sub-goal, unit, "
-    "definition, counting rule, data source, factor source, and the groupings it supports. "
-    "Also states the suppression rule applied to every cell. Public.",
+    "definition, counting rule, data source, factor source, the groupings it supports, and "
+    "the indicators of other frameworks it informs (`frameworks`: SDG 12, the EU circular "
+    "economy monitoring framework, EU reuse reporting, Statistics Norway). Also states the "
+    "suppression rule applied to every cell. Public.",
 )
 async def read_indicators() -> IndicatorCatalogue:
-    return catalogue(INDICATORS, min_records=MIN_RECORDS, min_households=MIN_HOUSEHOLDS)
+    return catalogue(
+        INDICATORS,
+        min_records=MIN_RECORDS,
+        min_households=MIN_HOUSEHOLDS,
+        frameworks=frameworks(),
+    )
+
+
+@router.get(
+    "/frameworks",
+    response_model=FrameworkCatalogue,
+    summary="The indicator frameworks Sirkel's indicators inform",
+    description="The frameworks the mission's indicators are read beside: the UN SDG global "
+    "indicators (Goal 12), the EU monitoring framework for the circular economy (2023 "
+    "revision; Eurostat's `cei_*` datasets), the reuse reporting of Commission Implementing "
+    "Decision (EU) 2021/19, and Statistics Norway's StatBank tables. Each framework names its "
+    "edition and terms; each of its indicators its exact id, name, unit and source, and the "
+    "Sirkel indicators that inform it, with the relation — `direct` (a component of it), "
+    "`partial` (a part of it: the note says which) or `context` (read beside it, not part of "
+    "it) — and a note. Most relations are `context`: reuse is not recycling, and Sirkel's "
+    "figures cover its own platform only. Public.",
+)
+async def read_frameworks() -> FrameworkCatalogue:
+    return framework_catalogue(frameworks())
 
 
 @router.get(

@@ -11,13 +11,19 @@ from decimal import Decimal
 from app.render.csv import escape_formula
 from app.schemas.common import json_number
 from app.schemas.impact import (
+    FrameworkCatalogue,
+    FrameworkIndicatorRead,
+    FrameworkLink,
+    FrameworkRead,
     ImpactResponse,
     ImpactRowRead,
     IndicatorCatalogue,
     IndicatorName,
     IndicatorRead,
+    InformedBy,
 )
 from app.services.impact.catalogue import Indicator
+from app.services.impact.frameworks import RELATIONS, Frameworks
 from app.services.impact.query import Change, ImpactResult
 
 CSV_CHANGE_COLUMNS = (
@@ -33,7 +39,11 @@ CSV_CHANGE_COLUMNS = (
 
 
 def catalogue(
-    indicators: Iterable[Indicator], *, min_records: int, min_households: int
+    indicators: Iterable[Indicator],
+    *,
+    min_records: int,
+    min_households: int,
+    frameworks: Frameworks,
 ) -> IndicatorCatalogue:
     """The indicator catalogue and the suppression rule applied to every cell."""
     return IndicatorCatalogue(
@@ -48,6 +58,17 @@ def catalogue(
                 data_source=i.data_source,
                 factor_source=i.factor_source,
                 group_by=sorted(i.dims),
+                frameworks=[
+                    FrameworkLink(
+                        framework=m.framework,
+                        indicator=m.indicator,
+                        name=other.name,
+                        relation=m.relation,
+                        note=m.note,
+                        url=other.url,
+                    )
+                    for m, other in frameworks.for_indicator(i.id)
+                ],
             )
             for i in indicators
         ],
@@ -63,6 +84,39 @@ def catalogue(
             "imported from repair networks abroad keep their country in the evidence ledger "
             "and are not counted, nationally or by place."
         ),
+    )
+
+
+def framework_catalogue(frameworks: Frameworks) -> FrameworkCatalogue:
+    """Every framework with its indicators, each with the Sirkel indicators that inform it."""
+    return FrameworkCatalogue(
+        frameworks=[
+            FrameworkRead(
+                id=f.id,
+                name=f.name,
+                publisher=f.publisher,
+                version=f.version,
+                url=f.url,
+                terms=f.licence_or_terms,
+                indicators=[
+                    FrameworkIndicatorRead(
+                        id=i.id,
+                        name=i.name,
+                        unit=i.unit,
+                        url=i.url,
+                        informed_by=[
+                            InformedBy(indicator=m.sirkel, relation=m.relation, note=m.note)
+                            for m in frameworks.mappings
+                            if (m.framework, m.indicator) == (f.id, i.id)
+                        ],
+                    )
+                    for i in frameworks.indicators
+                    if i.framework == f.id
+                ],
+            )
+            for f in frameworks.frameworks
+        ],
+        relations={str(k): v for k, v in RELATIONS.items()},
     )
 
 

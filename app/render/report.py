@@ -44,6 +44,7 @@ from app.render.svg import (
 )
 from app.repositories.impact.report import LedgerHead, LoadedDataset
 from app.services.impact.catalogue import BY_ID, INDICATORS, Indicator
+from app.services.impact.frameworks import frameworks
 from app.services.impact.periods import NORWAY
 from app.services.impact.query import Change, Row
 from app.services.impact.report import (
@@ -752,6 +753,38 @@ def target_views(report: YearlyReport) -> list[TargetView]:
     return views
 
 
+RELATION_NB = {"direct": "direkte", "partial": "delvis", "context": "kontekst"}
+FRAMEWORK_LABELS = {
+    "sdg": "SDG",
+    "eu_cemf": "EU CEMF",
+    "eu_reuse_2021_19": "EU 2021/19",
+    "ssb": "SSB",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FrameworkLine:
+    label: str  # "SDG 12.5.1"
+    relation: str
+    note: str
+
+
+def framework_links() -> dict[str, list[FrameworkLine]]:
+    """By catalogue indicator: the framework indicators it informs, as the method lists them."""
+    mapping = frameworks()
+    return {
+        ind.id: [
+            FrameworkLine(
+                label=f"{FRAMEWORK_LABELS.get(m.framework, m.framework)} {other.id}",
+                relation=RELATION_NB[m.relation],
+                note=m.note,
+            )
+            for m, other in mapping.for_indicator(ind.id)
+        ]
+        for ind in INDICATORS
+    }
+
+
 def later_head(report: YearlyReport) -> LedgerHead | None:
     """The ledger's head now, when records were added after the year's head."""
     now, at_end = report.head_now, report.head_at_year_end
@@ -834,6 +867,7 @@ def report_html(report: YearlyReport) -> str:
         categories=categories_figures(report),
         datasets=dataset_lines(report),
         later_head=later_head(report),
+        links=framework_links(),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,6 +42,23 @@ class IndicatorName(BaseModel):
     en: str = Field(description="English")
 
 
+Relation = Literal["direct", "partial", "context"]
+
+
+class FrameworkLink(BaseModel):
+    """An indicator of another framework that a catalogue indicator informs."""
+
+    framework: str = Field(description="`sdg`, `eu_cemf`, `eu_reuse_2021_19` or `ssb`")
+    indicator: str = Field(description="The framework's own id (`12.5.1`, `cei_srm030`, `10513`)")
+    name: str
+    relation: Relation = Field(
+        description="`direct` (a component of it), `partial` (informs a part of it), "
+        "`context` (read beside it, not part of it)"
+    )
+    note: str = Field(description="What is partial, or why it is context only")
+    url: str
+
+
 class IndicatorRead(BaseModel):
     model_config = ConfigDict(json_schema_extra={"example": INDICATOR_EXAMPLE})
 
@@ -54,6 +71,11 @@ class IndicatorRead(BaseModel):
     data_source: str
     factor_source: str | None = Field(description="Where the impact factors come from")
     group_by: list[str] = Field(description="The groupings this indicator supports")
+    frameworks: list[FrameworkLink] = Field(
+        default_factory=list,
+        description="The indicators of the SDG, EU and Statistics Norway frameworks it informs "
+        "(see GET /v1/impact/frameworks)",
+    )
 
 
 class IndicatorCatalogue(BaseModel):
@@ -117,3 +139,71 @@ class ImpactResponse(BaseModel):
     evidence: str = Field(description="`all` or `confirmed`")
     population_year: int | None = Field(description="Year of the population figures used")
     rows: list[ImpactRowRead]
+
+
+class InformedBy(BaseModel):
+    indicator: str = Field(description="A Sirkel catalogue indicator")
+    relation: Relation
+    note: str
+
+
+class FrameworkIndicatorRead(BaseModel):
+    id: str = Field(description="The framework's own id")
+    name: str
+    unit: str
+    url: str
+    informed_by: list[InformedBy] = Field(description="Sirkel's indicators that inform it")
+
+
+class FrameworkRead(BaseModel):
+    id: str
+    name: str
+    publisher: str
+    version: str = Field(description="The edition the ids and names are taken from, with caveats")
+    url: str
+    terms: str = Field(description="Licence or terms of reuse of the framework's material")
+    indicators: list[FrameworkIndicatorRead]
+
+
+class FrameworkCatalogue(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "frameworks": [
+                    {
+                        "id": "sdg",
+                        "name": "Global indicator framework for the Sustainable Development Goals",
+                        "publisher": "United Nations Statistical Commission (IAEG-SDGs)",
+                        "version": "Annex to A/RES/71/313 with annual refinements",
+                        "url": "https://sustainabledevelopment.un.org/sdg12",
+                        "terms": "United Nations material; indicator names are public.",
+                        "indicators": [
+                            {
+                                "id": "12.5.1",
+                                "name": "National recycling rate, tons of material recycled",
+                                "unit": "% of waste generated; tonnes recycled",
+                                "url": "https://worldbank.github.io/sdg-metadata/metadata/en/"
+                                "12-5-1",
+                                "informed_by": [
+                                    {
+                                        "indicator": "sg1.reuse.kg",
+                                        "relation": "context",
+                                        "note": "Target 12.5 names reuse, but 12.5.1 measures "
+                                        "recycling of waste; reused items never become waste.",
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                ],
+                "relations": {
+                    "direct": "Sirkel's figure is a component of the framework's indicator.",
+                    "partial": "It informs a part of it.",
+                    "context": "It is not part of it but should be read beside it.",
+                },
+            }
+        }
+    )
+
+    frameworks: list[FrameworkRead]
+    relations: dict[str, str] = Field(description="What each relation means")
