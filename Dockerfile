@@ -29,6 +29,11 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     SIRKEL_ENVIRONMENT=production
+# Debian's Chromium prints the yearly report as PDF (app/render/pdf.py); without it that one
+# route answers 503 pdf_unavailable. ~300 MB: drop these two packages if you do not need it.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends chromium fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 sirkel \
  && useradd --system --uid 10001 --gid sirkel --home-dir /app --shell /usr/sbin/nologin sirkel
 COPY --from=build /opt/venv /opt/venv

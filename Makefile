@@ -32,6 +32,7 @@ db: venv ## start the project-local PostGIS (if DATABASE_URL is unset), migrate,
 
 .PHONY: run
 run: db ## bring up the API on http://$(HOST):$(PORT) and the outbox worker, with a local PostGIS
+	@$(DEV) browser-packages
 	@$(with_db) \
 	echo "==> Sirkel on http://$(HOST):$(PORT)  (docs: http://$(HOST):$(PORT)/docs, schema: /openapi.json)"; \
 	$(PY) -m app.cli worker & worker=$$!; \

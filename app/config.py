@@ -254,6 +254,22 @@ class EmbedSettings(BaseModel):
         return self
 
 
+class ReportSettings(BaseModel):
+    """The yearly report as PDF (``GET /v1/impact/report/{year}.pdf``, ``app.render.pdf``):
+    Debian's headless Chromium prints the report's HTML, as the browser tests do."""
+
+    # Debian's `chromium` package (`make run` and `make test` install it as root).
+    chromium: Path = Path("/usr/bin/chromium")
+    # Seconds before a print is given up (the process group is killed).
+    pdf_timeout_s: float = Field(default=60, gt=0, le=600)
+    # Prints at once per process; more wait their turn (each Chromium takes ~150 MB).
+    pdf_concurrency: int = Field(default=1, ge=1, le=8)
+    # Chromium's sandbox. It cannot run as root, nor in most containers without user
+    # namespaces; the page it prints is Sirkel's own (escaped, CSP without script, no
+    # network), so it is off by default and may be switched on where the kernel allows it.
+    chromium_sandbox: bool = False
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="SIRKEL_",
@@ -279,6 +295,7 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     embed: EmbedSettings = Field(default_factory=EmbedSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
     # Where people reach Sirkel: the links in e-mails (unsubscribe) start with it.
     public_base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^\s/]+")
 

@@ -107,6 +107,7 @@ The exception tree::
     ├── TooManyAttemptsError          429 too_many_attempts
     │   └── RateLimitedError          429 rate_limited (app.ratelimit)
     ├── EmbedAssetsMissingError       503 embed_assets_missing (npm ci in web/ not run)
+    ├── PdfUnavailableError           503 pdf_unavailable (no Chromium, or it failed or timed out)
     └── ServiceUnavailableError       503 service_unavailable (the database is unreachable)
         ├── NotReadyError             503 not_ready
         └── BusyError                 503 busy (a statement ran out of time)
@@ -939,6 +940,15 @@ class EmbedAssetsMissingError(AppError):
     status_code = 503
     code = "embed_assets_missing"
     title = "The map's browser assets are not installed"
+
+
+class PdfUnavailableError(AppError):
+    """Chromium is not installed, crashed, or did not finish in time: the HTML report is
+    still there (the same path without ``.pdf``)."""
+
+    status_code = 503
+    code = "pdf_unavailable"
+    title = "The PDF could not be made"
 
 
 class ServiceUnavailableError(AppError):

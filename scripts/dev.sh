@@ -5,6 +5,7 @@
 #   scripts/dev.sh web         install the pinned browser assets (web/package-lock.json) with npm ci
 #   scripts/dev.sh packages    make sure PostgreSQL >= 15 and PostGIS 3 are installed
 #   scripts/dev.sh test-packages  make sure headless Chromium and GDAL (browser and GIS tests) are installed
+#   scripts/dev.sh browser-packages  make sure headless Chromium is installed (the report's PDF)
 #   scripts/dev.sh db-start    initialise (once) and start the project-local cluster in .data/
 #   scripts/dev.sh db-stop     stop the project-local cluster
 #   scripts/dev.sh db-url      print the URL of the project-local database
@@ -121,25 +122,46 @@ or set DATABASE_URL to a PostGIS database you already run."
   fi
 }
 
-# What only the test suite needs: Debian's headless Chromium renders the yearly impact report
-# and the API docs (tests/api/test_impact_report_render.py, test_docs_offline.py), and GDAL's
-# command-line tools read the OGC API as QGIS would (tests/api/test_ogc.py). Installed as
-# root; otherwise those tests say how, and skip — unless SIRKEL_REQUIRE_CHROMIUM=1 (CI sets
-# it), when they fail.
+# Debian's headless Chromium prints the yearly report as PDF (GET /v1/impact/report/{year}.pdf,
+# app/render/pdf.py): `make run` installs it as root; elsewhere the PDF answers 503
+# pdf_unavailable and this says how to install it.
+cmd_browser_packages() {
+  install_missing "the report's PDF" chromium:chromium fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+}
+
+# What the test suite needs besides: Chromium also renders the report, the API docs and the
+# embedded map in the tests (tests/api/test_impact_report_render.py, test_docs_offline.py,
+# test_embed_browser.py), and GDAL's command-line tools read the OGC API as QGIS would
+# (tests/api/test_ogc.py). Installed as root; otherwise those tests say how, and skip —
+# unless SIRKEL_REQUIRE_CHROMIUM=1 (CI sets it), when they fail.
 cmd_test_packages() {
-  local missing=()
-  command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
-  command -v ogr2ogr >/dev/null 2>&1 || missing+=(gdal-bin)
+  install_missing "the browser and GIS tests" chromium:chromium fonts-dejavu-core:/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf gdal-bin:ogr2ogr
+}
+
+# install_missing WHY package:command-or-file ...: installs the packages whose command (or
+# file) is missing, from the Debian packages when root, or says how.
+install_missing() {
+  local why=$1 missing=() pair pkg what
+  shift
+  for pair in "$@"; do
+    pkg=${pair%%:*}
+    what=${pair#*:}
+    if [[ $what == /* ]]; then
+      [ -e "$what" ] || missing+=("$pkg")
+    else
+      command -v "$what" >/dev/null 2>&1 || missing+=("$pkg")
+    fi
+  done
   if [ "${#missing[@]}" -eq 0 ]; then
     return 0
   fi
   if is_root && command -v apt-get >/dev/null 2>&1; then
-    say "installing ${missing[*]} (for the browser and GIS tests) from the Debian packages"
+    say "installing ${missing[*]} (for $why) from the Debian packages"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
-    say "missing for some tests, which will skip: ${missing[*]} (sudo apt-get install ${missing[*]})"
+    say "missing for $why: ${missing[*]} (sudo apt-get install ${missing[*]})"
   fi
 }
 
@@ -221,8 +243,9 @@ case "${1:-}" in
   web) cmd_web ;;
   packages) cmd_packages ;;
   test-packages) cmd_test_packages ;;
+  browser-packages) cmd_browser_packages ;;
   db-start) cmd_db_start ;;
   db-stop) cmd_db_stop ;;
   db-url) cmd_db_url ;;
-  *) die "usage: scripts/dev.sh venv|web|packages|test-packages|db-start|db-stop|db-url" ;;
+  *) die "usage: scripts/dev.sh venv|web|packages|test-packages|browser-packages|db-start|db-stop|db-url" ;;
 esac

@@ -14,7 +14,13 @@ from jsonschema import Draft202012Validator
 from app.openapi import EXAMPLES
 
 # Bytes no JSON example can show: tiles, glyphs, photos.
-BINARY = {"application/vnd.mapbox-vector-tile", "application/x-protobuf", "image/webp"}
+BINARY = {
+    "application/vnd.mapbox-vector-tile",
+    "application/x-protobuf",
+    "image/webp",
+    "application/pdf",
+    "application/zip",
+}
 
 
 def _document(app: FastAPI) -> dict[str, Any]:

@@ -7,19 +7,21 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from app.api.deps import ClockDep
+from app.api.deps import ClockDep, SettingsDep
 from app.api.media import CSV, JSON, CsvFormat, negotiate
 from app.db import SnapshotSessionDep
 from app.errors import (
     InvalidGroupingError,
     InvalidPeriodError,
     NotAcceptableError,
+    PdfUnavailableError,
     UnknownFylkeError,
     UnknownIndicatorError,
     UnknownKommuneError,
     problem_responses,
 )
 from app.render.impact import catalogue, framework_catalogue, impact_csv, impact_response
+from app.render.pdf import html_to_pdf
 from app.render.report import report_html
 from app.schemas.impact import FrameworkCatalogue, ImpactResponse, IndicatorCatalogue
 from app.services.impact import query as service
@@ -164,7 +166,45 @@ async def read_impact(
 
 
 @router.get(
-    "/report/{year}",
+    "/report/{year:int}.pdf",
+    response_class=Response,
+    summary="The yearly report (PDF)",
+    description="The yearly report of `GET /v1/impact/report/{year}` as an A4 PDF for filing "
+    "and sending: the same figures, charts, targets and method section, printed by headless "
+    "Chromium on the server (no network, no script). Same filters (`fylke`, `kommune`) and "
+    "the same one database snapshot. When Chromium is not installed, fails or takes longer "
+    "than the configured timeout, `503 pdf_unavailable`: the HTML report is always there. "
+    "Public.",
+    responses={
+        200: {
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The report as PDF (`Content-Disposition: inline` with a file name)",
+        },
+        **problem_responses(
+            InvalidPeriodError, UnknownFylkeError, UnknownKommuneError, PdfUnavailableError, 422
+        ),
+    },
+)
+async def read_report_pdf(
+    session: SnapshotSessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    year: int,
+    fylke: _OnlyFylke = None,
+    kommune: _OnlyKommune = None,
+) -> Response:
+    report = await yearly_report(session, year=year, fylke=fylke, kommune=kommune, now=clock)
+    pdf = await html_to_pdf(report_html(report), settings.report)
+    area = kommune or fylke or "norge"
+    return Response(
+        content=pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="sirkel-arsrapport-{year}-{area}.pdf"'},
+    )
+
+
+@router.get(
+    "/report/{year:int}",
     response_class=HTMLResponse,
     summary="The yearly report (HTML)",
     description="A self-contained HTML page for the working group's yearly status: each "
