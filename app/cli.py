@@ -91,8 +91,10 @@ async def _demo_data() -> None:
             print(f"handed over {handover}")
         for line in report.created_reports:
             print(line)
+        for line in report.created_repairs:
+            print(f"logged {line}")
         for title in report.created_targets:
-            print(f"proposed target: {title}")
+            print(f"target: {title}")
         for name in report.created_saved_searches:
             print(f"saved search: {name}")
 

@@ -621,7 +621,7 @@ PATH_NB = {"linear": "lineær", "annual_growth": "lik årlig vekst"}
 
 @dataclass(frozen=True, slots=True)
 class TargetYearLine:
-    year: int
+    year: str  # "2026 (hittil)" for the year under way
     actual: str
     expected: str
     gap: str
@@ -683,6 +683,7 @@ def target_views(report: YearlyReport) -> list[TargetView]:
                 expected=p.expected,
                 actual=actual[p.year].actual if p.year in actual else None,
                 mark=SUPPRESSED if p.year in actual and actual[p.year].suppressed else "",
+                partial=p.year in actual and not actual[p.year].complete,
             )
             for p in progress.path
         ]
@@ -691,7 +692,7 @@ def target_views(report: YearlyReport) -> list[TargetView]:
             shown = number(y.actual, ind.decimals) if y.actual is not None else NOT_APPLICABLE
             lines.append(
                 TargetYearLine(
-                    year=y.year,
+                    year=str(y.year) if y.complete else f"{y.year} (hittil)",
                     actual=SUPPRESSED if y.suppressed else shown,
                     expected=(
                         _path_number(y.expected, ind) if y.expected is not None else NOT_APPLICABLE

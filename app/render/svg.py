@@ -300,6 +300,7 @@ class YearPoint:
     expected: Decimal | None  # the path's value (None: no path)
     actual: Decimal | None  # None: not measured, not yet, or hidden (see ``mark``)
     mark: str = ""  # SUPPRESSED for a hidden year
+    partial: bool = False  # the year under way: an open circle, not joined to the line
 
 
 def target_chart(
@@ -315,8 +316,9 @@ def target_chart(
     height: float = 180,
 ) -> str:
     """A target's path (dashed, from the baseline to the target year, the target as an open
-    square at its end) and the actual values (a solid line with filled circles; a hidden year
-    is a hatched stub with its mark and breaks the line)."""
+    square at its end) and the actual values (a solid line with filled circles; the year
+    under way an open circle on its own; a hidden year is a hatched stub with its mark and
+    breaks the line)."""
     left, right, top, bottom = 46.0, width - 10, 16.0, height - 22
     values = [float(p.expected) for p in years if p.expected is not None]
     values += [float(p.actual) for p in years if p.actual is not None]
@@ -346,7 +348,14 @@ def target_chart(
                 f'font-size="8">{p.year}</text>'
             )
         path.append((cx, y(float(p.expected))) if p.expected is not None else None)
-        actual.append((cx, y(float(p.actual))) if p.actual is not None else None)
+        if p.actual is not None and p.partial:
+            out.append(
+                f'<circle class="partial" cx="{_f(cx)}" cy="{_f(y(float(p.actual)))}" r="2.4" '
+                f'fill="#fff" stroke="{INK}" stroke-width="1"/>'
+            )
+            actual.append(None)
+        else:
+            actual.append((cx, y(float(p.actual))) if p.actual is not None else None)
         if p.actual is None and p.mark == SUPPRESSED:
             w = min(slot * 0.5, 14)
             out.append(

@@ -8,9 +8,11 @@ Development and test only: the demo accounts have a published password.
 
 from __future__ import annotations
 
+import random
 import uuid
+from calendar import monthrange
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,15 +22,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.models.organization import MemberRole, OrganizationKind
 from app.models.person import PlatformRole
+from app.models.repair import RepairBarrierCode, RepairStatusCode
 from app.models.report import ReportReason, ReportTarget
 from app.models.target import TargetScope
 from app.models.unit import UnitStatus
 from app.repositories.listing import ListingRepository
 from app.repositories.organization import OrganizationRepository
 from app.repositories.person import PersonRepository
+from app.repositories.repair import RepairRepository
 from app.repositories.report import ReportRepository
 from app.repositories.transaction import TransactionRepository
 from app.schemas.listing import ListingCreate
+from app.schemas.repair import RepairCreate
 from app.schemas.report import ReportCreate
 from app.schemas.review import ReviewCreate
 from app.schemas.saved_search import SavedSearchCreate
@@ -43,11 +48,13 @@ from app.schemas.transaction import (
 from app.security import hash_password
 from app.services.demo_pictures import picture
 from app.services.hold import place_hold, set_unit_status
+from app.services.impact.periods import NORWAY
 from app.services.impact.targets import create_target, list_targets
 from app.services.listing import create_listing
 from app.services.photo import upload_photo
 from app.services.photos.processing import storage_from_settings
 from app.services.policy import Principal
+from app.services.repair import create_repair
 from app.services.report import create_report
 from app.services.review import write_review
 from app.services.saved_search import create_saved_search, list_saved_searches
@@ -238,6 +245,7 @@ class DemoReport:
     created_targets: list[str] = field(default_factory=list)
     created_saved_searches: list[str] = field(default_factory=list)
     created_library: list[str] = field(default_factory=list)
+    created_repairs: list[str] = field(default_factory=list)
 
 
 async def load_demo_data(session: AsyncSession, *, settings: Settings, now: datetime) -> DemoReport:
@@ -297,12 +305,102 @@ async def load_demo_data(session: AsyncSession, *, settings: Settings, now: date
     await _load_demo_library(
         session, settings=settings, now=now, ids=ids, titles=titles, report=report
     )
+    await _load_demo_repair_history(session, now=now, ids=ids, org_ids=org_ids, report=report)
     await _load_demo_targets(session, now=now, ids=ids, report=report)
     await session.flush()
     return report
 
 
-# Realistic proposals of the kind the mission's working group makes (none adopted).
+# Two repair places log their past: a repair shop in Oslo that grows, and a repair café in
+# Tromsø on the first Saturday of each month, from January 2024 to last month. The numbers
+# are drawn from a seeded generator (the same every time), around the monthly volumes and
+# outcome shares repair cafés publish (ORDS data: about 55-60 % fixed); enough that the
+# yearly figures are shown, not suppressed, and the targets below have a baseline to follow.
+# (organization, who logs, repairs per month in 2024, growth per year, first Saturday only)
+DEMO_REPAIR_HISTORY: tuple[tuple[str, str, int, float, bool], ...] = (
+    ("Fikseverkstedet Grünerløkka", "kari@demo.sirkel.no", 10, 0.18, False),
+    ("Tromsø Reparasjonskafé", "aslak@demo.sirkel.no", 7, 0.12, True),
+)
+DEMO_REPAIRS: tuple[tuple[str, str, str], ...] = (
+    # (category, brand, problem)
+    ("coffee-makers", "Moccamaster", "Lager ikke kaffe, lyser rødt"),
+    ("vacuum-cleaners", "Electrolux", "Suger dårlig, lukter brent"),
+    ("laptops", "Lenovo", "Starter ikke, lader ikke"),
+    ("mobile-phones", "Samsung", "Knust skjerm"),
+    ("lighting", "Ikea", "Lampen blinker"),
+    ("sewing-machines", "Husqvarna", "Tråden ryker hele tiden"),
+    ("toasters", "OBH Nordica", "Den ene siden varmer ikke"),
+    ("headphones", "Sony", "Lyd bare på venstre side"),
+    ("audio-and-hifi", "Tandberg", "Knitrer i volumkontrollen"),
+    ("kettles", "Wilfa", "Slår seg ikke av"),
+)
+DEMO_OUTCOMES: tuple[RepairStatusCode, ...] = ("Fixed", "Repairable", "End of life")
+DEMO_BARRIERS: tuple[RepairBarrierCode, ...] = (
+    "Spare parts not available",
+    "Spare parts too expensive",
+    "No way to open product",
+)
+
+
+async def _load_demo_repair_history(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    ids: dict[str, uuid.UUID],
+    org_ids: dict[str, uuid.UUID],
+    report: DemoReport,
+) -> None:
+    today = now.astimezone(NORWAY).date()
+    first_of_month = today.replace(day=1)
+    for name, email, per_month, growth, first_saturday in DEMO_REPAIR_HISTORY:
+        org_id = org_ids[name]
+        logged_before = await RepairRepository(session).list_for_organization(
+            organization_id=org_id,
+            event_id=None,
+            status=None,
+            after=(date(today.year, 1, 1), 0),
+            limit=1,
+        )
+        if logged_before:
+            continue
+        draw = random.Random(f"sirkel-demo-{name}")  # demo figures, not secrets
+        who = Principal(person_id=ids[email])
+        month, count = date(2024, 1, 1), 0
+        while month < first_of_month:
+            expected = per_month * (1 + growth) ** (month.year - 2024 + (month.month - 1) / 12)
+            for _ in range(max(0, round(draw.gauss(expected, expected * 0.2)))):
+                if first_saturday:
+                    day = month + timedelta(days=(5 - month.weekday()) % 7)
+                else:
+                    day = month + timedelta(
+                        days=draw.randrange(monthrange(month.year, month.month)[1])
+                    )
+                category, brand, problem = draw.choice(DEMO_REPAIRS)
+                outcome = draw.choices(DEMO_OUTCOMES, weights=(58, 22, 20))[0]
+                await create_repair(
+                    session,
+                    principal=who,
+                    data=RepairCreate(
+                        organization_id=org_id,
+                        category=category,
+                        brand=brand,
+                        problem=problem,
+                        product_age=Decimal(draw.randrange(10, 150)) / 10,
+                        repair_status=outcome,
+                        repair_barrier=(
+                            draw.choice(DEMO_BARRIERS) if outcome == "End of life" else None
+                        ),
+                        event_date=min(day, today),
+                    ),
+                    now=now,
+                )
+                count += 1
+            month = (month + timedelta(days=32)).replace(day=1)
+        report.created_repairs.append(f"{name}: {count} repairs since January 2024")
+
+
+# Realistic targets of the kind the mission's working group proposes (none adopted); the two
+# repair targets follow the repair history above, the others start from years without data.
 DEMO_TARGETS: tuple[dict[str, Any], ...] = (
     {
         "indicator": "sg1.reuse.handovers",
@@ -315,6 +413,33 @@ DEMO_TARGETS: tuple[dict[str, Any], ...] = (
         "decided_by": "Arbeidsgruppen for sirkulær økonomi (demo)",
         "reference_title": "Demo: forslag til måltall for delmål 1, gjenbruk",
         "note": "Gjenbruk av ting: 50 % flere overleveringer i 2035 enn i 2025.",
+    },
+    {
+        "indicator": "sg1.repairs.fixed",
+        "scope": "norway",
+        "baseline_year": 2024,
+        "target_year": 2035,
+        "target_change_pct": 100,
+        "path": "annual_growth",
+        "status": "recommended",
+        "decided_by": "Arbeidsgruppen for sirkulær økonomi (demo)",
+        "reference_title": "Demo: dobbelt så mange vellykkede reparasjoner i 2035",
+        "reference_date": "2026-11-19",
+        "note": "Reparasjoner som lykkes, hele landet: dobbelt så mange i 2035 som i 2024.",
+    },
+    {
+        "indicator": "sg1.repairs.count",
+        "scope": "kommune",
+        "scope_code": "5501",
+        "baseline_year": 2024,
+        "target_year": 2030,
+        "target_change_pct": 100,
+        "path": "linear",
+        "status": "proposed",
+        "decided_by": "Tromsø kommune (demo)",
+        "reference_title": "Demo: dobbelt så mange reparasjoner i Tromsø innen 2030",
+        "note": "Reparasjonskafeen og verkstedene: dobbelt så mange reparasjoner i 2030 som i "
+        "2024.",
     },
     {
         "indicator": "sg2.loans.per_1000",

@@ -361,6 +361,14 @@ async def test_the_yearly_report_shows_the_areas_targets_through_its_year(
     assert years[2025]["actual"] == "14"
     assert f'<td class="num">{years[2025]["actual"]}</td>' in later
 
+    # The year under way is there, marked, and not joined to the line; the status stays 2025's.
+    current = _target_section(
+        (await client.get("/v1/impact/report/2026", params={"kommune": "0301"})).text
+    )
+    assert '<th scope="row">2026 (hittil)</th><td class="num">6</td>' in current
+    assert current.count('class="partial"') == 1
+    assert "Status: <strong>foran banen</strong>" in current
+
     # The national report shows the national target only; a fylke without targets none.
     whole = (await client.get("/v1/impact/report/2025")).text
     assert _target_section(whole).count('<figure id="target-') == 1

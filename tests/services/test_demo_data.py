@@ -30,12 +30,14 @@ from app.services.demo_data import (
     DEMO_LISTINGS,
     DEMO_ORGANIZATIONS,
     DEMO_PEOPLE,
+    DEMO_REPAIR_HISTORY,
     DEMO_REPORTS,
     DEMO_SAVED_SEARCHES,
     DEMO_TARGETS,
     load_demo_data,
 )
 from app.services.demo_pictures import PICTURES
+from app.services.impact.targets import list_targets, progress
 
 
 async def test_demo_data_is_spread_out_and_idempotent(
@@ -194,3 +196,42 @@ async def test_the_demo_library_has_a_unit_in_repair_and_a_mended_one(
     assert [tuple(r) for r in mended] == [
         ("Fixed", "fishing-gear", "Snella låste seg; byttet snelle")
     ]
+
+
+async def test_the_demo_targets_follow_a_repair_history(
+    session: AsyncSession, settings: Settings
+) -> None:
+    now = datetime(2026, 12, 4, 12, tzinfo=UTC)
+    first = await load_demo_data(session, settings=settings, now=now)
+    assert [line.split(":")[0] for line in first.created_repairs] == [
+        name for name, *_ in DEMO_REPAIR_HISTORY
+    ]
+    years = (
+        await session.execute(
+            select(func.extract("year", Repair.event_date), func.count())
+            .group_by(func.extract("year", Repair.event_date))
+            .order_by(func.extract("year", Repair.event_date))
+        )
+    ).all()
+    assert [int(year) for year, _ in years] == [2024, 2025, 2026]
+    assert all(count > 100 for _, count in years)
+    again = await load_demo_data(session, settings=settings, now=now)
+    assert again.created_repairs == []
+    assert await session.scalar(select(func.count()).select_from(Repair)) == sum(
+        count for _, count in years
+    )
+
+    targets = await list_targets(
+        session, indicator=None, scope=None, scope_code=None, status=None, cursor=None, limit=50
+    )
+    assert len(targets.items) == len(DEMO_TARGETS)
+    statuses = {}
+    for target in targets.items:
+        found = await progress(session, target_id=target.id, indicator=None, scope=None, now=now)
+        statuses[(target.indicator, target.scope_code)] = found.status
+    # The repair targets have a baseline and a complete year after it; the others start
+    # from years with nothing recorded yet, and say so.
+    assert statuses[("sg1.repairs.fixed", None)] in {"ahead", "on_track", "behind"}
+    assert statuses[("sg1.repairs.count", "5501")] in {"ahead", "on_track", "behind"}
+    assert statuses[("sg1.reuse.handovers", None)] == "insufficient_data"
+    assert statuses[("sg2.loans.per_1000", "5001")] == "insufficient_data"
