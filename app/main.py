@@ -15,6 +15,7 @@ from app.api import (
     blocks,
     catalogue,
     categories,
+    datapackage,
     docs,
     embed,
     evidence,
@@ -243,6 +244,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         repairs,
         evidence,
         targets,  # before impact: /v1/impact/targets and /progress
+        datapackage,
         impact,
         initiatives,
         reports,

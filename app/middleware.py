@@ -213,6 +213,7 @@ EXPOSED_HEADERS = (
     "ETag",
     "RateLimit",
     "RateLimit-Policy",
+    "Content-Disposition",  # the file name of a report's PDF or a data package
 )
 # Request headers a cross-origin public read may send: none carries credentials.
 _PUBLIC_REQUEST_HEADERS = frozenset(
