@@ -45,12 +45,10 @@ class HttpSettings(BaseModel):
     max_body_bytes: int = Field(default=1_048_576, ge=1)
     # Each part of a request body must arrive within this many seconds, or 408.
     body_read_timeout_s: float = Field(default=30.0, gt=0, le=600)
-    # Larger limits for the few routes that take files, by exact path: an ORDS import of tens
-    # of thousands of repairs is a few MiB. From the environment as JSON, e.g.
+    # Larger limits by exact path (the ORDS import follows SIRKEL_IMPORTS__MAX_BYTES, photos
+    # SIRKEL_PHOTOS__MAX_UPLOAD_BYTES). From the environment as JSON, e.g.
     # SIRKEL_HTTP__MAX_BODY_BYTES_BY_PATH='{"/v1/repairs/import": 20971520}'.
-    max_body_bytes_by_path: dict[str, Annotated[int, Field(ge=1)]] = Field(
-        default_factory=lambda: {"/v1/repairs/import": 10 * 1_048_576}
-    )
+    max_body_bytes_by_path: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     cors_allow_credentials: bool = False
     # Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (IP addresses or
@@ -254,6 +252,22 @@ class EmbedSettings(BaseModel):
         return self
 
 
+class ImportSettings(BaseModel):
+    """ORDS imports as jobs (``app.services.repair_import``)."""
+
+    # The upload as sent (gzip counts compressed); larger is 413 before anything is stored.
+    max_bytes: int = Field(default=100 * 1_048_576, ge=1)
+    # The file unpacked: a gzip bomb stops here (a row error names the limit).
+    max_unpacked_bytes: int = Field(default=1_073_741_824, ge=1)
+    max_rows: int = Field(default=2_000_000, ge=1)
+    # Rows applied per transaction: the ledger's lock is held for one batch only.
+    batch_rows: int = Field(default=1000, ge=1, le=50_000)
+    # A job whose worker has not been heard of for this long is taken over by another.
+    stale_after_s: float = Field(default=300, gt=0)
+    # Attempts at a job (a worker that died, a database that went away) before it fails.
+    max_attempts: int = Field(default=3, ge=1, le=20)
+
+
 class ReportSettings(BaseModel):
     """The yearly report as PDF (``GET /v1/impact/report/{year}.pdf``, ``app.render.pdf``):
     Debian's headless Chromium prints the report's HTML, as the browser tests do."""
@@ -296,6 +310,7 @@ class Settings(BaseSettings):
     rate_limits: RateLimitSettings = Field(default_factory=RateLimitSettings)
     embed: EmbedSettings = Field(default_factory=EmbedSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
+    imports: ImportSettings = Field(default_factory=ImportSettings)
     # Where people reach Sirkel: the links in e-mails (unsubscribe) start with it.
     public_base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^\s/]+")
 

@@ -18,7 +18,6 @@ The exception tree::
     │   ├── InvalidGroupingError      422 invalid_grouping
     │   ├── UnknownRepairEventError   422 unknown_repair_event
     │   ├── ForeignRepairEventError   422 event_of_another_organization
-    │   ├── InvalidOrdsRowsError      422 invalid_ords_rows
     │   ├── OrdsFileError             422 invalid_ords_file
     │   ├── OwnerAsPartnerError       422 owner_cannot_be_partner
     │   ├── UnitMismatchError         422 unit_mismatch
@@ -71,6 +70,7 @@ The exception tree::
     │   ├── ReviewNotFoundError       404 review_not_found
     │   ├── PhotoNotFoundError        404 photo_not_found
     │   ├── TargetNotFoundError       404 target_not_found
+    │   ├── ImportNotFoundError       404 import_not_found
     │   └── GlyphsNotFoundError       404 glyphs_not_found
     ├── NotAcceptableError            406 not_acceptable
     ├── ConflictError                 409 conflict
@@ -98,6 +98,7 @@ The exception tree::
     │   ├── AlreadyRepliedError       409 already_replied
     │   ├── TooManyPhotosError        409 too_many_photos
     │   ├── TargetChangedError        409 target_changed
+    │   ├── ImportInProgressError     409 import_in_progress
     │   ├── IdempotencyInProgressError 409 idempotency_in_progress (app.idempotency)
     │   ├── IdempotencyKeyConsumedError 409 idempotency_key_consumed (app.idempotency)
     │   └── IdempotencyKeyAppliedError 409 idempotency_key_applied (app.idempotency)
@@ -320,19 +321,6 @@ class UnknownRepairEventError(InvalidInputError):
 class ForeignRepairEventError(InvalidInputError):
     code = "event_of_another_organization"
     title = "The repair event belongs to another organization"
-
-
-class InvalidOrdsRowsError(InvalidInputError):
-    """Rows of an uploaded ORDS file are invalid. ``errors`` lists them (up to a limit), each
-    with the ``line`` of the file and the ORDS ``column`` as well as the usual members;
-    ``error_count`` says how many there were in all."""
-
-    code = "invalid_ords_rows"
-    title = "Rows of the ORDS file are invalid"
-
-    def __init__(self, detail: str, *, rows: list[dict[str, Any]], error_count: int) -> None:
-        super().__init__(detail)
-        self.extra = {"errors": rows, "error_count": error_count}
 
 
 class OrdsFileError(InvalidInputError):
@@ -674,6 +662,11 @@ class TargetNotFoundError(NotFoundError):
     title = "Target not found"
 
 
+class ImportNotFoundError(NotFoundError):
+    code = "import_not_found"
+    title = "Import not found"
+
+
 class PhotoNotFoundError(NotFoundError):
     code = "photo_not_found"
     title = "Photo not found"
@@ -872,6 +865,11 @@ class AlreadyRepliedError(ConflictError):
 class TargetChangedError(ConflictError):
     code = "target_changed"
     title = "The target changed meanwhile"
+
+
+class ImportInProgressError(ConflictError):
+    code = "import_in_progress"
+    title = "An import of this organization is still running"
 
 
 class TooManyPhotosError(ConflictError):

@@ -115,6 +115,8 @@ class BodySizeLimitMiddleware:
         if _PHOTO_UPLOAD.match(path):
             # One image up to the photo limit, plus the multipart envelope and the alt text.
             return int(settings.photos.max_upload_bytes) + _MULTIPART_ALLOWANCE
+        if path == "/v1/repairs/import" and path not in by_path:
+            return int(settings.imports.max_bytes)
         return by_path.get(path, self.max_bytes)
 
     def _too_large(self, scope: Scope, limit: int) -> ASGIApp:

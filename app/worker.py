@@ -8,7 +8,8 @@ sending and committing leaves the rows pending, so the delivery goes again — a
 with the same ``Message-ID`` (e-mail) or ``webhook-id`` (webhooks) for the receiver to spot
 the repeat; a row another worker holds is skipped, so several workers never send the same
 delivery at once. In-app notifications need no worker: the database writes them with the
-change. Each pass also deletes the files of removed photos (``app.services.photo``).
+change. Each pass also deletes the files of removed photos (``app.services.photo``). ORDS
+imports are worked beside the passes (``app.services.repair_import``).
 
 Webhooks are posted as the Standard Webhooks scheme says: the body
 ``{"type", "timestamp", "data"}``, the headers ``webhook-id`` (the event's id, stable across
@@ -41,7 +42,7 @@ from app.models.outbox import EventCategory, EventType, category_of
 from app.render.email import notification_email
 from app.repositories.delivery import DueEmail, DueWebhook
 from app.security import unseal, unsubscribe_token, webhook_signature
-from app.services import delivery, photo
+from app.services import delivery, photo, repair_import
 from app.services.photos.processing import storage_from_settings
 from app.services.photos.storage import PhotoStorage
 
@@ -233,7 +234,31 @@ async def run(
     mailer: Mailer,
     stop: asyncio.Event,
 ) -> None:
-    """Pass after pass until ``stop`` is set; an idle worker waits ``poll_interval_s``."""
+    """Pass after pass until ``stop`` is set; an idle worker waits ``poll_interval_s``. ORDS
+    imports run beside, in a loop of their own (``app.services.repair_import.loop``), so a
+    long import never holds up a notification."""
+    imports = asyncio.create_task(
+        repair_import.loop(
+            sessions,
+            settings.imports,
+            stop,
+            poll_interval_s=settings.worker.poll_interval_s,
+            clock=lambda: datetime.now(UTC),
+        )
+    )
+    try:
+        await _outbox_loop(sessions, settings, mailer, stop)
+    finally:
+        stop.set()
+        await imports
+
+
+async def _outbox_loop(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    mailer: Mailer,
+    stop: asyncio.Event,
+) -> None:
     if not settings.smtp.enabled:
         log.info("no SMTP host configured: e-mail is off; webhooks are delivered")
     storage = storage_from_settings(settings)

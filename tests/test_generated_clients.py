@@ -32,6 +32,8 @@ KNOWN_GAPS = {
     "GET /v1/tiles/listings/{z}/{x}/{y}.mvt": "application/vnd.mapbox-vector-tile",
     "GET /v1/tiles/kommuner/{z}/{x}/{y}.mvt": "application/vnd.mapbox-vector-tile",
     "GET /embed/glyphs/{fontstack}/{range}.pbf": "application/x-protobuf",
+    "GET /v1/impact/report/{year}.pdf": "Unsupported content_type application/pdf",
+    "GET /v1/impact/datapackage/{year}.zip": "Unsupported content_type application/zip",
 }
 _WARNING = re.compile(r"^WARNING parsing (\w+) (\S+) within", re.M)
 

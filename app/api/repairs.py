@@ -4,23 +4,24 @@ logged by repair shops and cafés, ORDS v0.3 imports, and the open ORDS export."
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
-from app.api.deps import ClockDep, PrincipalDep
+from app.api.deps import ClockDep, PrincipalDep, SettingsDep
 from app.api.params import AUTH_PROBLEMS as _AUTH
 from app.api.params import CursorQuery, KommuneQuery, LimitQuery
 from app.db import SessionDep
 from app.errors import (
     ForbiddenError,
     ForeignRepairEventError,
+    ImportInProgressError,
+    ImportNotFoundError,
     InsufficientScopeError,
     InvalidCursorError,
     InvalidInputError,
-    InvalidOrdsRowsError,
     NotAMemberError,
     OrganizationNotFoundError,
     PointOutsideNorwayError,
@@ -42,7 +43,8 @@ from app.schemas.repair import (
     REPAIR_EVENT_CREATE_EXAMPLES,
     REPAIR_EVENT_UPDATE_EXAMPLES,
     REPAIR_UPDATE_EXAMPLES,
-    ImportResult,
+    ImportJobPage,
+    ImportJobRead,
     RepairCreate,
     RepairEventCreate,
     RepairEventPage,
@@ -53,6 +55,7 @@ from app.schemas.repair import (
     RepairUpdate,
 )
 from app.services import repair as service
+from app.services import repair_import as import_service
 from app.services.ords import ORDS_CSV_MEDIA_TYPE, OrdsFileError
 
 router = APIRouter(tags=["repairs"])
@@ -276,57 +279,145 @@ async def list_repairs(
 _IMPORT_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "description": "An ORDS v0.3 CSV file (UTF-8, header line first, at most 50,000 rows "
-        "and 10 MiB)",
-        "content": {"text/csv": {"schema": {"type": "string"}, "example": ORDS_CSV_EXAMPLE}},
+        "description": "An ORDS v0.3 CSV file (UTF-8, header line first), plain or gzip "
+        "(`Content-Encoding: gzip`, `Content-Type: application/gzip`, or gzip bytes), up to "
+        "100 MiB as sent",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}, "example": ORDS_CSV_EXAMPLE},
+            "application/gzip": {"schema": {"type": "string", "format": "binary"}},
+        },
     }
 }
+GZIP_MEDIA_TYPES = frozenset({"application/gzip", "application/x-gzip"})
+ImportIdPath = Annotated[uuid.UUID, Path(description="The import's id")]
 
 
 @router.post(
     "/v1/repairs/import",
-    response_model=ImportResult,
-    summary="Import an ORDS v0.3 file",
-    description="Upload repair records in the Open Repair Data Standard v0.3 (`Content-Type: "
-    "text/csv`) for `organization_id` (members, or API keys with `listings:write`).\n\n"
-    "**All or nothing.** A file that cannot be read as ORDS is `422 invalid_ords_file`; a "
-    "file with invalid rows is `422 invalid_ords_rows`, whose `errors` name each row's "
-    "`line`, `column` and `message` (the first 100; `error_count` says how many in all). "
-    "Then nothing is stored.\n\n"
-    "**Never twice.** A record is identified by its `data_provider` and `id`; records "
-    "already stored — by an earlier upload, or by another upload of the same file running "
-    "at the same time — are skipped and counted as `duplicates`. Each record stored is "
-    "counted once in the evidence ledger (graded `imported`).\n\n"
-    "Records keep their country (those outside Norway have no kommune). Each ORDS category "
-    "is counted as our category closest to the root that maps to it (every one has a reuse "
-    "factor), so Fixed repairs carry kg and CO2e; Misc maps to none. Answers `200` with the "
-    "counts, whether or not anything new was stored: an import merges, it does not create "
-    "one resource.",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=ImportJobRead,
+    summary="Import an ORDS v0.3 file (a job)",
+    description="Upload repair records in the Open Repair Data Standard v0.3 for "
+    "`organization_id` (members, or API keys with `listings:write`). Answers `202` with the "
+    "import job at once (`Location: /v1/imports/{id}`); the worker validates and applies it "
+    "(`GET /v1/imports/{id}`: state, progress, counts, errors).\n\n"
+    "**The file.** CSV, or gzip (`Content-Encoding: gzip`, `Content-Type: application/gzip`, "
+    "or simply gzip bytes), up to 100 MiB as sent (`413`) and 2,000,000 rows. The header is "
+    "checked now (`422 invalid_ords_file`); the rows by the worker, every one in a single "
+    "pass: a file with any invalid row is `failed` with `error_count` and the first 100 "
+    "errors by line and column, and nothing is written.\n\n"
+    "**Modes.** `mode=append` (default): new records (by `data_provider` and `id`) are "
+    "added, stored ones left as they are. `mode=release`: the file is its providers' "
+    "complete current data — new records are added, changed ones restated (the counted "
+    "record taken back on its day and counted again as the release has it), records this "
+    "organization imported earlier from those providers and the release no longer has are "
+    "withdrawn (taken back), and withdrawn ones that return are counted again. Importing "
+    "release N and then N+1 leaves the figures as N+1 alone. `release` names the "
+    "provider's release (kept on each record it writes).\n\n"
+    "**Never blocking.** Rows are applied in short batches, each holding the evidence "
+    "ledger for one batch only, so repairs logged meanwhile are never refused. One "
+    "unfinished import per organization (`409 import_in_progress`): releases apply in order. "
+    "Records another organization imported are left to it (`skipped`). Records keep their "
+    "country; only Norway's are counted in the figures.",
     openapi_extra=_IMPORT_BODY,
-    responses=problem_responses(
-        *_AUTH,
-        *_ORG,
-        OrganizationNotFoundError,
-        OrdsFileError,
-        InvalidOrdsRowsError,
-        UnsupportedMediaTypeError,
-        413,
-        422,
-    ),
+    responses={
+        202: {"headers": {"Location": {"description": "The job", "schema": {"type": "string"}}}},
+        **problem_responses(
+            *_AUTH,
+            *_ORG,
+            OrganizationNotFoundError,
+            OrdsFileError,
+            ImportInProgressError,
+            UnsupportedMediaTypeError,
+            413,
+            422,
+        ),
+    },
 )
 async def import_repairs(
     request: Request,
+    response: Response,
     session: SessionDep,
     principal: PrincipalDep,
     now: ClockDep,
+    settings: SettingsDep,
     organization_id: Annotated[uuid.UUID, Query(description="Who imports")],
-) -> ImportResult:
+    mode: Annotated[
+        Literal["append", "release"],
+        Query(description="`append` (add new records) or `release` (the complete current data)"),
+    ] = "append",
+    release: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="The provider's name of the release (e.g. `2025-07`)",
+            examples=["2025-07"],
+        ),
+    ] = None,
+) -> ImportJobRead:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type not in CSV_MEDIA_TYPES:
-        raise UnsupportedMediaTypeError("Send the ORDS file as text/csv.")
-    raw = await request.body()
-    return await service.import_ords(
-        session, principal=principal, organization_id=organization_id, raw=raw, now=now
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if media_type not in CSV_MEDIA_TYPES | GZIP_MEDIA_TYPES or encoding not in (
+        "identity",
+        "gzip",
+    ):
+        raise UnsupportedMediaTypeError(
+            "Send the ORDS file as text/csv (optionally with Content-Encoding: gzip), or as "
+            "application/gzip."
+        )
+    gzipped = True if media_type in GZIP_MEDIA_TYPES or encoding == "gzip" else None
+    job = await import_service.upload(
+        session,
+        principal=principal,
+        organization_id=organization_id,
+        mode=mode,
+        release=release,
+        gzipped=gzipped,
+        body=request.stream(),
+        settings=settings.imports,
+        now=now,
+    )
+    response.headers["Location"] = f"/v1/imports/{job.id}"
+    return job
+
+
+@router.get(
+    "/v1/imports/{import_id}",
+    response_model=ImportJobRead,
+    summary="One import job",
+    description="State (`queued`, `validating`, `writing`, `done`, `failed`), progress "
+    "(`counts.written` of `counts.rows`), what it did (inserted, restated, updated, "
+    "reinstated, unchanged, withdrawn, skipped) and, for a file with invalid rows, "
+    "`error_count` and the first 100 errors. For the importing organization's members (and "
+    "its API keys with `listings:write`), moderators and analysts.",
+    responses=problem_responses(*_AUTH, *_ORG, ForbiddenError, ImportNotFoundError, 422),
+)
+async def get_import(
+    session: SessionDep, principal: PrincipalDep, import_id: ImportIdPath
+) -> ImportJobRead:
+    return await import_service.get_import(session, principal=principal, import_id=import_id)
+
+
+@router.get(
+    "/v1/imports",
+    response_model=ImportJobPage,
+    summary="An organization's imports",
+    description="The organization's ORDS imports, newest first, cursor-paged. For its members "
+    "(and its API keys with `listings:write`), moderators and analysts.",
+    responses=problem_responses(
+        *_AUTH, *_ORG, ForbiddenError, OrganizationNotFoundError, InvalidCursorError, 422
+    ),
+)
+async def list_imports(
+    session: SessionDep,
+    principal: PrincipalDep,
+    organization_id: Annotated[uuid.UUID, Query(description="Whose imports")],
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 20,
+) -> ImportJobPage:
+    return await import_service.list_imports(
+        session, principal=principal, organization_id=organization_id, cursor=cursor, limit=limit
     )
 
 

@@ -33,6 +33,7 @@ from app.models.person import AuthSession, LoginFailure, Person, RefreshToken
 from app.models.photo import ListingPhoto
 from app.models.reference import ReferenceDataset
 from app.models.repair import Repair, RepairEvent
+from app.models.repair_import import RepairImport, RepairImportRow
 from app.models.report import Report, ReportEvent
 from app.models.review import Review
 from app.models.saved_search import ListingMatch, SavedSearch, SavedSearchHit
@@ -89,6 +90,8 @@ __all__ = [
     "RefreshToken",
     "Repair",
     "RepairEvent",
+    "RepairImport",
+    "RepairImportRow",
     "Report",
     "ReportEvent",
     "ReuseFactor",

@@ -59,6 +59,10 @@ class EvidenceEvent(StrEnum):
     LOGGED = "logged"  # a repair logged by a repair shop or café
     IMPORTED = "imported"  # a repair imported from an ORDS file
     RETAGGED = "retagged"  # moved to another initiative: -1 under the old, +1 under the new
+    # An imported record as its provider's next release has it (issue #16):
+    RESTATED = "restated"  # the release changed what counts: -old, +new
+    WITHDRAWN = "withdrawn"  # the release no longer has it: taken back
+    REINSTATED = "reinstated"  # a withdrawn record is in a release again: counted again
 
 
 class EvidenceGrade(StrEnum):
@@ -91,6 +95,13 @@ class Evidence(Base):
         Index("ix_evidence_type_occurred_at", "type", "occurred_at"),
         Index("ix_evidence_transaction_id", "transaction_id"),
         Index("ix_evidence_repair_id", "repair_id"),
+        # A record is taken back at most once; "is it counted" asks this index.
+        Index(
+            "uq_evidence_compensates",
+            "compensates",
+            unique=True,
+            postgresql_where=text("compensates IS NOT NULL"),
+        ),
         # sg3.matches.converted reads the matched records (few) straight from the ledger.
         Index("ix_evidence_matched", "occurred_at", postgresql_where=text("matched")),
     )

@@ -36,6 +36,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -148,7 +149,18 @@ class Repair(Base):
             "(kg_diverted IS NULL AND co2e_kg IS NULL) OR factor_revision IS NOT NULL",
             name="impact_names_revision",
         ),
+        CheckConstraint(
+            "source = 'imported' OR (withdrawn_at IS NULL AND release IS NULL)",
+            name="release_only_imported",
+        ),
         Index("ix_repairs_organization_id", "organization_id", "event_date"),
+        # A release withdraws what an organization imported from a provider and no longer has.
+        Index(
+            "ix_repairs_imported_by_provider",
+            "organization_id",
+            "data_provider",
+            postgresql_where=text("source = 'imported' AND withdrawn_at IS NULL"),
+        ),
         Index("ix_repairs_updated_at", "updated_at", "ords_seq"),
         Index("ix_repairs_event_id", "event_id"),
     )
@@ -197,3 +209,10 @@ class Repair(Base):
     co2e_kg: Mapped[Decimal | None] = mapped_column(Numeric(14, 3))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Imported records: the upload that last wrote it, the provider's release it is from, and
+    # when a later release of the provider no longer had it (its evidence taken back).
+    import_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("repair_imports.id", ondelete="SET NULL")
+    )
+    release: Mapped[str | None] = mapped_column(Text)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -14,24 +14,20 @@ skip or repeat a repair whatever is written meanwhile.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    ARRAY,
     Date,
     Integer,
     Numeric,
     RowMapping,
     SmallInteger,
     Text,
-    bindparam,
     func,
     select,
-    text,
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import distinct_on
@@ -117,19 +113,6 @@ _IMPORT_COLUMNS: tuple[tuple[str, type[TypeEngine[Any]], str], ...] = (
 )
 _COLUMN_NAMES = ", ".join(name for name, _, _ in _IMPORT_COLUMNS)
 _ARRAYS = ", ".join(f"CAST(:{name} AS {sql_name}[])" for name, _, sql_name in _IMPORT_COLUMNS)
-_INSERT_IMPORTED = text(
-    f"""
-    INSERT INTO repairs (organization_id, source, created_at, updated_at, {_COLUMN_NAMES})
-    SELECT :organization_id, 'imported', :now, :now, {
-        ", ".join(f"r.{name}" for name, _, _ in _IMPORT_COLUMNS)
-    }
-    FROM unnest({_ARRAYS}) WITH ORDINALITY AS r({_COLUMN_NAMES}, n)
-    ORDER BY r.n
-    ON CONFLICT (data_provider, provider_record_id) DO NOTHING
-    RETURNING id, ords_category_id, category_slug, repair_status, event_date,
-              factor_revision, kg_diverted, co2e_kg, country
-    """
-).bindparams(*(bindparam(name, type_=ARRAY(element)) for name, element, _ in _IMPORT_COLUMNS))
 
 
 class RepairRepository:
@@ -275,32 +258,6 @@ class RepairRepository:
         if after is not None:
             stmt = stmt.where(tuple_(Repair.event_date, Repair.ords_seq) < tuple_(*after))
         return list((await self.session.execute(stmt)).scalars())
-
-    async def insert_imported(
-        self, rows: Sequence[ImportRow], *, organization_id: uuid.UUID, now: datetime
-    ) -> list[InsertedRepair]:
-        """Stores the records not stored yet (see the module docstring); returns those."""
-        ordered = sorted(rows, key=lambda r: (r.data_provider, r.provider_record_id))
-        params: dict[str, Any] = {
-            name: [getattr(row, name) for row in ordered] for name, _, _ in _IMPORT_COLUMNS
-        }
-        params["organization_id"] = organization_id
-        params["now"] = now
-        result = await self.session.execute(_INSERT_IMPORTED, params)
-        return [
-            InsertedRepair(
-                id=row.id,
-                ords_category_id=row.ords_category_id,
-                category_slug=row.category_slug,
-                repair_status=row.repair_status,
-                event_date=row.event_date,
-                factor_revision=row.factor_revision,
-                kg_diverted=row.kg_diverted,
-                co2e_kg=row.co2e_kg,
-                country=row.country,
-            )
-            for row in result
-        ]
 
     # --- the ORDS export --------------------------------------------------------------
 

@@ -84,6 +84,9 @@ class EvidenceRecordRead(BaseModel):
         "logged",
         "imported",
         "retagged",
+        "restated",
+        "withdrawn",
+        "reinstated",
     ]
     grade: Literal["confirmed", "reported", "imported"] = Field(
         description="`confirmed` by both parties or a moderator, `reported` by one party, "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -339,16 +339,91 @@ class ImportRowError(BaseModel):
     type: str
 
 
-class ImportResult(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={"example": {"inserted": 48, "duplicates": 2, "errors": []}}
-    )
+ImportState = Literal["queued", "validating", "writing", "done", "failed"]
+ImportMode = Literal["append", "release"]
 
-    inserted: int = Field(description="Repairs stored and counted by this upload")
-    duplicates: int = Field(
-        description="Records already stored (same data_provider and id); not counted again"
+
+class ImportCounts(BaseModel):
+    rows: int = Field(description="Rows in the file (known once it is validated)")
+    written: int = Field(description="Rows applied so far")
+    inserted: int = Field(description="New records stored and counted")
+    restated: int = Field(
+        description="Records the release changed in what counts (outcome, category, day, "
+        "country, kg, CO2e): the counted record taken back on its day, the new one counted"
     )
-    errors: list[ImportRowError] = Field(description="Always empty: a file with errors is a 422")
+    updated: int = Field(
+        description="Records the release changed only in what does not count (problem text, "
+        "brand …): stored, nothing counted again"
+    )
+    reinstated: int = Field(description="Withdrawn records that are in this release again")
+    unchanged: int = Field(
+        description="Records already stored as they are (with `append`: already stored, left as "
+        "they were)"
+    )
+    withdrawn: int = Field(
+        description="With `release`: records of the file's providers that this organization "
+        "imported before and the release no longer has (their evidence taken back)"
+    )
+    skipped: int = Field(description="Records another organization imported (left to it)")
+
+
+_IMPORT_JOB_EXAMPLE: dict[str, Any] = {
+    "id": "0b9f2d1e-6c3a-4f5e-9d8c-7b6a5f4e3d2c",
+    "organization_id": "3f1c0d2a-9b7e-4a0c-8d6f-1e2b3a4c5d6e",
+    "mode": "release",
+    "release": "2025-07",
+    "state": "writing",
+    "file_bytes": 5_123_456,
+    "gzip": True,
+    "counts": {
+        "rows": 29_929,
+        "written": 12_000,
+        "inserted": 2_100,
+        "restated": 310,
+        "updated": 42,
+        "reinstated": 0,
+        "unchanged": 9_548,
+        "withdrawn": 0,
+        "skipped": 0,
+    },
+    "error_count": 0,
+    "errors": [],
+    "failure": None,
+    "created_at": "2026-12-05T10:00:00Z",
+    "started_at": "2026-12-05T10:00:01Z",
+    "finished_at": None,
+}
+
+
+class ImportJobRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": _IMPORT_JOB_EXAMPLE})
+
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    mode: ImportMode = Field(
+        description="`append`: new records are added, stored ones left as they are; "
+        "`release`: the file is the providers' complete current data"
+    )
+    release: str | None = Field(description="The provider's name for the release, if given")
+    state: ImportState = Field(
+        description="`queued`, `validating` (reading every row), `writing` (in short batches), "
+        "then `done` or `failed`"
+    )
+    file_bytes: int = Field(description="The file as uploaded (compressed, if gzip)")
+    gzip: bool
+    counts: ImportCounts
+    error_count: int = Field(description="Row errors found in all (nothing is written then)")
+    errors: list[ImportRowError] = Field(description="The first 100 row errors, by line")
+    failure: str | None = Field(description="Why a job failed other than by row errors")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class ImportJobPage(Page[ImportJobRead]):
+    model_config = ConfigDict(
+        json_schema_extra={"example": {"items": [_IMPORT_JOB_EXAMPLE], "next_cursor": None}}
+    )
 
 
 REPAIR_CREATE_EXAMPLES: dict[str, Any] = {

@@ -58,6 +58,11 @@ AMENDMENTS: dict[EvidenceEvent, Amendment] = {
     EvidenceEvent.UPHELD: Amendment(False, True, EvidenceGrade.CONFIRMED),
     EvidenceEvent.CORRECTED: Amendment(True, True),
     EvidenceEvent.RETAGGED: Amendment(True, True),
+    # An imported record as its provider's next release has it (app.services.repair_import,
+    # which writes them set-based, a batch at a time, with the same meaning).
+    EvidenceEvent.RESTATED: Amendment(True, True),
+    EvidenceEvent.WITHDRAWN: Amendment(True, False),
+    EvidenceEvent.REINSTATED: Amendment(False, True),
 }
 
 

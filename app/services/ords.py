@@ -23,6 +23,7 @@ import csv
 import io
 import math
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -666,6 +667,67 @@ class _RowParser:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class OrdsRow:
+    """One row of a file: its record when it is valid, else its errors."""
+
+    line: int
+    record: OrdsRecord | None
+    errors: list[OrdsRowError]
+
+
+def iter_ords_rows(text: Iterable[str], *, max_rows: int) -> Iterator[OrdsRow]:
+    """The rows of an ORDS v0.3 CSV file read line by line (``text`` yields its lines, e.g. a
+    file opened with ``newline=""``), as ``parse_ords_csv`` checks them, in file order; an
+    import reads a file of any size with it in constant memory (but for the ids seen, which
+    must be unique). Raises ``OrdsFileError`` as ``parse_ords_csv`` does, also for text that
+    turns out not to be UTF-8 on the way."""
+    reader = csv.reader(text, strict=True)
+    first_line: dict[str, int] = {}
+    try:
+        columns = _read_header(next(reader, None))
+        width = len(ORDS_FIELDS)  # the header's, as _read_header has checked
+        rows = 0
+        while True:
+            line = reader.line_num + 1
+            cells = next(reader, None)
+            if cells is None:
+                return
+            if not cells:
+                continue
+            rows += 1
+            if rows > max_rows:
+                raise OrdsFileError(f"The file has more than {max_rows:,} rows.")
+            if any("\x00" in cell for cell in cells):
+                # The csv module reads them, but no text column of PostgreSQL can hold one.
+                raise OrdsFileError(f"Line {line} contains NUL characters; it is not text.")
+            record: OrdsRecord | None
+            if len(cells) != width:
+                row_errors = [
+                    OrdsRowError(line, None, f"has {len(cells)} cells; the header has {width}")
+                ]
+                record = None
+            else:
+                parser = _RowParser(line, {name: cells[i] for name, i in columns.items()})
+                record = parser.record()
+                row_errors = parser.errors
+                id_ = cells[columns["id"]]
+                if id_ in first_line:
+                    row_errors.append(
+                        OrdsRowError(line, "id", f"repeats the id on line {first_line[id_]}")
+                    )
+                    record = None
+                elif id_:
+                    first_line[id_] = line
+            yield OrdsRow(line, None if row_errors else record, row_errors)
+    except csv.Error as exc:
+        raise OrdsFileError(f"Line {reader.line_num}: the CSV cannot be read ({exc}).") from exc
+    except UnicodeDecodeError:
+        raise OrdsFileError(
+            f"The file is not UTF-8 text (near line {reader.line_num + 1})."
+        ) from None
+
+
 def parse_ords_csv(raw: bytes, *, max_rows: int = 50_000) -> OrdsParseResult:
     """Read an uploaded ORDS v0.3 CSV file.
 
@@ -688,48 +750,14 @@ def parse_ords_csv(raw: bytes, *, max_rows: int = 50_000) -> OrdsParseResult:
     if "\x00" in text:
         # The csv module reads them, but no text column of PostgreSQL can hold one.
         raise OrdsFileError("The file contains NUL characters; it is not a text file.")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     records: list[OrdsRecord] = []
     lines: list[int] = []
     errors: list[OrdsRowError] = []
     error_count = 0
-    first_line: dict[str, int] = {}
-    try:
-        columns = _read_header(next(reader, None))
-        width = len(ORDS_FIELDS)  # the header's, as _read_header has checked
-        rows = 0
-        while True:
-            line = reader.line_num + 1
-            cells = next(reader, None)
-            if cells is None:
-                break
-            if not cells:
-                continue
-            rows += 1
-            if rows > max_rows:
-                raise OrdsFileError(f"The file has more than {max_rows} rows.")
-            if len(cells) != width:
-                row_errors = [
-                    OrdsRowError(line, None, f"has {len(cells)} cells; the header has {width}")
-                ]
-                record = None
-            else:
-                parser = _RowParser(line, {name: cells[i] for name, i in columns.items()})
-                record = parser.record()
-                row_errors = parser.errors
-                id_ = cells[columns["id"]]
-                if id_ in first_line:
-                    row_errors.append(
-                        OrdsRowError(line, "id", f"repeats the id on line {first_line[id_]}")
-                    )
-                    record = None
-                elif id_:
-                    first_line[id_] = line
-            if record is not None and not row_errors:
-                records.append(record)
-                lines.append(line)
-            error_count += len(row_errors)
-            errors.extend(row_errors[: max(0, MAX_ROW_ERRORS - len(errors))])
-    except csv.Error as exc:
-        raise OrdsFileError(f"Line {reader.line_num}: the CSV cannot be read ({exc}).") from exc
+    for row in iter_ords_rows(io.StringIO(text, newline=""), max_rows=max_rows):
+        if row.record is not None:
+            records.append(row.record)
+            lines.append(row.line)
+        error_count += len(row.errors)
+        errors.extend(row.errors[: max(0, MAX_ROW_ERRORS - len(errors))])
     return OrdsParseResult(records=records, errors=errors, error_count=error_count, lines=lines)

@@ -43,7 +43,6 @@ from app.errors import (
     ForbiddenError,
     ForeignRepairEventError,
     InvalidInputError,
-    InvalidOrdsRowsError,
     OrganizationNotFoundError,
     PointOutsideNorwayError,
     RepairEventNotFoundError,
@@ -63,10 +62,9 @@ from app.pagination import decode_cursor, decode_time_id_cursor, encode_cursor, 
 from app.repositories.evidence import EvidenceDraft, PartyRef
 from app.repositories.geography import GeographyRepository
 from app.repositories.organization import OrganizationRepository
-from app.repositories.repair import ORDS_MISC_ID, ImportRow, InsertedRepair, RepairRepository
+from app.repositories.repair import ORDS_MISC_ID, InsertedRepair, RepairRepository
 from app.schemas.listing import Point
 from app.schemas.repair import (
-    ImportResult,
     ProductCategoryRead,
     RepairCreate,
     RepairEventCreate,
@@ -83,12 +81,10 @@ from app.services import evidence as evidence_service
 from app.services import geography
 from app.services.impact import factors as impact
 from app.services.ords import (
-    MAX_ROW_ERRORS,
     ORDS_PRODUCT_CATEGORIES,
     OrdsRecord,
     RepairBarrier,
     RepairStatus,
-    parse_ords_csv,
 )
 from app.services.policy import OrgAction, Principal, authorize_org
 
@@ -757,87 +753,6 @@ def _storable(record: OrdsRecord) -> list[tuple[str, str]]:
     if len(record.data_provider) > MAX_KEY_LENGTH:
         problems.append(("data_provider", f"must be at most {MAX_KEY_LENGTH} characters"))
     return problems
-
-
-async def import_ords(
-    session: AsyncSession,
-    *,
-    principal: Principal,
-    organization_id: uuid.UUID,
-    raw: bytes,
-    now: datetime,
-) -> ImportResult:
-    """Stores the repairs of an ORDS v0.3 file, all or nothing (see the module docstring)."""
-    await _organization(session, organization_id)
-    await _authorize_write(session, principal, organization_id)
-    parsed = parse_ords_csv(raw)
-    # One pass: what ORDS refuses and what the table cannot hold, every row's errors at once.
-    found = [(e.line, e.column, e.message) for e in parsed.errors]
-    count = parsed.error_count
-    for line, record in zip(parsed.lines, parsed.records, strict=True):
-        for column, message in _storable(record):
-            count += 1
-            found.append((line, column, message))
-    found.sort(key=lambda error: error[0])
-    rows = [_row_error(*error) for error in found[:MAX_ROW_ERRORS]]
-    if count:
-        raise InvalidOrdsRowsError(
-            f"{count} error(s) in the file; nothing was imported.",
-            rows=rows,
-            error_count=count,
-        )
-
-    repo = RepairRepository(session)
-    ours = await repo.category_for_ords()
-    fixed: dict[str | None, impact.Impact] = {}
-    import_rows: list[ImportRow] = []
-    for record in parsed.records:
-        slug = ours.get(record.product_category_id)
-        result = impact.Impact(impact.ImpactBasis.NONE)
-        if record.repair_status is RepairStatus.FIXED:
-            if slug not in fixed:
-                fixed[slug] = await impact.repair_impact(
-                    session, category_slug=slug, repair_status=RepairStatus.FIXED.value
-                )
-            result = fixed[slug]
-        barrier = record.repair_barrier_if_end_of_life
-        import_rows.append(
-            ImportRow(
-                data_provider=record.data_provider,
-                provider_record_id=record.id,
-                country=record.country,
-                partner_product_category=record.partner_product_category,
-                ords_category_id=record.product_category_id,
-                category_slug=slug,
-                brand=record.brand,
-                year_of_manufacture=record.year_of_manufacture,
-                product_age=None
-                if record.product_age is None
-                else Decimal(str(record.product_age)),
-                repair_status=record.repair_status.value,
-                repair_barrier=None if barrier is None else barrier.value,
-                group_identifier=record.group_identifier,
-                event_date=record.event_date,
-                problem=record.problem or "",
-                factor_revision=result.factor_revision,
-                kg_diverted=result.kg_diverted,
-                co2e_kg=result.co2e_kg,
-            )
-        )
-    inserted = await repo.insert_imported(import_rows, organization_id=organization_id, now=now)
-    for repair in inserted:
-        await evidence_service.record(
-            session,
-            _repair_evidence(
-                repair,
-                event=EvidenceEvent.IMPORTED,
-                grade=EvidenceGrade.IMPORTED,
-                organization_id=organization_id,
-            ),
-        )
-    return ImportResult(
-        inserted=len(inserted), duplicates=len(import_rows) - len(inserted), errors=[]
-    )
 
 
 # --- ORDS export ----------------------------------------------------------------------------

@@ -1,28 +1,34 @@
-"""Importing ORDS v0.3 files: all or nothing, every repair stored and counted once — also when
-the same file is uploaded twice at the same time — and the larger body limit of the route."""
+"""Importing ORDS v0.3 files as jobs: the upload answers 202, the worker validates every row
+in one pass and applies the file in batches; nothing is written from a file with an invalid
+row; every repair is stored and counted once — also when two organizations upload the same
+records at the same time; the route's larger body limit."""
 
 from __future__ import annotations
 
 import asyncio
 import csv
+import gzip
 import io
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.api.deps import utcnow
 from app.config import PROJECT_ROOT, Settings
 from app.models import Evidence, Organization, Repair
 from app.models.organization import ApiKeyScope
+from app.services.impact.periods import NORWAY
 from app.services.ords import ORDS_FIELDS
+from app.services.repair_import import run_next, run_until_idle
+from tests.api.test_embed import ClientFor
 from tests.api.test_repairs import NOW, counts, repair_body, set_clock
 from tests.factories import Actor, create_api_key, create_organization, create_person
 from tests.problems import assert_problem
@@ -72,13 +78,56 @@ async def upload(
     org: Organization,
     body: bytes,
     content_type: str = "text/csv; charset=utf-8",
+    **params: str,
 ) -> httpx.Response:
     return await client.post(
         "/v1/repairs/import",
-        params={"organization_id": str(org.id)},
+        params={"organization_id": str(org.id), **params},
         content=body,
         headers={**who, "content-type": content_type},
     )
+
+
+Worker = Callable[[], Awaitable[list[uuid.UUID]]]
+
+
+@pytest.fixture
+def work(connection: AsyncConnection, settings: Settings) -> Worker:
+    """Runs the worker's import jobs until none is left, inside the test's transaction."""
+    sessions = async_sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+    async def run() -> list[uuid.UUID]:
+        return await run_until_idle(sessions, settings.imports, lambda: NOW)
+
+    return run
+
+
+async def import_file(
+    client: httpx.AsyncClient,
+    work: Worker,
+    who: dict[str, str],
+    org: Organization,
+    body: bytes,
+    **params: str,
+) -> dict[str, Any]:
+    """Uploads, works the job, and returns it as GET /v1/imports/{id} shows it."""
+    response = await upload(client, who, org, body, **params)
+    assert response.status_code == 202, response.text
+    job = response.json()
+    assert response.headers["location"] == f"/v1/imports/{job['id']}"
+    assert job["state"] == "queued"
+    assert job["id"] in {str(i) for i in await work()}
+    done = await client.get(f"/v1/imports/{job['id']}", headers=who)
+    assert done.status_code == 200, done.text
+    result: dict[str, Any] = done.json()
+    return result
+
+
+def counted(job: dict[str, Any]) -> dict[str, int]:
+    """The job's counts that are not zero."""
+    return {k: v for k, v in job["counts"].items() if v}
 
 
 async def imported(session: AsyncSession, data_provider: str) -> dict[str, Repair]:
@@ -124,15 +173,20 @@ async def cafe(session: AsyncSession, owner: Actor) -> Organization:
 
 
 async def test_the_sample_is_stored_and_counted_once_however_often_it_is_uploaded(
-    client: httpx.AsyncClient, session: AsyncSession, owner: Actor, cafe: Organization
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    owner: Actor,
+    cafe: Organization,
+    work: Worker,
 ) -> None:
     raw = SAMPLE.read_bytes()
-    first = await upload(client, owner.headers, cafe, raw)
-    assert first.status_code == 200, first.text
-    assert first.json() == {"inserted": 50, "duplicates": 0, "errors": []}
-    again = await upload(client, owner.headers, cafe, raw)
-    assert again.status_code == 200, again.text
-    assert again.json() == {"inserted": 0, "duplicates": 50, "errors": []}
+    first = await import_file(client, work, owner.headers, cafe, raw)
+    assert first["state"] == "done"
+    assert first["finished_at"] is not None
+    assert counted(first) == {"rows": 50, "written": 50, "inserted": 50}
+    assert (first["mode"], first["error_count"], first["errors"]) == ("append", 0, [])
+    again = await import_file(client, work, owner.headers, cafe, raw)
+    assert counted(again) == {"rows": 50, "written": 50, "unchanged": 50}
 
     repairs = await imported(session, "Fixit Clinic")
     assert len(repairs) == 50
@@ -140,6 +194,7 @@ async def test_the_sample_is_stored_and_counted_once_however_often_it_is_uploade
     assert {r.organization_id for r in repairs.values()} == {cafe.id}
     assert {r.country for r in repairs.values()} == {"USA"}
     assert {r.kommunenummer for r in repairs.values()} == {None}
+    assert {str(r.import_id) for r in repairs.values()} == {first["id"]}
     records = await evidence_of(session, "Fixit Clinic")
     assert len(records) == 50
     assert {(r.record_count, r.event, r.grade, r.type, r.subgoal) for r in records} == {
@@ -148,12 +203,58 @@ async def test_the_sample_is_stored_and_counted_once_however_often_it_is_uploade
     party = await session.scalar(text("SELECT sirkel_party('organization', :id)"), {"id": cafe.id})
     assert {r.provider_party for r in records} == {party}
     assert {r.kommunenummer for r in records} == {None}
+    # Each on its repair's day, in Norwegian time, as a repair logged one by one.
+    by_repair = {r.repair_id: r for r in records}
+    for repair in repairs.values():
+        occurred = by_repair[repair.id].occurred_at.astimezone(NORWAY)
+        assert (occurred.date(), occurred.hour, occurred.minute) == (repair.event_date, 0, 0)
+    # The job is over: its file and its staging rows are gone.
+    assert await session.scalar(text("SELECT count(*) FROM repair_import_rows")) == 0
+    assert (
+        await session.scalar(text("SELECT count(*) FROM repair_imports WHERE file IS NOT NULL"))
+        == 0
+    )
+    listed = await client.get(
+        "/v1/imports", params={"organization_id": str(cafe.id)}, headers=owner.headers
+    )
+    # Newest first (here both at the test's one moment: then by id).
+    assert sorted(j["id"] for j in listed.json()["items"]) == sorted([again["id"], first["id"]])
+
+
+async def test_a_gzip_file_is_imported_however_it_says_so(
+    client: httpx.AsyncClient, owner: Actor, cafe: Organization, work: Worker
+) -> None:
+    raw = gzip.compress(csv_bytes([one_row(id=f"kafe_{i}") for i in range(3)]))
+    as_type = await import_file(
+        client, work, owner.headers, cafe, raw, content_type="application/gzip"
+    )
+    assert (as_type["gzip"], as_type["file_bytes"], counted(as_type)["inserted"]) == (
+        True,
+        len(raw),
+        3,
+    )
+    raw = gzip.compress(csv_bytes([one_row(id=f"kafe_{i}") for i in range(3, 5)]))
+    sniffed = await import_file(client, work, owner.headers, cafe, raw)  # said text/csv
+    assert (sniffed["gzip"], counted(sniffed)["inserted"]) == (True, 2)
+    encoded = await client.post(
+        "/v1/repairs/import",
+        params={"organization_id": str(cafe.id)},
+        content=gzip.compress(csv_bytes([one_row(id="kafe_9")])),
+        headers={**owner.headers, **CSV_HEADERS, "content-encoding": "gzip"},
+    )
+    assert encoded.status_code == 202, encoded.text
+    assert encoded.json()["gzip"] is True
+    await work()
 
 
 async def test_imported_records_keep_their_fields_and_fixed_ones_carry_impact(
-    client: httpx.AsyncClient, session: AsyncSession, owner: Actor, cafe: Organization
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    owner: Actor,
+    cafe: Organization,
+    work: Worker,
 ) -> None:
-    assert (await upload(client, owner.headers, cafe, SAMPLE.read_bytes())).status_code == 200
+    await import_file(client, work, owner.headers, cafe, SAMPLE.read_bytes())
     repairs = await imported(session, "Fixit Clinic")
     first = repairs["fixitclinic_1690"]
     assert (first.partner_product_category, first.ords_category_id) == ("Food processor", 37)
@@ -195,20 +296,28 @@ async def test_imported_records_keep_their_fields_and_fixed_ones_carry_impact(
 
 
 async def test_misc_records_are_counted_without_a_category(
-    client: httpx.AsyncClient, session: AsyncSession, owner: Actor, cafe: Organization
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    owner: Actor,
+    cafe: Organization,
+    work: Worker,
 ) -> None:
     row = one_row(product_category="Misc", product_category_id="18", partner_product_category="X")
-    response = await upload(client, owner.headers, cafe, csv_bytes([row]))
-    assert response.json()["inserted"] == 1
+    job = await import_file(client, work, owner.headers, cafe, csv_bytes([row]))
+    assert counted(job)["inserted"] == 1
     [repair] = (await imported(session, "Reparasjonskafé Oslo")).values()
     assert (repair.ords_category_id, repair.category_slug, repair.co2e_kg) == (18, None, None)
     assert (repair.country, repair.kommunenummer) == ("NOR", None)
 
 
 async def test_an_imported_repair_is_not_corrected_here(
-    client: httpx.AsyncClient, session: AsyncSession, owner: Actor, cafe: Organization
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    owner: Actor,
+    cafe: Organization,
+    work: Worker,
 ) -> None:
-    await upload(client, owner.headers, cafe, csv_bytes([one_row()]))
+    await import_file(client, work, owner.headers, cafe, csv_bytes([one_row()]))
     [repair] = (await imported(session, "Reparasjonskafé Oslo")).values()
     response = await client.patch(
         f"/v1/repairs/{repair.id}", json={"repair_status": "Unknown"}, headers=owner.headers
@@ -217,28 +326,55 @@ async def test_an_imported_repair_is_not_corrected_here(
     assert (await imported(session, "Reparasjonskafé Oslo"))["kafe_1"].repair_status == "Fixed"
 
 
-async def test_the_same_file_uploaded_twice_at_once_is_stored_and_counted_once(
+async def test_one_unfinished_import_per_organization(
+    client: httpx.AsyncClient, owner: Actor, cafe: Organization, work: Worker
+) -> None:
+    queued = await upload(client, owner.headers, cafe, csv_bytes([one_row()]))
+    assert queued.status_code == 202
+    body = assert_problem(
+        await upload(client, owner.headers, cafe, csv_bytes([one_row()])), 409, "import_in_progress"
+    )
+    assert "in order" in body["detail"]
+    await work()
+    assert (await upload(client, owner.headers, cafe, csv_bytes([one_row()]))).status_code == 202
+
+
+async def test_the_same_records_uploaded_by_two_organizations_at_once_are_stored_once(
     committed_client: httpx.AsyncClient, committed_engine: AsyncEngine, settings: Settings
 ) -> None:
     async with AsyncSession(committed_engine, expire_on_commit=False) as setup:
         person = await create_person(setup, settings)
         org = await create_organization(setup, owner=person)
-        key = await create_api_key(
-            setup, organization_id=org.id, scopes=[ApiKeyScope.LISTINGS_WRITE]
-        )
+        other = await create_organization(setup, owner=person)
         await setup.commit()
     # The committed database outlives this test: a provider name of its own keeps it unique.
     provider = f"Fixit Clinic {uuid.uuid4().hex[:8]}"
     raw = csv_bytes([row | {"data_provider": provider} for row in sample_rows()])
+    for who in (org, other):
+        assert (await upload(committed_client, person.headers, who, raw)).status_code == 202
+    sessions = async_sessionmaker(committed_engine, expire_on_commit=False)
+    imports = settings.imports.model_copy(update={"batch_rows": 7})
 
-    first, second = await asyncio.gather(
-        upload(committed_client, person.headers, org, raw),
-        upload(committed_client, key, org, raw),
-    )
-    assert first.status_code == second.status_code == 200, (first.text, second.text)
-    results = [first.json(), second.json()]
-    assert sum(r["inserted"] for r in results) == 50
-    assert sum(r["duplicates"] for r in results) == 50
+    async def worker() -> list[uuid.UUID]:
+        done = []
+        while (job := await run_next(sessions, imports, lambda: NOW)) is not None:
+            done.append(job)
+        return done
+
+    # Two workers at once, each in small batches: every record is stored and counted once.
+    ran = await asyncio.gather(worker(), worker())
+    assert sum(len(r) for r in ran) >= 2
+    jobs = [
+        (
+            await committed_client.get(
+                f"/v1/imports?organization_id={o.id}", headers=person.headers
+            )
+        ).json()["items"][0]
+        for o in (org, other)
+    ]
+    assert {j["state"] for j in jobs} == {"done"}
+    assert sum(j["counts"]["inserted"] for j in jobs) == 50
+    assert sum(j["counts"]["skipped"] for j in jobs) == 50
     async with AsyncSession(committed_engine) as check:
         assert len(await imported(check, provider)) == 50
         records = await evidence_of(check, provider)
@@ -249,33 +385,43 @@ async def test_the_same_file_uploaded_twice_at_once_is_stored_and_counted_once(
 # --- refused files: nothing stored ------------------------------------------------------------
 
 
-async def test_a_file_with_invalid_rows_is_refused_whole_with_every_row_error(
-    client: httpx.AsyncClient, session: AsyncSession, owner: Actor, cafe: Organization
+async def test_a_file_with_invalid_rows_fails_whole_with_every_row_error(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    owner: Actor,
+    cafe: Organization,
+    work: Worker,
 ) -> None:
     rows = sample_rows()
     rows[2]["repair_status"] = "Mended"  # line 4
     rows[9]["event_date"] = "2020-13-01"  # line 11
     rows[9]["country"] = "US"
     before = await counts(session)
-    response = await upload(client, owner.headers, cafe, csv_bytes(rows))
-    body = assert_problem(response, 422, "invalid_ords_rows")
-    assert body["error_count"] == 3
-    assert [(e["line"], e["column"]) for e in body["errors"]] == [
+    job = await import_file(client, work, owner.headers, cafe, csv_bytes(rows))
+    assert job["state"] == "failed"
+    assert job["error_count"] == 3
+    assert job["failure"] is None
+    assert [(e["line"], e["column"]) for e in job["errors"]] == [
         (4, "repair_status"),
         (11, "country"),
         (11, "event_date"),
     ]
-    for error in body["errors"]:
+    for error in job["errors"]:
         assert error["location"] == "body"
         assert error["field"] == error["column"]
         assert error["type"] == "invalid_ords_row"
         assert error["message"]
-    assert "nothing was imported" in body["detail"]
+    assert counted(job) == {"rows": 50}
     assert await counts(session) == before
+    assert await session.scalar(text("SELECT count(*) FROM repair_import_rows")) == 0
 
 
 async def test_what_partners_really_write_is_kept(
-    client: httpx.AsyncClient, session: AsyncSession, owner: Actor, cafe: Organization
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    owner: Actor,
+    cafe: Organization,
+    work: Worker,
 ) -> None:
     """Real partner files: problem texts of thousands of characters, a barrier on a repair
     that was not end of life (ORDS allows it), barriers spelled a little differently."""
@@ -298,9 +444,8 @@ async def test_what_partners_really_write_is_kept(
             repair_barrier_if_end_of_life="  item too worn out ",
         ),
     ]
-    response = await upload(client, owner.headers, cafe, csv_bytes(rows))
-    assert response.status_code == 200, response.text
-    assert response.json() == {"inserted": 4, "duplicates": 0, "errors": []}
+    job = await import_file(client, work, owner.headers, cafe, csv_bytes(rows))
+    assert counted(job) == {"rows": 4, "written": 4, "inserted": 4}
     stored = await imported(session, "Reparasjonskafé Oslo")
     assert stored["kafe_1"].problem == long_problem
     assert (stored["kafe_2"].repair_status, stored["kafe_2"].repair_barrier) == (
@@ -326,14 +471,14 @@ async def test_fixed_repairs_of_every_ords_category_count_their_impact(
     session: AsyncSession,
     owner: Actor,
     cafe: Organization,
+    work: Worker,
     ords_id: str,
     name: str,
     kg: Decimal,
     co2e_kg: Decimal,
 ) -> None:
     row = one_row(product_category=name, product_category_id=ords_id)
-    response = await upload(client, owner.headers, cafe, csv_bytes([row]))
-    assert response.status_code == 200, response.text
+    await import_file(client, work, owner.headers, cafe, csv_bytes([row]))
     repair = (await imported(session, "Reparasjonskafé Oslo"))["kafe_1"]
     assert (repair.kg_diverted, repair.co2e_kg) == (kg, co2e_kg)
 
@@ -346,6 +491,8 @@ async def test_a_logged_repair_still_names_a_barrier_only_at_end_of_life(
     for change in (
         "repair_barrier = 'Lack of equipment'",  # on a Fixed repair
         "problem = repeat('x', 2001)",
+        "withdrawn_at = now()",  # only an imported record is withdrawn by a release
+        "release = '2025-07'",
     ):
         with pytest.raises(IntegrityError, match="ck_repairs_"):
             async with session.begin_nested():
@@ -368,7 +515,11 @@ async def test_a_logged_repair_still_names_a_barrier_only_at_end_of_life(
 
 
 async def test_every_error_comes_back_in_one_pass(
-    client: httpx.AsyncClient, session: AsyncSession, owner: Actor, cafe: Organization
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    owner: Actor,
+    cafe: Organization,
+    work: Worker,
 ) -> None:
     """What ORDS refuses and what a repair cannot hold, in one answer, in line order: not a
     first round of errors and then, once fixed, a second."""
@@ -378,40 +529,23 @@ async def test_every_error_comes_back_in_one_pass(
         one_row(id="kafe_3", repair_status="Fiksa"),  # not ORDS
         one_row(id="kafe_4", year_of_manufacture="1500"),  # the table's range
         one_row(id="kafe_5", repair_barrier_if_end_of_life="Too expensive overall"),
+        one_row(id="kafe_6", product_age="250"),
+        one_row(id="kafe_2"),  # the id again
     ]
     before = await counts(session)
-    body = assert_problem(
-        await upload(client, owner.headers, cafe, csv_bytes(rows)), 422, "invalid_ords_rows"
-    )
-    assert [(e["line"], e["column"]) for e in body["errors"]] == [
+    job = await import_file(client, work, owner.headers, cafe, csv_bytes(rows))
+    assert job["state"] == "failed"
+    assert [(e["line"], e["column"]) for e in job["errors"]] == [
         (3, "problem"),
         (4, "repair_status"),
         (5, "year_of_manufacture"),
         (6, "repair_barrier_if_end_of_life"),
+        (7, "product_age"),
+        (8, "id"),
     ]
-    assert body["error_count"] == 4
-    assert "20,000 characters" in body["errors"][0]["message"]
-    assert await counts(session) == before
-
-
-async def test_values_ords_allows_but_a_repair_cannot_have_are_row_errors(
-    client: httpx.AsyncClient, session: AsyncSession, owner: Actor, cafe: Organization
-) -> None:
-    rows = [
-        one_row(),
-        one_row(id="kafe_2", year_of_manufacture="1500"),
-        one_row(id="kafe_3", product_age="250"),
-        one_row(id="kafe_4", problem="x" * 20_001),
-    ]
-    before = await counts(session)
-    body = assert_problem(
-        await upload(client, owner.headers, cafe, csv_bytes(rows)), 422, "invalid_ords_rows"
-    )
-    assert [(e["line"], e["column"]) for e in body["errors"]] == [
-        (3, "year_of_manufacture"),
-        (4, "product_age"),
-        (5, "problem"),
-    ]
+    assert job["error_count"] == 6
+    assert "20,000 characters" in job["errors"][0]["message"]
+    assert "repeats the id on line 3" in job["errors"][5]["message"]
     assert await counts(session) == before
 
 
@@ -420,11 +554,12 @@ async def test_values_ords_allows_but_a_repair_cannot_have_are_row_errors(
     [
         b"",
         b"id,data_provider\nkafe_1,Kafe\n",  # not the ORDS header
-        "\ufeff".encode() + ",".join(ORDS_FIELDS).encode() + b'\nkafe_1,"broken\n',
         b"\xff\xfe" + ",".join(ORDS_FIELDS).encode("utf-16-le"),  # not UTF-8
+        gzip.compress(b"id,data_provider\nkafe_1,Kafe\n"),  # gzip, but not ORDS inside
+        b"\x1f\x8b\x08\x00garbage that is not deflate",  # says gzip, is not
     ],
 )
-async def test_a_file_that_is_not_ords_is_422(
+async def test_a_file_that_is_not_ords_is_422_at_once(
     client: httpx.AsyncClient,
     session: AsyncSession,
     owner: Actor,
@@ -435,6 +570,59 @@ async def test_a_file_that_is_not_ords_is_422(
     body = assert_problem(await upload(client, owner.headers, cafe, raw), 422, "invalid_ords_file")
     assert body["detail"]
     assert await counts(session) == before
+    assert await session.scalar(text("SELECT count(*) FROM repair_imports")) == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "failure"),
+    [
+        # Broken quoting after a good header: found by the worker, which reads every line.
+        ("\ufeff".encode() + ",".join(ORDS_FIELDS).encode() + b'\nkafe_1,"broken\n', "CSV"),
+        # Good gzip that stops in the middle.
+        (gzip.compress(csv_bytes([one_row(id=f"kafe_{i}") for i in range(400)]))[:-40], "unpacked"),
+        # Valid UTF-8 at first, then not.
+        (csv_bytes([one_row()]) + b"kafe_2,\xff\xfe\n", "UTF-8"),
+    ],
+)
+async def test_a_file_broken_further_down_fails_and_writes_nothing(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    owner: Actor,
+    cafe: Organization,
+    work: Worker,
+    raw: bytes,
+    failure: str,
+) -> None:
+    before = await counts(session)
+    job = await import_file(client, work, owner.headers, cafe, raw)
+    assert job["state"] == "failed"
+    assert failure in job["failure"]
+    assert await counts(session) == before
+
+
+async def test_a_gzip_bomb_stops_at_the_unpacked_limit(
+    settings: Settings,
+    client_for: ClientFor,
+    session: AsyncSession,
+    connection: AsyncConnection,
+    owner: Actor,
+    cafe: Organization,
+) -> None:
+    imports = settings.imports.model_copy(update={"max_unpacked_bytes": 200_000})
+    client = await client_for(settings.model_copy(update={"imports": imports}))
+    rows = [one_row(id=f"kafe_{i}", problem="y" * 1000) for i in range(500)]
+    raw = gzip.compress(csv_bytes(rows))  # ~500 kB unpacked, a few kB packed
+    assert len(raw) < 50_000
+    response = await upload(client, owner.headers, cafe, raw)
+    assert response.status_code == 202, response.text
+    sessions = async_sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    await run_until_idle(sessions, imports, lambda: NOW)
+    job = (await client.get(f"/v1/imports/{response.json()['id']}", headers=owner.headers)).json()
+    assert job["state"] == "failed"
+    assert "more than 200,000 bytes" in job["failure"]
+    assert await session.scalar(select(func.count()).select_from(Repair)) == 0
 
 
 async def test_a_body_that_is_not_csv_is_415(
@@ -445,12 +633,21 @@ async def test_a_body_that_is_not_csv_is_415(
         client, owner.headers, cafe, b'{"rows": []}', content_type="application/json"
     )
     assert_problem(response, 415, "unsupported_media_type")
+    brotli = await client.post(
+        "/v1/repairs/import",
+        params={"organization_id": str(cafe.id)},
+        content=b"x",
+        headers={**owner.headers, **CSV_HEADERS, "content-encoding": "br"},
+    )
+    assert_problem(brotli, 415, "unsupported_media_type")
     assert await counts(session) == before
 
 
-async def test_only_the_organizations_members_and_keys_import(
+async def test_only_the_organizations_members_and_keys_import_and_read_imports(
     client: httpx.AsyncClient,
     session: AsyncSession,
+    settings: Settings,
+    owner: Actor,
     stranger: Actor,
     cafe: Organization,
 ) -> None:
@@ -480,7 +677,33 @@ async def test_only_the_organizations_members_and_keys_import(
     assert assert_problem(missing, 422, "validation_failed")["errors"][0]["field"] == (
         "organization_id"
     )
+    bad_mode = await upload(client, owner.headers, cafe, raw, mode="replace")
+    assert assert_problem(bad_mode, 422, "validation_failed")["errors"][0]["field"] == "mode"
     assert await counts(session) == before
+
+    # The job: the organization's own and the platform's readers, nobody else.
+    job = (await upload(client, owner.headers, cafe, raw)).json()
+    url = f"/v1/imports/{job['id']}"
+    assert (await client.get(url, headers=owner.headers)).status_code == 200
+    analyst = await create_person(session, settings, roles=["analyst"])
+    assert (await client.get(url, headers=analyst.headers)).status_code == 200
+    assert_problem(await client.get(url, headers=stranger.headers), 403, "not_a_member")
+    assert_problem(await client.get(url), 401, "unauthorized")
+    assert_problem(
+        await client.get(f"/v1/imports/{uuid.uuid4()}", headers=owner.headers),
+        404,
+        "import_not_found",
+    )
+    listing = await client.get(
+        "/v1/imports", params={"organization_id": str(cafe.id)}, headers=stranger.headers
+    )
+    assert_problem(listing, 403, "not_a_member")
+    paged = await client.get(
+        "/v1/imports",
+        params={"organization_id": str(cafe.id), "cursor": "nonsense"},
+        headers=owner.headers,
+    )
+    assert_problem(paged, 422, "invalid_cursor")
 
 
 # --- the import's body limit -------------------------------------------------------------------
@@ -494,15 +717,16 @@ def big_file(size: int) -> bytes:
 
 
 async def test_the_import_takes_files_larger_than_the_default_limit(
-    client: httpx.AsyncClient, app: FastAPI, owner: Actor, cafe: Organization
+    client: httpx.AsyncClient, app: FastAPI, owner: Actor, cafe: Organization, work: Worker
 ) -> None:
     assert app.state.settings.http.max_body_bytes == MIB
-    response = await upload(client, owner.headers, cafe, big_file(3 * MIB))
-    # It reached the route: the row is refused for its content, not its size.
-    body = assert_problem(response, 422, "invalid_ords_rows")
-    assert body["error_count"] > 10_000
-    assert len(body["errors"]) == 100
-    assert body["errors"][0] == {
+    job = await import_file(client, work, owner.headers, cafe, big_file(3 * MIB))
+    # It reached the worker: the rows are refused for their content, not the file's size.
+    assert job["state"] == "failed"
+    assert job["error_count"] > 10_000
+    assert job["counts"]["rows"] == job["error_count"]
+    assert len(job["errors"]) == 100
+    assert job["errors"][0] == {
         "location": "body",
         "field": "repair_status",
         "line": 2,
@@ -512,16 +736,24 @@ async def test_the_import_takes_files_larger_than_the_default_limit(
     }
 
 
-async def test_the_import_refuses_more_than_10_mib(
-    client: httpx.AsyncClient, session: AsyncSession, owner: Actor, cafe: Organization
+async def test_the_import_refuses_more_than_its_limit(
+    settings: Settings,
+    client_for: ClientFor,
+    session: AsyncSession,
+    owner: Actor,
+    cafe: Organization,
 ) -> None:
+    assert settings.imports.max_bytes == 100 * MIB
+    imports = settings.imports.model_copy(update={"max_bytes": 2 * MIB})
+    client = await client_for(settings.model_copy(update={"imports": imports}))
     before = await counts(session)
-    declared = await upload(client, owner.headers, cafe, big_file(10 * MIB + 1))
+    declared = await upload(client, owner.headers, cafe, big_file(2 * MIB + 1))
     body = assert_problem(declared, 413, "payload_too_large")
-    assert str(10 * MIB) in body["detail"]
+    assert str(2 * MIB) in body["detail"]
 
     async def chunks() -> AsyncIterator[bytes]:
-        for _ in range(11):
+        yield big_file(MIB)
+        for _ in range(2):
             yield b"x" * MIB
 
     chunked = await client.post(
@@ -533,6 +765,8 @@ async def test_the_import_refuses_more_than_10_mib(
     assert "content-length" not in chunked.request.headers
     assert_problem(chunked, 413, "payload_too_large")
     assert await counts(session) == before
+    assert await session.scalar(text("SELECT count(*) FROM repair_imports")) == 0
+    assert await session.scalar(text("SELECT count(*) FROM pg_largeobject_metadata")) == 0
 
 
 async def test_other_routes_keep_the_default_limit(
@@ -552,6 +786,7 @@ async def test_records_from_abroad_are_kept_but_counted_for_their_country_only(
     settings: Settings,
     owner: Actor,
     cafe: Organization,
+    work: Worker,
 ) -> None:
     """A partner's file mixes countries: each record keeps its own, the evidence hashes it,
     and Norway's indicators count Norway's records only."""
@@ -572,8 +807,7 @@ async def test_records_from_abroad_are_kept_but_counted_for_their_country_only(
     rows = [one_row(id=f"kafe_{i}") for i in range(6)] + [
         one_row(id=f"wales_{i}", country="GBR", data_provider="Repair Café Wales") for i in range(6)
     ]
-    response = await upload(client, owner.headers, cafe, csv_bytes(rows))
-    assert response.status_code == 200, response.text
+    await import_file(client, work, owner.headers, cafe, csv_bytes(rows))
     assert await national() == before + 6
     records = await evidence_of(session, "Repair Café Wales")
     assert {(r.country, r.canonical_version) for r in records} == {("GBR", 4)}
