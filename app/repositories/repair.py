@@ -280,7 +280,8 @@ class RepairRepository:
                 Repair.event_date,
                 Repair.problem,
             )
-            .where(Repair.ords_seq > after_seq)
+            # A record its provider's later release withdrew is no longer its data.
+            .where(Repair.ords_seq > after_seq, Repair.withdrawn_at.is_(None))
             .order_by(Repair.ords_seq)
             .limit(limit)
         )

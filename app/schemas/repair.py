@@ -290,6 +290,8 @@ _REPAIR_EXAMPLE: dict[str, Any] = {
     "kommunenummer": "0301",
     "fylkesnummer": "03",
     "impact": {"kg_diverted": 1.834, "co2e_kg": 132.66, "factor_revision": 1},
+    "release": None,
+    "withdrawn_at": None,
     "created_at": "2026-12-05T13:12:00Z",
     "updated_at": "2026-12-05T13:12:00Z",
 }
@@ -320,6 +322,14 @@ class RepairRead(BaseModel):
     kommunenummer: str | None
     fylkesnummer: str | None
     impact: RepairImpactRead
+    release: str | None = Field(
+        default=None, description="Imported: the provider's release it was last written from"
+    )
+    withdrawn_at: datetime | None = Field(
+        default=None,
+        description="Imported: when a later release of its provider no longer had it (no "
+        "longer counted, not in the ORDS export)",
+    )
     created_at: datetime
     updated_at: datetime
 

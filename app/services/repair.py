@@ -398,6 +398,8 @@ def render_repair(repair: Repair) -> RepairRead:
             co2e_kg=_float(repair.co2e_kg),
             factor_revision=repair.factor_revision,
         ),
+        release=repair.release,
+        withdrawn_at=repair.withdrawn_at,
         created_at=repair.created_at,
         updated_at=repair.updated_at,
     )

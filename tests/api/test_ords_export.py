@@ -25,7 +25,7 @@ from app.models import Organization
 from app.render.csv import escape_formula
 from app.services import repair as repair_service
 from app.services.ords import FREE_TEXT_FIELDS, ORDS_FIELDS, scrub_problem
-from tests.api.test_ords_import import SAMPLE, upload
+from tests.api.test_ords_import import SAMPLE, Worker, import_file, work  # noqa: F401
 from tests.api.test_repairs import NOW, log_repair, set_clock
 from tests.factories import Actor, create_listing, create_organization, create_person
 from tests.places import PLACES
@@ -78,10 +78,14 @@ async def cafe(session: AsyncSession, owner: Actor) -> Organization:
 
 @pytest.fixture
 async def logged(
-    client: httpx.AsyncClient, owner: Actor, cafe: Organization
+    client: httpx.AsyncClient,
+    owner: Actor,
+    cafe: Organization,
+    work: Worker,  # noqa: F811
 ) -> dict[str, dict[str, Any]]:
     """The sample imported, and one repair logged per hostile text."""
-    assert (await upload(client, owner.headers, cafe, SAMPLE.read_bytes())).status_code == 200
+    job = await import_file(client, work, owner.headers, cafe, SAMPLE.read_bytes())
+    assert job["state"] == "done", job
     repairs = {
         name: await log_repair(client, owner, cafe, problem=problem)
         for name, problem in HOSTILE.items()
