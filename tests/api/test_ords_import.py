@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import functools
 import gzip
 import io
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +27,7 @@ from app.api.deps import utcnow
 from app.config import PROJECT_ROOT, Settings
 from app.models import Evidence, Organization, Repair
 from app.models.organization import ApiKeyScope
+from app.repositories.repair_import import RepairImportRepository
 from app.services.impact.periods import NORWAY
 from app.services.ords import ORDS_FIELDS
 from app.services.repair_import import run_next, run_until_idle
@@ -814,3 +817,89 @@ async def test_records_from_abroad_are_kept_but_counted_for_their_country_only(
     feed = await client.get("/v1/evidence", params={"limit": 1000}, headers=analyst.headers)
     countries = {r["country"] for r in feed.json()["records"] if r["v"] >= 4}
     assert {"GBR", "NOR"} <= countries
+
+
+# --- a worker that dies -------------------------------------------------------------------------
+
+
+async def test_a_worker_that_dies_mid_file_is_taken_over_and_nothing_counts_twice(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    connection: AsyncConnection,
+    settings: Settings,
+    owner: Actor,
+    cafe: Organization,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rows = [one_row(id=f"kafe_{i}") for i in range(30)]
+    job = (await upload(client, owner.headers, cafe, csv_bytes(rows), mode="release")).json()
+    imports = settings.imports.model_copy(update={"batch_rows": 10, "max_attempts": 3})
+    sessions = async_sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    real_batch = RepairImportRepository.batch
+    calls = 0
+
+    async def dying_batch(self: RepairImportRepository, *args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 3:  # two batches are committed; the worker dies reading the third
+            raise ConnectionResetError("the worker's connection died")
+        return await real_batch(self, *args, **kwargs)
+
+    monkeypatch.setattr(RepairImportRepository, "batch", dying_batch)
+    with pytest.raises(ConnectionResetError):
+        await run_next(sessions, imports, lambda: NOW)
+    monkeypatch.setattr(RepairImportRepository, "batch", real_batch)
+
+    url = f"/v1/imports/{job['id']}"
+    halfway = (await client.get(url, headers=owner.headers)).json()
+    assert (halfway["state"], halfway["counts"]["written"], halfway["counts"]["inserted"]) == (
+        "writing",
+        20,
+        20,
+    )
+    assert len(await evidence_of(session, "Reparasjonskafé Oslo")) == 20
+    # Its heartbeat is fresh: no other worker takes it yet.
+    assert await run_next(sessions, imports, lambda: NOW) is None
+    # Once it is stale, another worker resumes after the last committed batch.
+    later = NOW + timedelta(seconds=imports.stale_after_s + 1)
+    assert str(await run_next(sessions, imports, lambda: later)) == job["id"]
+    done = (await client.get(url, headers=owner.headers)).json()
+    assert done["state"] == "done"
+    assert counted(done) == {"rows": 30, "written": 30, "inserted": 30}
+    records = await evidence_of(session, "Reparasjonskafé Oslo")
+    assert len(records) == 30
+    assert len({r.repair_id for r in records}) == 30
+
+
+async def test_a_job_that_keeps_failing_is_given_up(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    connection: AsyncConnection,
+    settings: Settings,
+    owner: Actor,
+    cafe: Organization,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    job = (await upload(client, owner.headers, cafe, csv_bytes([one_row()]))).json()
+    imports = settings.imports.model_copy(update={"max_attempts": 2})
+    sessions = async_sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+    async def broken(*_: Any, **__: Any) -> Any:
+        raise ConnectionResetError("again")
+
+    monkeypatch.setattr(RepairImportRepository, "batch", broken)
+    stale = timedelta(seconds=imports.stale_after_s + 1)
+    for attempt in range(2):
+        with pytest.raises(ConnectionResetError):
+            await run_next(sessions, imports, functools.partial(lambda n: NOW + n * stale, attempt))
+    assert str(await run_next(sessions, imports, lambda: NOW + 2 * stale)) == job["id"]
+    failed = (await client.get(f"/v1/imports/{job['id']}", headers=owner.headers)).json()
+    assert failed["state"] == "failed"
+    assert "stopped 2 times" in failed["failure"]
+    assert failed["finished_at"] is not None
+    assert await session.scalar(text("SELECT count(*) FROM repair_import_rows")) == 0
+    assert await session.scalar(text("SELECT count(*) FROM pg_largeobject_metadata")) == 0
