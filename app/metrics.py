@@ -126,6 +126,17 @@ class StateCollector(Collector):
             "Removed photos whose files the worker's sweep has not deleted yet",
             value=values["photos_to_purge"],
         )
+        imports = GaugeMetricFamily(
+            "sirkel_repair_imports", "ORDS import jobs not finished, by state", labels=["state"]
+        )
+        imports.add_metric(["queued"], values["imports_queued"])
+        imports.add_metric(["running"], values["imports_running"])
+        yield imports
+        yield GaugeMetricFamily(
+            "sirkel_repair_import_oldest_seconds",
+            "Age of the oldest unfinished ORDS import job (0 when none)",
+            value=values["oldest_import_age_s"],
+        )
 
 
 class MetricsMiddleware:

@@ -88,9 +88,10 @@ def _sector(party: PartyRef | None) -> Any:
     )
 
 
-# Columns a compensation negates; the rest it copies.
-_SIGNED = ("record_count", "quantity", "days", "kg_diverted", "co2e_kg")
-_COPIED = (
+# Columns a compensation negates; the rest it copies (also app.repositories.repair_import's
+# set-based compensations).
+SIGNED_COLUMNS = _SIGNED = ("record_count", "quantity", "days", "kg_diverted", "co2e_kg")
+COPIED_COLUMNS = _COPIED = (
     "type",
     "subgoal",
     "transaction_id",

@@ -1,6 +1,6 @@
 """The statements behind the state gauges of ``GET /metrics`` (``app.metrics``): one round trip,
 each part served by an index (the outbox's primary key and cursor, the deliveries' due-queue
-index, the ledger's primary key, the photos' purge index)."""
+index, the ledger's primary key, the photos' purge index, the unfinished imports' index)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,12 @@ _STATE = text(
         (SELECT max(seq) FROM evidence) AS ledger_seq,
         (SELECT recorded_at FROM evidence ORDER BY seq DESC LIMIT 1) AS ledger_head_at,
         (SELECT count(*) FROM listing_photos
-            WHERE removed_at IS NOT NULL AND purged_at IS NULL) AS photos_to_purge
+            WHERE removed_at IS NOT NULL AND purged_at IS NULL) AS photos_to_purge,
+        (SELECT count(*) FROM repair_imports WHERE state = 'queued') AS imports_queued,
+        (SELECT count(*) FROM repair_imports WHERE state IN ('validating', 'writing'))
+            AS imports_running,
+        (SELECT min(created_at) FROM repair_imports
+            WHERE state IN ('queued', 'validating', 'writing')) AS oldest_import
     """
 )
 _DUE = text(
@@ -58,4 +63,9 @@ class MetricsRepository:
                 max(0.0, (now - row.ledger_head_at).total_seconds()) if row.ledger_head_at else -1.0
             ),
             "photos_to_purge": int(row.photos_to_purge),
+            "imports_queued": int(row.imports_queued),
+            "imports_running": int(row.imports_running),
+            "oldest_import_age_s": (
+                max(0.0, (now - row.oldest_import).total_seconds()) if row.oldest_import else 0.0
+            ),
         }

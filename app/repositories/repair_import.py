@@ -32,6 +32,8 @@ from app.models import RepairImport
 from app.models.evidence import EvidenceEvent
 from app.models.repair_import import UNFINISHED
 from app.repositories.db_errors import constraint_name
+from app.repositories.evidence import COPIED_COLUMNS as _COPIED
+from app.repositories.evidence import SIGNED_COLUMNS as _SIGNED
 from app.repositories.repair import _ARRAYS, _COLUMN_NAMES, _IMPORT_COLUMNS, ImportRow
 
 # What a release compares: the columns that change what the ledger counts, and the others.
@@ -158,27 +160,6 @@ _COUNT = text(
     """
 ).bindparams(bindparam("ids", type_=ARRAY(Uuid)))
 
-_SIGNED = ("record_count", "quantity", "days", "kg_diverted", "co2e_kg")
-_COPIED = (
-    "type",
-    "subgoal",
-    "transaction_id",
-    "repair_id",
-    "provider_party",
-    "provider_sector",
-    "receiver_party",
-    "receiver_sector",
-    "kommunenummer",
-    "fylkesnummer",
-    "category_slug",
-    "ewc_code",
-    "ords_category_id",
-    "repair_status",
-    "unit",
-    "factor_revision",
-    "initiative_id",
-    "matched",
-)
 _TAKE_BACK = text(
     f"""
     INSERT INTO evidence ({", ".join(_COPIED)}, country, {", ".join(_SIGNED)}, compensates,

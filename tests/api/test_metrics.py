@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import MetricsSettings, Settings
 from app.models.outbox import EventType
 from app.services import outbox
-from tests.factories import create_person
+from app.services.ords import ORDS_FIELDS
+from tests.factories import create_organization, create_person
 from tests.problems import assert_problem
 
 UNPLANNED = "sirkel_outbox_unplanned_events"
@@ -110,3 +111,28 @@ async def test_an_unplanned_event_shows_as_outbox_lag(
     lag = sample(text, "sirkel_outbox_lag_seconds")
     assert lag is not None
     assert lag >= 300
+
+
+async def test_waiting_imports_show_as_the_import_queue(
+    metered: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    idle = (await metered.get("/metrics", headers=headers)).text
+    assert sample(idle, "sirkel_repair_imports", state="queued") == 0
+    assert sample(idle, "sirkel_repair_import_oldest_seconds") == 0
+    owner = await create_person(session, settings)
+    org = await create_organization(session, owner=owner)
+    row = ",".join(ORDS_FIELDS) + "\n"
+    queued = await metered.post(
+        "/v1/repairs/import",
+        params={"organization_id": str(org.id)},
+        content=row.encode(),
+        headers={**owner.headers, "content-type": "text/csv"},
+    )
+    assert queued.status_code == 202, queued.text
+    waiting = (await metered.get("/metrics", headers=headers)).text
+    assert sample(waiting, "sirkel_repair_imports", state="queued") == 1
+    assert sample(waiting, "sirkel_repair_imports", state="running") == 0
+    oldest = sample(waiting, "sirkel_repair_import_oldest_seconds")
+    assert oldest is not None
+    assert oldest >= 0
