@@ -374,8 +374,8 @@ async def run_next(
                 job,
                 now,
                 failure=f"The import stopped {settings.max_attempts} times on an error that was "
-                "not in the file; what was written is kept. Upload the file again with "
-                "mode=release to finish it, or ask the operators.",
+                "not in the file; what was written is kept. Upload the file again to finish "
+                "it (records already stored are recognised), or ask the operators.",
             )
             return job_id
     try:
