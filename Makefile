@@ -112,3 +112,13 @@ bench-matching: ## matching and alerts on 1,000,000 listings and 100,000 saved s
 bench-photos: ## photos: a 12 MP JPEG and HEIC through the pipeline and the API, uploads/s, the API's memory
 	@$(DEV) venv && $(DEV) packages
 	@$(PY) -m bench.photos
+
+.PHONY: bench-imports
+bench-imports: ## ORDS imports: a 300,000-row file's rows/s by phase, and single repairs' latency meanwhile (~10 min)
+	@$(DEV) venv && $(DEV) packages
+	@$(PY) -m bench.imports
+
+.PHONY: bench-imports-quick
+bench-imports-quick: ## the same on 30,000 rows with a shorter baseline (a few minutes)
+	@$(DEV) venv && $(DEV) packages
+	@$(PY) -m bench.imports --quick
