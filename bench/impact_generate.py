@@ -221,6 +221,7 @@ STATIC = (
     "factor_revision",
     "initiative",
     "matched",
+    "country",  # canonical version 4: the generated records are all Norway's
 )
 DYNAMIC = (
     "seq",
@@ -917,6 +918,7 @@ class Generator:
             revision,
             initiative,
             False,  # matched: the generated exchanges did not start from a match
+            "NOR",
         )
         subject = Subject(Static.of(values), (q, d, kg, co2e), grade, basis)
         return subject, event, occurred, tx is not None
