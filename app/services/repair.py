@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from geoalchemy2 import WKTElement
 from sqlalchemy import RowMapping
@@ -80,6 +79,7 @@ from app.schemas.repair import (
 from app.services import evidence as evidence_service
 from app.services import geography
 from app.services.impact import factors as impact
+from app.services.impact.periods import NORWAY
 from app.services.ords import (
     ORDS_PRODUCT_CATEGORIES,
     OrdsRecord,
@@ -88,7 +88,6 @@ from app.services.ords import (
 )
 from app.services.policy import OrgAction, Principal, authorize_org
 
-NORWAY = ZoneInfo("Europe/Oslo")
 DATA_PROVIDER = "Sirkel"
 COUNTRY = "NOR"
 END_OF_LIFE = "End of life"
