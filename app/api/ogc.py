@@ -45,6 +45,7 @@ from app.services import geography
 from app.services import initiative as initiative_service
 from app.services import listing as listing_service
 from app.services import repair as repair_service
+from app.services.impact.periods import NORWAY
 
 router = APIRouter(prefix="/ogc", tags=["ogc"])
 
@@ -199,7 +200,7 @@ def _moment(text: str, *, end: bool) -> dt.datetime:
         if len(text) == 10:
             day = dt.date.fromisoformat(text)
             # A date is a day in Norway: from its midnight there.
-            moment = dt.datetime.combine(day, dt.time(), tzinfo=repair_service.NORWAY)
+            moment = dt.datetime.combine(day, dt.time(), tzinfo=NORWAY)
             return moment + dt.timedelta(days=1) if end else moment
         moment = dt.datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:

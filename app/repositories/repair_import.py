@@ -100,18 +100,27 @@ _STAGE = text(
     *(bindparam(name, type_=ARRAY(element)) for name, element, _ in _IMPORT_COLUMNS),
 )
 
+# The next staged rows, each with the repair stored under its provider's id: the batch first
+# (materialized: a primary-key range), then one unique-index lookup per row (LATERAL), so the
+# plan stays the same whatever the statistics of a freshly filled staging table say.
 _BATCH = text(
     f"""
+    WITH s AS MATERIALIZED (
+        SELECT * FROM repair_import_rows
+        WHERE import_id = :import_id AND line > :after
+        ORDER BY line
+        LIMIT :limit
+    )
     SELECT s.line, {", ".join(f"s.{name}" for name, _, _ in _IMPORT_COLUMNS)},
            r.id AS repair_id, r.organization_id AS repair_organization_id,
            r.withdrawn_at IS NOT NULL AS withdrawn,
            {", ".join(f"r.{name} AS stored_{name}" for name in (*COUNTED, *DESCRIBED))}
-    FROM repair_import_rows s
-    LEFT JOIN repairs r
-      ON r.data_provider = s.data_provider AND r.provider_record_id = s.provider_record_id
-    WHERE s.import_id = :import_id AND s.line > :after
+    FROM s
+    LEFT JOIN LATERAL (
+        SELECT * FROM repairs
+        WHERE data_provider = s.data_provider AND provider_record_id = s.provider_record_id
+    ) r ON true
     ORDER BY s.line
-    LIMIT :limit
     """
 )
 
@@ -129,19 +138,22 @@ _INSERT = text(
     """
 ).bindparams(bindparam("lines", type_=ARRAY(Integer)))
 
-# The release's values for repairs it changes (or brings back): every column from staging.
+# The release's values for repairs it changes (or brings back): every column from staging,
+# each repair by its primary key and its staged row by the job's (repair id, line) pairs.
 _REWRITE = text(
     f"""
+    WITH x AS MATERIALIZED (
+        SELECT p.id, p.line
+        FROM unnest(CAST(:ids AS uuid[]), CAST(:lines AS integer[])) AS p(id, line)
+    )
     UPDATE repairs r
     SET {", ".join(f"{name} = s.{name}" for name, _, _ in _IMPORT_COLUMNS)},
         import_id = :import_id, release = :release, withdrawn_at = NULL, updated_at = :now
-    FROM repair_import_rows s
-    WHERE s.import_id = :import_id AND s.line = ANY(CAST(:lines AS integer[]))
-      AND r.data_provider = s.data_provider AND r.provider_record_id = s.provider_record_id
-      AND r.organization_id = :organization_id
+    FROM x JOIN repair_import_rows s ON s.import_id = :import_id AND s.line = x.line
+    WHERE r.id = x.id AND r.organization_id = :organization_id
     RETURNING r.id
     """
-).bindparams(bindparam("lines", type_=ARRAY(Integer)))
+).bindparams(bindparam("ids", type_=ARRAY(Uuid)), bindparam("lines", type_=ARRAY(Integer)))
 
 _COUNT = text(
     """
@@ -335,12 +347,18 @@ class RepairImportRepository:
             return []
         return list((await self.session.execute(_INSERT, writing.params(lines))).scalars())
 
-    async def rewrite(self, lines: Sequence[int], writing: Writing) -> list[uuid.UUID]:
-        """The organization's stored repairs of the staged ``lines`` take the release's values
+    async def rewrite(self, rows: Sequence[StagedRow], writing: Writing) -> list[uuid.UUID]:
+        """The organization's stored repairs of the staged ``rows`` take the release's values
         (and are no longer withdrawn)."""
-        if not lines:
+        if not rows:
             return []
-        return list((await self.session.execute(_REWRITE, writing.params(lines))).scalars())
+        params = writing.params([r.line for r in rows])
+        params["ids"] = [r.repair_id for r in rows]
+        return list((await self.session.execute(_REWRITE, params)).scalars())
+
+    async def analyze_staging(self) -> None:
+        """Fresh statistics for the staging table once a file is staged."""
+        await self.session.execute(text("ANALYZE repair_import_rows"))
 
     async def missing(
         self,

@@ -494,6 +494,7 @@ async def _validate(
         if found.error_count:
             await _fail(session, job, clock(), validation=found)
             return False
+        await RepairImportRepository(session).analyze_staging()
         job.state = "writing"
         job.rows_total = found.rows
         job.applied_through = 0
@@ -535,13 +536,13 @@ async def _write(
             if not batch:
                 return
             release = job.mode == "release"
-            kinds: dict[str, list[int]] = {}
+            kinds: dict[str, list[StagedRow]] = {}
             for staged in batch:
                 kind = _classify(staged, organization_id=job.organization_id, release=release)
-                kinds.setdefault(kind, []).append(staged.line)
+                kinds.setdefault(kind, []).append(staged)
             now = clock()
             writing = Writing(job_id, job.organization_id, job.release, now)
-            new_ids = await repo.insert(kinds.get("inserted", []), writing)
+            new_ids = await repo.insert([r.line for r in kinds.get("inserted", [])], writing)
             # Stored meanwhile by another upload of the same records: left to it.
             taken = len(kinds.get("inserted", [])) - len(new_ids)
             restated = await repo.rewrite(kinds.get("restated", []), writing)
