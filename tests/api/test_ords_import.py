@@ -558,9 +558,12 @@ async def test_every_error_comes_back_in_one_pass(
         b"",
         b"id,data_provider\nkafe_1,Kafe\n",  # not the ORDS header
         b"\xff\xfe" + ",".join(ORDS_FIELDS).encode("utf-16-le"),  # not UTF-8
-        gzip.compress(b"id,data_provider\nkafe_1,Kafe\n"),  # gzip, but not ORDS inside
+        # gzip, but not ORDS inside (mtime=0: the same bytes, so the same test id, in every
+        # xdist worker)
+        gzip.compress(b"id,data_provider\nkafe_1,Kafe\n", mtime=0),
         b"\x1f\x8b\x08\x00garbage that is not deflate",  # says gzip, is not
     ],
+    ids=["empty", "not-the-header", "utf-16", "gzip-not-ords", "not-gzip"],
 )
 async def test_a_file_that_is_not_ords_is_422_at_once(
     client: httpx.AsyncClient,
@@ -582,10 +585,14 @@ async def test_a_file_that_is_not_ords_is_422_at_once(
         # Broken quoting after a good header: found by the worker, which reads every line.
         ("\ufeff".encode() + ",".join(ORDS_FIELDS).encode() + b'\nkafe_1,"broken\n', "CSV"),
         # Good gzip that stops in the middle.
-        (gzip.compress(csv_bytes([one_row(id=f"kafe_{i}") for i in range(400)]))[:-40], "unpacked"),
+        (
+            gzip.compress(csv_bytes([one_row(id=f"kafe_{i}") for i in range(400)]), mtime=0)[:-40],
+            "unpacked",
+        ),
         # Valid UTF-8 at first, then not.
         (csv_bytes([one_row()]) + b"kafe_2,\xff\xfe\n", "UTF-8"),
     ],
+    ids=["broken-quoting", "cut-gzip", "not-utf-8-later"],
 )
 async def test_a_file_broken_further_down_fails_and_writes_nothing(
     client: httpx.AsyncClient,
