@@ -326,7 +326,7 @@ class ForeignRepairEventError(InvalidInputError):
 class OrdsFileError(InvalidInputError):
     """The upload cannot be read as an ORDS file at all: not UTF-8 text, no header or the
     wrong columns, broken CSV quoting, or more rows than allowed. Errors in single rows are not
-    raised; they are returned in ``OrdsParseResult.errors`` (app.services.ords)."""
+    raised; an import job counts them and keeps the first 100 (app.services.repair_import)."""
 
     code = "invalid_ords_file"
     title = "Invalid ORDS file"

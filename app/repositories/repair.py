@@ -77,19 +77,6 @@ class ImportRow:
     co2e_kg: Decimal | None
 
 
-@dataclass(frozen=True, slots=True)
-class InsertedRepair:
-    id: uuid.UUID
-    ords_category_id: int
-    category_slug: str | None
-    repair_status: str
-    event_date: date
-    factor_revision: int | None
-    kg_diverted: Decimal | None
-    co2e_kg: Decimal | None
-    country: str
-
-
 # (column, element type, its SQL name) in the order of the unnest below; each column travels
 # as one array.
 _IMPORT_COLUMNS: tuple[tuple[str, type[TypeEngine[Any]], str], ...] = (

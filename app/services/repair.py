@@ -1,4 +1,5 @@
-"""Repair events, repairs logged by repair shops and cafés, ORDS imports and the ORDS export.
+"""Repair events, repairs logged by repair shops and cafés, and the ORDS export (imports are
+jobs: ``app.services.repair_import``).
 
 **Who.** Events and repairs belong to an organization. Logging, correcting and importing are
 ``OrgAction.WRITE_LISTINGS`` (any member, or an API key with ``listings:write``), as is
@@ -56,12 +57,11 @@ from app.geo import point_element
 from app.models import Organization, Repair, RepairEvent, Transaction
 from app.models.evidence import EvidenceEvent, EvidenceGrade
 from app.models.person import PlatformRole
-from app.models.repair import IMPORTED_PROBLEM_MAX_LENGTH
 from app.pagination import decode_cursor, decode_time_id_cursor, encode_cursor, invalid_cursor
 from app.repositories.evidence import EvidenceDraft, PartyRef
 from app.repositories.geography import GeographyRepository
 from app.repositories.organization import OrganizationRepository
-from app.repositories.repair import ORDS_MISC_ID, InsertedRepair, RepairRepository
+from app.repositories.repair import ORDS_MISC_ID, RepairRepository
 from app.schemas.listing import Point
 from app.schemas.repair import (
     ProductCategoryRead,
@@ -92,10 +92,6 @@ DATA_PROVIDER = "Sirkel"
 COUNTRY = "NOR"
 END_OF_LIFE = "End of life"
 EXPORT_PAGE_SIZE = 1000
-# What the repairs table can hold beyond what ORDS itself checks (migration 0007).
-MIN_YEAR, MAX_YEAR = 1850, 2100
-MAX_AGE = Decimal(200)
-MAX_KEY_LENGTH = 200
 READER_ROLES = (PlatformRole.MODERATOR, PlatformRole.ANALYST)
 ORDS_NAMES: Mapping[int, str] = dict(ORDS_PRODUCT_CATEGORIES)
 
@@ -490,7 +486,7 @@ def store_impact(row: Repair | Transaction, result: impact.Impact) -> None:
 
 
 def _repair_evidence(
-    repair: Repair | InsertedRepair,
+    repair: Repair,
     *,
     event: EvidenceEvent,
     grade: EvidenceGrade,
@@ -723,37 +719,6 @@ async def update_repair(
             changes={k: v for k, v in after.items() if before[k] != v},
         )
     return render_repair(repair)
-
-
-# --- ORDS import ----------------------------------------------------------------------------
-
-
-def _row_error(line: int, column: str | None, message: str) -> dict[str, Any]:
-    return {
-        "location": "body",
-        "field": column or "",
-        "line": line,
-        "column": column,
-        "message": message,
-        "type": "invalid_ords_row",
-    }
-
-
-def _storable(record: OrdsRecord) -> list[tuple[str, str]]:
-    """(column, message) for values ORDS allows but the repairs table cannot hold."""
-    problems: list[tuple[str, str]] = []
-    year = record.year_of_manufacture
-    if year is not None and not MIN_YEAR <= year <= MAX_YEAR:
-        problems.append(("year_of_manufacture", f"must be between {MIN_YEAR} and {MAX_YEAR}"))
-    if record.product_age is not None and Decimal(str(record.product_age)) > MAX_AGE:
-        problems.append(("product_age", f"must be at most {MAX_AGE} years"))
-    if record.problem is not None and len(record.problem) > IMPORTED_PROBLEM_MAX_LENGTH:
-        problems.append(("problem", f"must be at most {IMPORTED_PROBLEM_MAX_LENGTH:,} characters"))
-    if len(record.id) > MAX_KEY_LENGTH:
-        problems.append(("id", f"must be at most {MAX_KEY_LENGTH} characters"))
-    if len(record.data_provider) > MAX_KEY_LENGTH:
-        problems.append(("data_provider", f"must be at most {MAX_KEY_LENGTH} characters"))
-    return problems
 
 
 # --- ORDS export ----------------------------------------------------------------------------

@@ -66,6 +66,7 @@ from app.config import ImportSettings
 from app.errors import ImportNotFoundError, PayloadTooLargeError
 from app.models import RepairImport
 from app.models.evidence import EvidenceEvent
+from app.models.repair import IMPORTED_PROBLEM_MAX_LENGTH
 from app.pagination import decode_time_id_cursor, next_cursor
 from app.repositories.repair import ImportRow, RepairRepository
 from app.repositories.repair_import import (
@@ -87,13 +88,7 @@ from app.services.ords import (
     iter_ords_rows,
 )
 from app.services.policy import Principal
-from app.services.repair import (
-    _authorize_read,
-    _authorize_write,
-    _organization,
-    _row_error,
-    _storable,
-)
+from app.services.repair import _authorize_read, _authorize_write, _organization
 
 log = logging.getLogger("sirkel.imports")
 
@@ -102,6 +97,11 @@ CHUNK = 1_048_576  # bytes written to or read from the large object at a time
 HEADER_WINDOW = 65_536  # the header must be within the file's first 64 KiB (unpacked)
 STAGE_ROWS = 5_000  # rows validated in the thread, then staged, at a time
 GZIP_MAGIC = b"\x1f\x8b"
+
+# What the repairs table can hold beyond what ORDS itself checks (migration 0007).
+MIN_YEAR, MAX_YEAR = 1850, 2100
+MAX_AGE = Decimal(200)
+MAX_KEY_LENGTH = 200
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -270,6 +270,37 @@ async def upload(
     job.gzip = bool(gzipped)
     await session.flush()
     return _job_read(job)
+
+
+# --- the rows -------------------------------------------------------------------------------
+
+
+def _row_error(line: int, column: str | None, message: str) -> dict[str, Any]:
+    return {
+        "location": "body",
+        "field": column or "",
+        "line": line,
+        "column": column,
+        "message": message,
+        "type": "invalid_ords_row",
+    }
+
+
+def _storable(record: OrdsRecord) -> list[tuple[str, str]]:
+    """(column, message) for values ORDS allows but the repairs table cannot hold."""
+    problems: list[tuple[str, str]] = []
+    year = record.year_of_manufacture
+    if year is not None and not MIN_YEAR <= year <= MAX_YEAR:
+        problems.append(("year_of_manufacture", f"must be between {MIN_YEAR} and {MAX_YEAR}"))
+    if record.product_age is not None and Decimal(str(record.product_age)) > MAX_AGE:
+        problems.append(("product_age", f"must be at most {MAX_AGE} years"))
+    if record.problem is not None and len(record.problem) > IMPORTED_PROBLEM_MAX_LENGTH:
+        problems.append(("problem", f"must be at most {IMPORTED_PROBLEM_MAX_LENGTH:,} characters"))
+    if len(record.id) > MAX_KEY_LENGTH:
+        problems.append(("id", f"must be at most {MAX_KEY_LENGTH} characters"))
+    if len(record.data_provider) > MAX_KEY_LENGTH:
+        problems.append(("data_provider", f"must be at most {MAX_KEY_LENGTH} characters"))
+    return problems
 
 
 # --- the worker -------------------------------------------------------------------------------
